@@ -1,0 +1,58 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import { z } from "zod";
+import { defineConfig } from "../src/index.js";
+import { PrismaClient } from "./generated/prisma/client.js";
+
+/**
+ * Example config of the sports-statistics app (prisma/schema.prisma).
+ * The connection URL comes from DATABASE_URL (or the variable named per environment below).
+ */
+export default defineConfig({
+  client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  releasesDir: "etl/releases",
+  backupDir: "backups",
+  databaseUrlEnv: { production: "DATABASE_URL" },
+  environments: {
+    production: { keepBackups: 30 },
+  },
+  releases: {
+    "league-2026": {
+      tables: [
+        { model: "League", file: "leagues.json" },
+        { model: "Team", file: "teams.json" },
+        {
+          model: "Player",
+          file: "players.json",
+          // Business rules on top of the column types derived from the database.
+          schema: z.looseObject({ heightCm: z.number().int().min(140).max(230).nullish() }),
+        },
+        { model: "Match", file: "matches.json" },
+        { model: "PlayerMatchStat", file: "player_match_stats.json" },
+      ],
+      checks: [
+        {
+          name: "a team never plays itself",
+          sql: `SELECT id FROM matches WHERE home_team_id = away_team_id`,
+        },
+        {
+          name: "every league has teams",
+          run: async (tx) => {
+            const rows = await tx.$queryRawUnsafe<{ n: bigint }[]>(
+              "SELECT count(*) AS n FROM leagues l WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.league_id = l.id)",
+            );
+            return rows[0]?.n === 0n || `${rows[0]?.n} league(s) without teams`;
+          },
+        },
+      ],
+    },
+    "league-2026-hotfix": {
+      tables: [
+        { model: "League", file: "leagues.json" },
+        { model: "Team", file: "teams.json" },
+        { model: "Player", file: "players.json" },
+        { model: "Match", file: "matches.json" },
+        { model: "PlayerMatchStat", file: "player_match_stats.json" },
+      ],
+    },
+  },
+});

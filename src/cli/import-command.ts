@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { loadConfig } from "../config/load.js";
+import { STRATEGY_NAMES, type StrategyName } from "../config/schema.js";
+import { EtlError } from "../errors.js";
+import { AtomicEtl, RunFailed } from "../runner/atomic-etl.js";
+import { formatReport } from "../runner/report.js";
+import type { CliContext } from "./context.js";
+import { progressHooks } from "./progress.js";
+
+export function registerImport(program: Command, ctx: CliContext): void {
+  program
+    .command("import")
+    .description("import a release in one transaction: backup, load, validate, commit once or roll back")
+    .argument("<release>", "release name from the config")
+    .option("-c, --config <file>", "config file", "etl/etl.config.ts")
+    .option("-e, --env <name>", "local | staging | production (default: ETL_ENV, then local)")
+    .option("--force", "required to run against production")
+    .option("--no-backup", "skip the pg_dump backup (refused where the environment forbids it)")
+    .option("--batch-size <n>", "rows per batch (default: the environment's)", (v) => positiveInt(v, "--batch-size"))
+    .option("--strategy <name>", `replace strategy: ${STRATEGY_NAMES.join(" | ")}`)
+    .option("--wait [seconds]", "wait for another run's lock instead of failing fast (default 600 s)")
+    .option("--json", "print the JSON run report on stdout")
+    .action(async (release: string, o: { config: string; env?: string; force?: boolean; backup: boolean; batchSize?: number; strategy?: string; wait?: string | boolean; json?: boolean }) => {
+      if (o.strategy && !(STRATEGY_NAMES as readonly string[]).includes(o.strategy)) {
+        throw new EtlError("USAGE", `unknown strategy "${o.strategy}"; expected ${STRATEGY_NAMES.join(", ")}`, { step: "config" });
+      }
+      const config = await loadConfig(o.config);
+      const etl = new AtomicEtl(config, { logger: ctx.logger });
+      const progress = progressHooks(!o.json && process.stderr.isTTY === true);
+      try {
+        const report = await etl.import({
+          release,
+          env: o.env,
+          force: o.force,
+          backup: o.backup,
+          batchSize: o.batchSize,
+          strategy: o.strategy as StrategyName | undefined,
+          waitMs: o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 600_000 : positiveInt(o.wait, "--wait") * 1000,
+          hooks: progress.hooks,
+        });
+        progress.stop();
+        ctx.out(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      } catch (e) {
+        progress.stop();
+        if (e instanceof RunFailed) {
+          if (o.json) ctx.out(JSON.stringify(e.report, null, 2));
+          throw e.error;
+        }
+        throw e;
+      }
+    });
+}
+
+export function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new EtlError("USAGE", `${flag} takes a positive whole number, got "${v}"`, { step: "config" });
+  return n;
+}

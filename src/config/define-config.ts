@@ -1,0 +1,15 @@
+import type { ConfigInput } from "./schema.js";
+
+/**
+ * Types an `etl.config.ts`. Validation happens when the config is loaded, so that every
+ * problem is reported at once.
+ *
+ * @example
+ * export default defineConfig({
+ *   client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+ *   releases: { "league-2026": { tables: [{ model: "League", file: "leagues.json" }] } },
+ * });
+ */
+export function defineConfig(config: ConfigInput): ConfigInput {
+  return config;
+}

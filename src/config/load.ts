@@ -1,0 +1,73 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { createJiti } from "jiti";
+import { ConfigError, EtlError } from "../errors.js";
+import {
+  ENVIRONMENT_DEFAULTS,
+  ENVIRONMENT_NAMES,
+  type EnvironmentName,
+  type EnvironmentSettings,
+} from "./environments.js";
+import { type Config, configSchema, type ConfigInput } from "./schema.js";
+
+export const DEFAULT_CONFIG_PATH = "etl/etl.config.ts";
+
+/** A validated config, with the folder its relative paths are resolved against. */
+export interface LoadedConfig extends Config {
+  /** Absolute folder that relative paths (releasesDir, backupDir, dir) are resolved from. */
+  root: string;
+  configPath: string | null;
+}
+
+function formatIssues(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }> }): string[] {
+  return error.issues.map((i) => {
+    const where = i.path.map(String).join(".") || "(root)";
+    if (i.code === "unrecognized_keys" && i.keys) return `${where}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(", ")}`;
+    return `${where}: ${i.message}`;
+  });
+}
+
+/** Validates a config object; every problem is reported at once as a {@link ConfigError}. */
+export function parseConfig(input: unknown, root: string, configPath: string | null = null): LoadedConfig {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error), { file: configPath ?? undefined });
+  return { ...parsed.data, root, configPath };
+}
+
+/**
+ * Loads `etl.config.ts` (or .js/.mjs) without a build step, through jiti.
+ * Relative paths in the config resolve from the current working directory (the project root).
+ */
+export async function loadConfig(file = DEFAULT_CONFIG_PATH, cwd = process.cwd()): Promise<LoadedConfig> {
+  const abs = path.resolve(cwd, file);
+  if (!existsSync(abs)) {
+    throw new EtlError("CONFIG_NOT_FOUND", `config file not found: ${abs}`, {
+      step: "config",
+      next: "create etl/etl.config.ts with defineConfig(), or pass --config <file>",
+    });
+  }
+  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
+  let mod: unknown;
+  try {
+    mod = await jiti.import(abs, { default: true });
+  } catch (cause) {
+    throw new EtlError("CONFIG_INVALID", `config file could not be loaded: ${(cause as Error).message}`, {
+      step: "config",
+      file: abs,
+      cause,
+    });
+  }
+  return parseConfig(mod as ConfigInput, cwd, abs);
+}
+
+/** Resolves the environment's settings: defaults, then the config's overrides. */
+export function resolveEnvironment(config: Config, name: string): { name: EnvironmentName; settings: EnvironmentSettings } {
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(name)) {
+    throw new EtlError("UNKNOWN_ENVIRONMENT", `unknown environment "${name}"; expected one of ${ENVIRONMENT_NAMES.join(", ")}`, {
+      step: "config",
+      next: "pass --env local|staging|production (or set ETL_ENV)",
+    });
+  }
+  const env = name as EnvironmentName;
+  return { name: env, settings: { ...ENVIRONMENT_DEFAULTS[env], ...config.environments[env] } };
+}

@@ -1,0 +1,171 @@
+/**
+ * Every failure atomic-etl reports is an {@link EtlError}: a stable UPPER_SNAKE `code`,
+ * the `step` it failed in, where in the input it happened, what happened to the data,
+ * and what to run next.
+ *
+ * @example
+ * try { await etl.run() } catch (e) { if (e instanceof EtlError && e.code === 'VALIDATION_FAILED') … }
+ */
+export type Step =
+  | "config"
+  | "preflight"
+  | "lock"
+  | "backup"
+  | "clear"
+  | "load"
+  | "validate"
+  | "apply"
+  | "commit"
+  | "rollback"
+  | "verify"
+  | "restore";
+
+/** What happened to the target data when the error was raised. */
+export type DataOutcome =
+  | "untouched"
+  | "rolled back; database unchanged"
+  | "rolled back; restored from backup"
+  | "committed"
+  | "unknown";
+
+/** Every stable error code, with the process exit code the CLI uses for it. */
+export const ERROR_CODES = {
+  CONFIG_INVALID: 2,
+  CONFIG_NOT_FOUND: 2,
+  USAGE: 2,
+  UNKNOWN_ENVIRONMENT: 2,
+  UNKNOWN_RELEASE: 2,
+  PRODUCTION_REQUIRES_FORCE: 2,
+  NO_BACKUP_FORBIDDEN: 2,
+  DATABASE_URL_MISSING: 2,
+  INPUT_MISSING: 3,
+  INPUT_UNREADABLE: 3,
+  INPUT_MALFORMED: 4,
+  UNKNOWN_KEY: 4,
+  AMBIGUOUS_KEYS: 4,
+  VALIDATION_FAILED: 4,
+  DUPLICATE_KEY: 5,
+  FK_VIOLATION: 5,
+  CONSTRAINT_VIOLATION: 5,
+  ROW_COUNT_MISMATCH: 5,
+  CHECK_FAILED: 5,
+  CATALOG_MISMATCH: 6,
+  FK_CYCLE: 6,
+  LOCK_HELD: 7,
+  LOCK_TIMEOUT: 7,
+  STATEMENT_TIMEOUT: 8,
+  TRANSACTION_TIMEOUT: 8,
+  CONNECTION_LOST: 9,
+  BACKUP_FAILED: 10,
+  BACKUP_CLIENT_TOO_OLD: 10,
+  BACKUP_VERIFY_FAILED: 10,
+  BACKUP_NOT_FOUND: 10,
+  RESTORE_FAILED: 11,
+  RESTORE_SCHEMA_MISMATCH: 11,
+  RESTORE_VERIFY_FAILED: 11,
+  ROLLBACK_NOT_PROVEN: 12,
+  COMMIT_IN_DOUBT: 13,
+  HOOK_FAILED: 5,
+  SQL_ERROR: 5,
+  INTERNAL: 1,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface EtlErrorDetails {
+  step?: Step;
+  table?: string;
+  file?: string;
+  /** 0-based index of the record in its file. */
+  record?: number;
+  field?: string;
+  data?: DataOutcome;
+  /** The next command or action that a person should take. */
+  next?: string;
+  cause?: unknown;
+  /** Extra structured facts (Postgres code, detail, hint, blocking pids …). */
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * The base error. Postgres `code`, `detail` and `hint` stay reachable through `meta`
+ * and `cause`.
+ */
+export class EtlError extends Error {
+  override readonly name = "EtlError";
+  readonly code: ErrorCode;
+  step: Step | undefined;
+  readonly table: string | undefined;
+  readonly file: string | undefined;
+  readonly record: number | undefined;
+  readonly field: string | undefined;
+  data: DataOutcome;
+  next: string | undefined;
+  readonly meta: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: EtlErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.step = details.step;
+    this.table = details.table;
+    this.file = details.file;
+    this.record = details.record;
+    this.field = details.field;
+    this.data = details.data ?? "untouched";
+    this.next = details.next;
+    this.meta = details.meta ?? {};
+  }
+
+  /** The CLI exit code for this error. */
+  get exitCode(): number {
+    return ERROR_CODES[this.code];
+  }
+
+  /** One paragraph for people: where, why, what happened to the data, what next. */
+  describe(): string {
+    const where = [
+      this.file && `file ${this.file}`,
+      this.record !== undefined && `record #${this.record}`,
+      this.field && `field "${this.field}"`,
+      this.table && !this.file && `table ${this.table}`,
+    ]
+      .filter(Boolean)
+      .join(", ");
+    const lines = [`${this.code}${this.step ? ` in ${this.step}` : ""}: ${this.message}`];
+    if (where) lines.push(`  where: ${where}`);
+    lines.push(`  data:  ${this.data}`);
+    if (this.next) lines.push(`  next:  ${this.next}`);
+    return lines.join("\n");
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      step: this.step,
+      table: this.table,
+      file: this.file,
+      record: this.record,
+      field: this.field,
+      data: this.data,
+      next: this.next,
+      meta: Object.keys(this.meta).length ? this.meta : undefined,
+    };
+  }
+}
+
+/** Raised by config loading; carries every problem found, not just the first. */
+export class ConfigError extends EtlError {
+  readonly issues: string[];
+  constructor(issues: string[], details: EtlErrorDetails = {}) {
+    super("CONFIG_INVALID", `invalid config:\n  - ${issues.join("\n  - ")}`, {
+      step: "config",
+      ...details,
+    });
+    this.issues = issues;
+  }
+}
+
+export function isEtlError(e: unknown): e is EtlError {
+  return e instanceof EtlError;
+}

@@ -1,0 +1,16 @@
+/**
+ * atomic-etl: deploy JSON data releases into PostgreSQL through Prisma as one atomic unit.
+ * Public surface only.
+ */
+export { AtomicEtl, type ImportOptions, RunFailed, type RunHooks } from "./runner/atomic-etl.js";
+export type { RunReport, TableReport, Outcome } from "./runner/report.js";
+export { defineConfig } from "./config/define-config.js";
+export { loadConfig, parseConfig, type LoadedConfig } from "./config/load.js";
+export type { ConfigInput, Config, ReleaseConfig, TableConfig, CheckConfig } from "./config/schema.js";
+export { ENVIRONMENT_DEFAULTS, type EnvironmentName, type EnvironmentSettings } from "./config/environments.js";
+export { EtlError, ConfigError, ERROR_CODES, type ErrorCode, type Step, type DataOutcome } from "./errors.js";
+export type { TxLike, PrismaClientLike } from "./db/prisma-like.js";
+export { fingerprintTable, type Fingerprint } from "./db/fingerprint.js";
+export { listBackups } from "./backup/retention.js";
+export { restoreById } from "./backup/restore-command-core.js";
+export { quoteIdent } from "./sql/quote.js";

@@ -1,0 +1,30 @@
+import pino, { type Logger } from "pino";
+import { redactUrl } from "./redact.js";
+
+export type { Logger } from "pino";
+
+/**
+ * The root logger: JSON lines on stderr, or pino-pretty when stderr is a TTY.
+ * Connection strings are redacted in every message and field.
+ */
+export function createLogger(opts: { level?: string; pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
+  const pretty = opts.pretty ?? (process.stderr.isTTY === true && !opts.destination);
+  const base = {
+    level: opts.level ?? process.env.ATOMIC_ETL_LOG_LEVEL ?? "info",
+    redact: { paths: ["password", "*.password", "url", "*.url", "databaseUrl"], censor: "[redacted]" },
+    hooks: {
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(this, args.map((a) => (typeof a === "string" ? redactUrl(a) : a)));
+      },
+    },
+  };
+  if (pretty) {
+    return pino({ ...base, transport: { target: "pino-pretty", options: { destination: 2, colorize: true, ignore: "pid,hostname" } } });
+  }
+  return pino(base, (opts.destination as pino.DestinationStream | undefined) ?? pino.destination(2));
+}
+
+/** A logger that drops everything (library use without logs). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

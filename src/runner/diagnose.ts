@@ -1,0 +1,125 @@
+import { query, type TxLike } from "../db/prisma-like.js";
+import { pgErrorInfo } from "../db/pg-errors.js";
+import { EtlError } from "../errors.js";
+import { readRecords } from "../sources/read-records.js";
+import type { ForeignKeyInfo } from "../sql/catalog.js";
+import { missingParentKeys } from "../sql/statements.js";
+import { RecordValidator } from "../validation/record-validator.js";
+import type { BatchInsertFailure, TableSource } from "./load-table.js";
+
+type Row = Record<string, unknown>;
+const tupleKey = (r: Row, cols: readonly string[]) => JSON.stringify(cols.map((c) => r[c] ?? null));
+
+/** Streams a source file through its validator, calling `visit` per row until it returns true. */
+async function scan(source: TableSource, visit: (row: Row, index: number) => boolean, until = Number.POSITIVE_INFINITY): Promise<void> {
+  const v = new RecordValidator(source.mapping, source.info, source.file, source.keys, source.userSchema);
+  for await (const b of readRecords(source.path, { batchSize: 10_000 })) {
+    const rows = v.validate(b.records, b.firstIndex);
+    for (let i = 0; i < rows.length; i++) {
+      const index = b.firstIndex + i;
+      if (index >= until) return;
+      if (visit(rows[i] as Row, index)) return;
+    }
+  }
+}
+
+const fieldName = (source: TableSource, cols: readonly string[]) =>
+  cols.map((c) => (source.mapping.fieldToColumn.size ? (source.mapping.columnToField.get(c) ?? c) : c)).join(", ");
+
+/**
+ * Turns a refused batch INSERT into an error that names the record: file, index, field,
+ * value. Runs after the rollback, re-reading files (bounded by the batch size) or the
+ * untouched parent tables.
+ */
+export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, sources: ReadonlyMap<string, TableSource>): Promise<EtlError> {
+  const info = pgErrorInfo(f.cause);
+  const { source } = f;
+  const table = source.info.name;
+  const last = f.firstIndex + f.rows.length - 1;
+  const base = { step: "load" as const, table, file: source.file, cause: f.cause, meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, hint: info.hint } };
+
+  if (info.sqlstate === "23505") {
+    const key = source.info.uniqueKeys.find((k) => k.name === info.constraint);
+    if (key) {
+      const cols = key.columns;
+      const seen = new Map<string, number>();
+      for (let i = 0; i < f.rows.length; i++) {
+        const k = tupleKey(f.rows[i] as Row, cols);
+        const prev = seen.get(k);
+        if (prev !== undefined) {
+          return new EtlError("DUPLICATE_KEY", `${source.file}: record #${f.firstIndex + i} repeats ${fieldName(source, cols)} = ${k} of record #${f.firstIndex + prev}`, {
+            ...base, record: f.firstIndex + i, field: fieldName(source, cols), meta: { ...base.meta, duplicateOf: f.firstIndex + prev },
+          });
+        }
+        seen.set(k, i);
+      }
+      let hit: { earlier: number; later: number; key: string } | null = null;
+      await scan(source, (row, index) => {
+        const k = tupleKey(row, cols);
+        const i = seen.get(k);
+        if (i !== undefined) hit = { earlier: index, later: f.firstIndex + i, key: k };
+        return hit !== null;
+      }, f.firstIndex);
+      const h = hit as { earlier: number; later: number; key: string } | null;
+      if (h) {
+        return new EtlError("DUPLICATE_KEY", `${source.file}: record #${h.later} repeats ${fieldName(source, cols)} = ${h.key} of record #${h.earlier}`, {
+          ...base, record: h.later, field: fieldName(source, cols), meta: { ...base.meta, duplicateOf: h.earlier },
+        });
+      }
+      return new EtlError("DUPLICATE_KEY", `${source.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${info.message})`, {
+        ...base, record: f.firstIndex, field: fieldName(source, cols),
+      });
+    }
+  }
+
+  if (info.sqlstate === "23503") {
+    const fk = source.info.foreignKeys.find((k) => k.name === info.constraint);
+    if (fk) return diagnoseOrphan(f, fk, db, sources, base);
+  }
+
+  return new EtlError("SQL_ERROR", `${source.file}: Postgres refused records #${f.firstIndex}–#${last} of ${table}: ${info.message}${info.sqlstate ? ` (SQLSTATE ${info.sqlstate})` : ""}`, {
+    ...base, record: f.firstIndex,
+  });
+}
+
+async function diagnoseOrphan(
+  f: BatchInsertFailure,
+  fk: ForeignKeyInfo,
+  db: TxLike,
+  sources: ReadonlyMap<string, TableSource>,
+  base: { step: "load"; table: string; file: string; cause: unknown; meta: Record<string, unknown> },
+): Promise<EtlError> {
+  const { source } = f;
+  const wanted = new Map<string, number>();
+  f.rows.forEach((r, i) => {
+    if (fk.columns.every((c) => r[c] !== null && r[c] !== undefined)) {
+      const k = tupleKey(r, fk.columns);
+      if (!wanted.has(k)) wanted.set(k, i);
+    }
+  });
+  const parentSource = fk.references.name === source.info.name ? source : sources.get(fk.references.name);
+  if (parentSource) {
+    await scan(parentSource, (row) => {
+      wanted.delete(tupleKey(row, fk.referencedColumns));
+      return wanted.size === 0;
+    });
+  } else {
+    // The parent is not part of the release: it is as it was, so ask it which keys it lacks.
+    const keys = [...wanted.keys()];
+    const probe = keys.map((k) => Object.fromEntries(fk.referencedColumns.map((c, j) => [c, (JSON.parse(k) as unknown[])[j]])));
+    const missing = await query<{ n: bigint | number }>(db, missingParentKeys(fk, JSON.stringify(probe))).catch(() => null);
+    if (missing) {
+      const gone = new Set(missing.map((m) => keys[Number(m.n) - 1]));
+      for (const k of keys) if (!gone.has(k)) wanted.delete(k);
+    }
+  }
+  const first = [...wanted].sort((a, b) => a[1] - b[1])[0];
+  const field = fieldName(source, fk.columns);
+  if (!first) {
+    return new EtlError("FK_VIOLATION", `${source.file}: a record in #${f.firstIndex}–#${f.firstIndex + f.rows.length - 1} references a missing ${fk.references.name} row (${fk.name})`, { ...base, record: f.firstIndex, field });
+  }
+  const [k, i] = first;
+  return new EtlError("FK_VIOLATION", `${source.file}: record #${f.firstIndex + i} has ${field} = ${k}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`, {
+    ...base, record: f.firstIndex + i, field, meta: { ...base.meta, value: JSON.parse(k) },
+  });
+}

@@ -1,0 +1,182 @@
+/**
+ * Finds the top-level elements of a JSON array in a stream of text chunks, without
+ * parsing them: it tracks only strings and nesting, so each element can then go to the
+ * native JSON.parse. This is what makes reading ~10x faster than a token-level
+ * streaming parser (see README, "Why a scanner"). It also flags elements holding a run of
+ * 16+ digits, whose long numbers are then quoted (see long-numbers.ts).
+ */
+import { quoteLongNumbers } from "./long-numbers.js";
+
+const emit = (text: string, long: boolean): string => (long ? quoteLongNumbers(text) : text);
+
+export type ScanProblem =
+  | { kind: "not-array"; offset: number; found: string }
+  | { kind: "empty-element"; offset: number }
+  | { kind: "trailing-garbage"; offset: number; found: string }
+  | { kind: "truncated"; offset: number };
+
+export class JsonArrayScanner {
+  private carry = "";
+  /** Absolute char offset of `carry[0]`. */
+  private carryOffset = 0;
+  private phase: "before" | "between" | "after" = "before";
+  /** True once an element ended and a comma is still expected. */
+  private needComma = false;
+  private sawComma = false;
+  problem: ScanProblem | null = null;
+  private depth = 0;
+  private inString = false;
+  private elementStart = -1;
+
+  /** Feeds one chunk; returns complete element texts in order. Sets `problem` and stops on bad structure. */
+  push(chunk: string, out: string[]): void {
+    if (this.problem) return;
+    const text = this.carry.length ? this.carry + chunk : chunk;
+    const base = this.carryOffset;
+    let i = this.elementStart >= 0 ? this.resume : 0;
+    let depth = this.depth;
+    let inString = this.inString;
+    let start = this.elementStart;
+    let run = 0;
+    let long = this.long;
+    const n = text.length;
+    while (i < n) {
+      if (start >= 0) {
+        // inside an element
+        const c = text.charCodeAt(i);
+        if (inString) {
+          if (c === 92) i += 2;
+          else {
+            if (c === 34) inString = false;
+            i++;
+          }
+          continue;
+        }
+        if ((c >= 48 && c <= 57) || c === 46) {
+          if (++run >= 16) long = true;
+          i++;
+          continue;
+        }
+        run = 0;
+        if (c === 34) inString = true;
+        else if (c === 123 || c === 91) depth++;
+        else if (c === 125 || c === 93) {
+          depth--;
+          if (depth === 0) {
+            out.push(emit(text.slice(start, i + 1), long));
+            long = false;
+            start = -1;
+            this.needComma = true;
+            this.sawComma = false;
+            i++;
+            continue;
+          }
+          if (depth < 0) {
+            // a `]` closing the array right after a scalar element
+            out.push(emit(text.slice(start, i).trimEnd(), long));
+            long = false;
+            start = -1;
+            depth = 0;
+            this.phase = "after";
+            i++;
+            continue;
+          }
+        } else if (depth === 0 && c === 44) {
+          // end of a scalar element
+          out.push(emit(text.slice(start, i).trimEnd(), long));
+          long = false;
+          start = -1;
+          this.needComma = false;
+          this.sawComma = true;
+          i++;
+          continue;
+        }
+        i++;
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9 || c === 0xfeff) {
+        i++;
+        continue;
+      }
+      if (this.phase === "before") {
+        if (c !== 91) {
+          this.problem = { kind: "not-array", offset: base + i, found: text.slice(i, i + 20) };
+          return;
+        }
+        this.phase = "between";
+        this.sawComma = false;
+        i++;
+        continue;
+      }
+      if (this.phase === "after") {
+        this.problem = { kind: "trailing-garbage", offset: base + i, found: text.slice(i, i + 20) };
+        return;
+      }
+      // between elements
+      if (c === 93) {
+        if (this.sawComma) {
+          this.problem = { kind: "empty-element", offset: base + i };
+          return;
+        }
+        this.phase = "after";
+        i++;
+        continue;
+      }
+      if (c === 44) {
+        if (!this.needComma) {
+          this.problem = { kind: "empty-element", offset: base + i };
+          return;
+        }
+        this.needComma = false;
+        this.sawComma = true;
+        i++;
+        continue;
+      }
+      if (this.needComma) {
+        // two elements without a comma: hand it to JSON.parse of the next element to report
+        this.problem = { kind: "trailing-garbage", offset: base + i, found: text.slice(i, i + 20) };
+        return;
+      }
+      start = i;
+      depth = 0;
+      inString = false;
+      this.sawComma = false;
+      // the opening char itself is processed by the element branch
+    }
+    if (start >= 0) {
+      this.carry = text.slice(start);
+      this.carryOffset = base + start;
+      this.resume = i - start;
+      this.elementStart = 0;
+    } else {
+      this.carry = "";
+      this.carryOffset = base + n;
+      this.elementStart = -1;
+      this.resume = 0;
+    }
+    this.depth = depth;
+    this.inString = inString;
+    this.long = long;
+  }
+
+  private long = false;
+
+  private resume = 0;
+
+  /** Call at end of input; sets `problem` when the array was not closed. */
+  end(): void {
+    if (this.problem) return;
+    if (this.phase === "after") return;
+    if (this.phase === "before") {
+      this.problem = { kind: "truncated", offset: this.carryOffset };
+      return;
+    }
+    this.problem = { kind: "truncated", offset: this.carryOffset };
+  }
+
+  /** Absolute char offset where the next element would begin (for error messages). */
+  get offset(): number {
+    return this.carryOffset;
+  }
+}

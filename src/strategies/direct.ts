@@ -1,0 +1,50 @@
+import { execute } from "../db/prisma-like.js";
+import { createTempLike, deleteAll, insertSelect, truncateTables } from "../sql/statements.js";
+import type { TableInfo } from "../sql/catalog.js";
+import type { QualifiedName } from "../sql/quote.js";
+import type { ReplaceStrategy, StrategyContext } from "./strategy.js";
+
+const stagingName = (t: TableInfo) => `atomic_etl_stage_${t.name}`.slice(0, 63);
+
+/**
+ * `direct`: clear the targets, insert the batches into them.
+ *
+ * Targets are cleared with one TRUNCATE when no table outside the release references
+ * them (fast; readers wait until COMMIT), otherwise with DELETE in child-first order.
+ * A self-referencing table is loaded into a TEMP staging table and moved in one
+ * statement, so its FK sees every row at once.
+ */
+export function directStrategy(): ReplaceStrategy {
+  const staged = new Map<string, QualifiedName>();
+  return {
+    name: "direct",
+    async prepare(ctx: StrategyContext) {
+      const targets = ctx.plan.clearOrder.map((n) => ctx.tables.get(n) as TableInfo);
+      const names = new Set(targets.map((t) => t.name));
+      const referencedFromOutside = targets.some((t) =>
+        t.referencedBy.some((fk) => !(names.has(fk.table.name) && fk.table.schema === t.schema)),
+      );
+      if (referencedFromOutside) {
+        for (const t of targets) await execute(ctx.tx, deleteAll(t));
+      } else {
+        await execute(ctx.tx, truncateTables(targets));
+      }
+      for (const name of ctx.plan.selfReferencing) {
+        const t = ctx.tables.get(name) as TableInfo;
+        const stage = { schema: "pg_temp", name: stagingName(t) };
+        await execute(ctx.tx, createTempLike(stage.name, t));
+        staged.set(name, stage);
+      }
+      ctx.log("cleared targets", { tables: targets.length, method: referencedFromOutside ? "delete" : "truncate" });
+    },
+    loadTarget(table: TableInfo) {
+      return staged.get(table.name) ?? table;
+    },
+    async finish(ctx: StrategyContext) {
+      for (const [name, stage] of staged) {
+        const t = ctx.tables.get(name) as TableInfo;
+        await execute(ctx.tx, insertSelect(t, stage, t.columns.filter((c) => !c.isGenerated).map((c) => c.name)));
+      }
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { RuntimeDataModel } from "../db/prisma-like.js";
+import { EtlError } from "../errors.js";
+import type { TableInfo } from "../sql/catalog.js";
+
+/** How a release's keys and a Prisma model line up with one real table. */
+export interface TableMapping {
+  /** Prisma model name, or null for a table configured by name. */
+  model: string | null;
+  table: string;
+  /** Prisma field name → column name (scalar fields only). Empty without a model. */
+  fieldToColumn: Map<string, string>;
+  columnToField: Map<string, string>;
+}
+
+/** Resolves a config entry (`model` or `table`) to the table name and field/column maps. */
+export function mapModel(entry: { model?: string; table?: string }, dm: RuntimeDataModel | undefined): TableMapping {
+  if (entry.table !== undefined) {
+    return { model: null, table: entry.table, fieldToColumn: new Map(), columnToField: new Map() };
+  }
+  const name = entry.model as string;
+  const model = dm?.models[name];
+  if (!dm) {
+    throw new EtlError("CONFIG_INVALID", `model "${name}" cannot be resolved: the Prisma client exposes no data model`, {
+      step: "config",
+      next: 'configure the table by name ({ table: "…" }) or use a Prisma 7 client',
+    });
+  }
+  if (!model) {
+    throw new EtlError("CONFIG_INVALID", `unknown Prisma model "${name}"; known models: ${Object.keys(dm.models).join(", ")}`, {
+      step: "config",
+    });
+  }
+  const fieldToColumn = new Map<string, string>();
+  for (const f of model.fields) {
+    if (f.kind === "scalar" || f.kind === "enum") fieldToColumn.set(f.name, f.dbName ?? f.name);
+  }
+  return {
+    model: name,
+    table: model.dbName ?? name,
+    fieldToColumn,
+    columnToField: new Map([...fieldToColumn].map(([f, c]) => [c, f])),
+  };
+}
+
+export type KeyMode = "fields" | "columns";
+
+/**
+ * Decides whether a file's keys are Prisma field names or column names, from its first
+ * record. Unambiguous or an error: a key set that reads differently both ways needs `keys` in config.
+ */
+export function detectKeyMode(keys: readonly string[], m: TableMapping, info: TableInfo, file: string): KeyMode {
+  const columns = new Set(info.columns.map((c) => c.name));
+  if (m.fieldToColumn.size === 0) return "columns";
+  const asFields = keys.every((k) => m.fieldToColumn.has(k));
+  const asColumns = keys.every((k) => columns.has(k));
+  if (asFields && asColumns) {
+    const differs = keys.filter((k) => m.fieldToColumn.get(k) !== k);
+    if (differs.length === 0) return "fields";
+    throw new EtlError(
+      "AMBIGUOUS_KEYS",
+      `keys ${differs.map((k) => `"${k}"`).join(", ")} are both Prisma field names and different column names`,
+      { step: "load", file, record: 0, table: m.table, next: `set keys: "fields" or keys: "columns" for this table in the config` },
+    );
+  }
+  if (asFields) return "fields";
+  if (asColumns) return "columns";
+  const unknown = keys.find((k) => !m.fieldToColumn.has(k) && !columns.has(k));
+  if (unknown !== undefined) throw unknownKey(unknown, 0, m, info, file);
+  throw new EtlError("UNKNOWN_KEY", "the first record mixes Prisma field names and column names", {
+    step: "load",
+    file,
+    record: 0,
+    table: m.table,
+    next: "use one naming for every key in a file",
+  });
+}
+
+export function unknownKey(key: string, record: number, m: TableMapping, info: TableInfo, file: string): EtlError {
+  const known = m.fieldToColumn.size ? [...m.fieldToColumn.keys()] : info.columns.map((c) => c.name);
+  return new EtlError(
+    "UNKNOWN_KEY",
+    `unknown key ${JSON.stringify(key)}: not a ${m.model ? `field of model ${m.model} nor a ` : ""}column of table ${m.table} (known: ${known.join(", ")})`,
+    { step: "load", file, record, field: key, table: m.table },
+  );
+}
