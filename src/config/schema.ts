@@ -9,6 +9,7 @@ const zodSchemaLike = z.custom<z.ZodType>(
 );
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === "function", { message: `expected ${what}` });
 
+/** Replace strategies (see src/strategies/); `merge` is the incremental write disposition. */
 export const STRATEGY_NAMES = ["direct"] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
@@ -32,6 +33,10 @@ export const tableConfigSchema = z
     schema: zodSchemaLike.optional(),
     /** Rows per batch for this table; defaults to the environment's. */
     batchSize: z.number().int().min(1).max(1_000_000).optional(),
+    /** Replace strategy for this table; defaults to the release's. FK-connected tables must share one. */
+    strategy: z.enum(STRATEGY_NAMES).optional(),
+    /** Keys of the record that are not columns: refused (default) or ignored. */
+    unknownKeys: z.enum(["error", "ignore"]).default("error"),
   })
   .refine((t) => (t.model === undefined) !== (t.table === undefined), {
     message: "give exactly one of `model` or `table`",

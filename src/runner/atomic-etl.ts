@@ -16,7 +16,7 @@ import { silentLogger } from "../reporting/logger.js";
 import { readCatalog, type TableInfo } from "../sql/catalog.js";
 import { bumpSequence, setLocal } from "../sql/statements.js";
 import { STRATEGIES } from "../strategies/index.js";
-import type { StrategyContext } from "../strategies/strategy.js";
+import type { Strategy, StrategyContext } from "../strategies/strategy.js";
 import { mapModel } from "../validation/table-mapping.js";
 import { runChecks } from "./checks.js";
 import { diagnoseBatchFailure } from "./diagnose.js";
@@ -140,8 +140,6 @@ export class AtomicEtl {
       if (opts.backup === false && !settings.allowNoBackup) {
         throw new EtlError("NO_BACKUP_FORBIDDEN", `${env} does not allow --no-backup (set environments.${env}.allowNoBackup in the config to permit it)`, { step: "config" });
       }
-      const strategyName = opts.strategy ?? release.strategy;
-      report.strategy = strategyName;
       const batchSize = opts.batchSize ?? settings.batchSize;
       report.batchSize = batchSize;
       const urlVar = this.config.databaseUrlEnv[env] ?? "DATABASE_URL";
@@ -177,6 +175,7 @@ export class AtomicEtl {
           batchSize: opts.batchSize ?? f.entry.batchSize ?? settings.batchSize,
           keys: f.entry.keys,
           userSchema: f.entry.schema,
+          unknownKeys: f.entry.unknownKeys,
         });
       });
       before = await phase("preflight", () => fingerprintTables(db, targets), (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }));
@@ -191,7 +190,13 @@ export class AtomicEtl {
       }
 
       // ---- the one transaction
-      const strategy = STRATEGIES[strategyName]();
+      const groups = groupByStrategy(targets, (t) => opts.strategy ?? files[tableNames.indexOf(t.name)]?.entry.strategy ?? release.strategy);
+      report.strategy = [...new Set(groups.map((g) => g.strategy.name))].join(",");
+      const strategyOf = new Map(groups.flatMap((g) => g.targets.map((t) => [t.name, g] as const)));
+      const loadTargetOf = (name: string) => {
+        const g = strategyOf.get(name);
+        return g ? g.strategy.loadTarget(catalog.get(name) as TableInfo) : (catalog.get(name) as TableInfo);
+      };
       const tableReports = new Map<string, TableReport>();
       await db.$transaction(
         async (tx) => {
@@ -200,14 +205,18 @@ export class AtomicEtl {
           report.txid = x?.txid ?? null;
           log.info({ phase: "transaction", txid: report.txid }, "transaction open");
           if (plan.deferConstraints) await execute(tx, { text: "SET CONSTRAINTS ALL DEFERRED", values: [] });
-          const ctx: StrategyContext = { tx, tables: catalog, plan, log: (msg, fields) => log.info(fields, msg) };
-          await phase("clear", () => strategy.prepare(ctx), () => ({ tables: targets.length, strategy: strategy.name }));
+          const ctxOf = (g: StrategyGroup): StrategyContext => ({
+            tx, tables: catalog, plan, targets: g.targets, loadTargetOf, settings, log: (msg, fields) => log.info({ strategy: g.strategy.name, ...fields }, msg),
+          });
+          await phase("clear", async () => {
+            for (const g of groups) await g.strategy.prepare(ctxOf(g));
+          }, () => ({ tables: targets.length, strategies: report.strategy }));
           step = "load";
           for (const info of targets) {
             const src = sources.get(info.name) as TableSource;
             opts.hooks?.onTableStart?.({ table: info.name, bytes: files.find((f) => f.path === src.path)?.size ?? 0 });
             const r = await phase("load", () =>
-              loadTable(tx, src, strategy.loadTarget(info), {
+              loadTable(tx, src, loadTargetOf(info.name), {
                 onBatch: async (rows, batch) => {
                   opts.hooks?.onProgress?.({ table: info.name, rows });
                   await opts.hooks?.afterBatch?.({ table: info.name, batch, rows, tx });
@@ -228,12 +237,24 @@ export class AtomicEtl {
               batches: r.batches,
               bytes: r.bytes,
               durationMs: r.durationMs,
+              applied: null,
             });
           }
-          await phase("apply", () => strategy.finish(ctx), () => ({ strategy: strategy.name }));
+          await phase("validate", async () => {
+            for (const g of groups) await g.strategy.validate(ctxOf(g));
+          }, () => ({ tables: targets.length }));
           await phase("apply", async () => {
+            for (const g of groups) {
+              const counts = await g.strategy.finish(ctxOf(g));
+              for (const [name, c] of Object.entries(counts)) {
+                const t = tableReports.get(name);
+                if (t) t.applied = c;
+                log.info({ phase: "apply", table: name, ...c }, "applied");
+              }
+            }
             for (const t of targets) for (const c of t.columns) if (c.sequence) await query(tx, bumpSequence(t, c.name, c.sequence));
-          }, () => ({ sequences: targets.flatMap((t) => t.columns.filter((c) => c.sequence)).length }));
+          }, () => ({ tables: targets.length }));
+          // User checks see the final state of every table, still before COMMIT.
           report.checks = await phase("validate", () => runChecks(tx, release.checks), (c) => ({ checks: c.length }));
           await opts.hooks?.beforeCommit?.({ txid: report.txid ?? "", tx });
           step = "commit";
@@ -361,4 +382,32 @@ function withAppName(url: string, name: string): string {
   } catch {
     return url;
   }
+}
+
+interface StrategyGroup {
+  strategy: Strategy;
+  targets: TableInfo[];
+}
+
+/**
+ * One strategy instance per strategy name, serving its tables in load order. Tables joined
+ * by an FK must share a strategy: the final phase replaces such a group together.
+ */
+function groupByStrategy(targets: readonly TableInfo[], nameOf: (t: TableInfo) => StrategyName): StrategyGroup[] {
+  const byName = new Map<StrategyName, StrategyGroup>();
+  for (const t of targets) {
+    const name = nameOf(t);
+    const g = byName.get(name) ?? { strategy: STRATEGIES[name](), targets: [] };
+    g.targets.push(t);
+    byName.set(name, g);
+  }
+  for (const t of targets) {
+    for (const fk of t.foreignKeys) {
+      const parent = targets.find((x) => x.name === fk.references.name && x.schema === fk.references.schema);
+      if (parent && nameOf(parent) !== nameOf(t)) {
+        throw new EtlError("CONFIG_INVALID", `${t.name} (${nameOf(t)}) references ${parent.name} (${nameOf(parent)}): tables joined by a foreign key must use the same strategy`, { step: "config" });
+      }
+    }
+  }
+  return [...byName.values()];
 }

@@ -12,7 +12,7 @@ const tupleKey = (r: Row, cols: readonly string[]) => JSON.stringify(cols.map((c
 
 /** Streams a source file through its validator, calling `visit` per row until it returns true. */
 async function scan(source: TableSource, visit: (row: Row, index: number) => boolean, until = Number.POSITIVE_INFINITY): Promise<void> {
-  const v = new RecordValidator(source.mapping, source.info, source.file, source.keys, source.userSchema);
+  const v = new RecordValidator(source.mapping, source.info, source.file, source.keys, source.userSchema, source.unknownKeys);
   for await (const b of readRecords(source.path, { batchSize: 10_000 })) {
     const rows = v.validate(b.records, b.firstIndex);
     for (let i = 0; i < rows.length; i++) {

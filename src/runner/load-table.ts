@@ -18,6 +18,7 @@ export interface TableSource {
   batchSize: number;
   keys: "auto" | KeyMode;
   userSchema: z.ZodType | undefined;
+  unknownKeys: "error" | "ignore";
 }
 
 export interface TableLoadResult {
@@ -76,7 +77,7 @@ export async function loadTable(
 ): Promise<TableLoadResult> {
   const started = performance.now();
   const { info } = source;
-  const validator = new RecordValidator(source.mapping, info, source.file, source.keys, source.userSchema);
+  const validator = new RecordValidator(source.mapping, info, source.file, source.keys, source.userSchema, source.unknownKeys);
   const identity = new Set(info.columns.filter((c) => c.isIdentity).map((c) => c.name));
   let records = 0;
   let inserted = 0;

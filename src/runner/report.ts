@@ -1,4 +1,5 @@
 import type { EtlError } from "../errors.js";
+import type { ApplyCounts } from "../strategies/strategy.js";
 
 export interface TableReport {
   table: string;
@@ -12,6 +13,8 @@ export interface TableReport {
   batches: number;
   bytes: number;
   durationMs: number;
+  /** What the final phase did (merge counts; -1 where a count does not apply). */
+  applied: ApplyCounts | null;
 }
 
 export type Outcome = "committed" | "rolled back" | "restored from backup" | "refused" | "failed";

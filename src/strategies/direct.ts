@@ -2,7 +2,7 @@ import { execute } from "../db/prisma-like.js";
 import { createTempLike, deleteAll, insertSelect, truncateTables } from "../sql/statements.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
-import type { ReplaceStrategy, StrategyContext } from "./strategy.js";
+import type { ApplyCounts, Strategy, StrategyContext } from "./strategy.js";
 
 const stagingName = (t: TableInfo) => `atomic_etl_stage_${t.name}`.slice(0, 63);
 
@@ -14,12 +14,12 @@ const stagingName = (t: TableInfo) => `atomic_etl_stage_${t.name}`.slice(0, 63);
  * A self-referencing table is loaded into a TEMP staging table and moved in one
  * statement, so its FK sees every row at once.
  */
-export function directStrategy(): ReplaceStrategy {
+export function directStrategy(): Strategy {
   const staged = new Map<string, QualifiedName>();
   return {
     name: "direct",
     async prepare(ctx: StrategyContext) {
-      const targets = ctx.plan.clearOrder.map((n) => ctx.tables.get(n) as TableInfo);
+      const targets = [...ctx.targets].reverse();
       const names = new Set(targets.map((t) => t.name));
       const referencedFromOutside = targets.some((t) =>
         t.referencedBy.some((fk) => !(names.has(fk.table.name) && fk.table.schema === t.schema)),
@@ -40,11 +40,17 @@ export function directStrategy(): ReplaceStrategy {
     loadTarget(table: TableInfo) {
       return staged.get(table.name) ?? table;
     },
+    async validate() {
+      // The targets' own constraints checked every batch as it went in.
+    },
     async finish(ctx: StrategyContext) {
-      for (const [name, stage] of staged) {
-        const t = ctx.tables.get(name) as TableInfo;
-        await execute(ctx.tx, insertSelect(t, stage, t.columns.filter((c) => !c.isGenerated).map((c) => c.name)));
+      const counts: Record<string, ApplyCounts> = {};
+      for (const t of ctx.targets) {
+        const stage = staged.get(t.name);
+        const inserted = stage ? await execute(ctx.tx, insertSelect(t, stage, t.columns.filter((c) => !c.isGenerated).map((c) => c.name))) : null;
+        counts[t.name] = { inserted: inserted ?? -1, updated: 0, unchanged: 0, deleted: -1, duplicatesInSource: 0 };
       }
+      return counts;
     },
   };
 }

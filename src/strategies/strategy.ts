@@ -1,27 +1,45 @@
+import type { EnvironmentSettings } from "../config/environments.js";
 import type { TxLike } from "../db/prisma-like.js";
 import type { LoadPlan } from "../planner/fk-order.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
 
-/** What a replace strategy gets to work with, inside the one transaction. */
+/** What a strategy gets to work with, inside the one transaction. */
 export interface StrategyContext {
   tx: TxLike;
+  /** Catalog of every target of the release. */
   tables: ReadonlyMap<string, TableInfo>;
   plan: LoadPlan;
+  /** This strategy's tables, parents first. */
+  targets: readonly TableInfo[];
+  /** Where each target of the release is being loaded (its own table, or a staging table). */
+  loadTargetOf: (table: string) => QualifiedName;
+  settings: EnvironmentSettings;
   log: (msg: string, fields: Record<string, unknown>) => void;
 }
 
+/** What the final phase did to one table. */
+export interface ApplyCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  duplicatesInSource: number;
+}
+
 /**
- * A replace strategy: how the targets' old rows give way to the release's rows.
- * All of it runs in the one transaction; validation runs between `load` and `finish`.
+ * A strategy: how a table's old rows give way to the release's rows. One instance serves
+ * all the tables that use it; every call runs in the one transaction.
  *
  * - `prepare`: before any row is loaded (clear targets, create staging …)
  * - `loadTarget`: the relation each table's batches go into
- * - `finish`: after validation, make the loaded rows the table's rows
+ * - `validate`: after loading, before the final phase (FK integrity against the final state …)
+ * - `finish`: the final phase; makes the loaded rows the tables' rows
  */
-export interface ReplaceStrategy {
+export interface Strategy {
   readonly name: string;
   prepare(ctx: StrategyContext): Promise<void>;
   loadTarget(table: TableInfo): QualifiedName;
-  finish(ctx: StrategyContext): Promise<void>;
+  validate(ctx: StrategyContext): Promise<void>;
+  finish(ctx: StrategyContext): Promise<Record<string, ApplyCounts>>;
 }

@@ -23,6 +23,7 @@ export class RecordValidator {
     private readonly file: string,
     keys: "auto" | KeyMode,
     private readonly userSchema: z.ZodType | undefined,
+    private readonly unknownKeys: "error" | "ignore" = "error",
   ) {
     this.mode = keys === "auto" ? null : keys;
     this.derived = deriveTableSchema(info.columns);
@@ -76,7 +77,10 @@ export class RecordValidator {
       const row: Row = {};
       for (const key in rec as Row) {
         const col = rename.get(key);
-        if (col === undefined) throw unknownKey(key, index, this.mapping, this.info, this.file);
+        if (col === undefined) {
+          if (this.unknownKeys === "ignore") continue;
+          throw unknownKey(key, index, this.mapping, this.info, this.file);
+        }
         row[col] = (rec as Row)[key];
       }
       const r = this.derived.safeParse(row);

@@ -1,0 +1,33 @@
+/**
+ * `npm run demo`: imports the example release through the real CLI.
+ * Without DATABASE_URL it starts a throwaway local Postgres, applies the example schema's
+ * migrations, imports league-2026, re-imports it (idempotent), and removes the cluster.
+ * With DATABASE_URL set, everything runs against that database instead.
+ */
+import { execa } from "execa";
+import { applyMigrations } from "../src/db/migrations.js";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "../src/harness/throwaway-postgres.js";
+
+const release = process.argv[2] ?? "league-2026";
+let cluster: ThrowawayPostgres | null = null;
+let url = process.env.DATABASE_URL;
+try {
+  if (!url) {
+    process.stderr.write("DATABASE_URL is not set: starting a throwaway local PostgreSQL…\n");
+    cluster = await startThrowawayPostgres({ log: (m) => process.stderr.write(`  ${m}\n`) });
+    url = cluster.url;
+  }
+  const applied = await applyMigrations(url, "prisma/migrations");
+  process.stderr.write(`migrations: ${applied.applied.length} applied, ${applied.skipped.length} already there\n`);
+  const cli = (args: string[]) =>
+    execa("tsx", ["src/cli/main.ts", ...args], { preferLocal: true, env: { ...process.env, DATABASE_URL: url }, stdio: "inherit", reject: false });
+  let r = await cli(["import", release]);
+  if (r.exitCode === 0) {
+    process.stderr.write("\nre-importing the same release (readers never see a partial table):\n");
+    r = await cli(["import", release]);
+  }
+  if (r.exitCode === 0) r = await cli(["backups"]);
+  process.exitCode = r.exitCode ?? 1;
+} finally {
+  await cluster?.stop();
+}
