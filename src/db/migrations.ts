@@ -77,6 +77,8 @@ export interface LocalMigration {
 export interface ApplyMigrationsOptions {
   /** Receives one structured object per event (`migrations.lock`, `migration.applied`, …). */
   log?: (line: object) => void;
+  /** How long to wait for the advisory lock before failing (default 10 000 ms, as Prisma). */
+  lockTimeoutMs?: number;
 }
 
 /** What {@link applyMigrations} did: migration names in the order they were considered. */
@@ -156,7 +158,7 @@ interface HistoryRow {
  * in name order, each in its own transaction together with its `_prisma_migrations` row.
  *
  * - Holds `pg_advisory_lock(72707369)` (Prisma Migrate's lock) for the whole run, so it never
- *   races another applier or `prisma migrate deploy`.
+ *   races another applier or `prisma migrate deploy`; waits at most `lockTimeoutMs` for it.
  * - Creates `_prisma_migrations` with Prisma's own DDL when it doesn't exist.
  * - A migration already recorded as finished (and not rolled back) is skipped when its checksum
  *   still matches, and is an error when the file changed since.
@@ -164,7 +166,7 @@ interface HistoryRow {
  *
  * @param url PostgreSQL connection string; unqualified names resolve through its `search_path`.
  * @param migrationsDir A Prisma migrations folder, e.g. `prisma/migrations`.
- * @param opts `log` receives structured events.
+ * @param opts `log` receives structured events; `lockTimeoutMs` bounds the wait for the lock.
  * @returns The names applied now and the names skipped as already applied.
  * @throws {MigrationError} `MIGRATION_CHECKSUM_MISMATCH` or `MIGRATION_FAILED` (see the class).
  *
@@ -194,12 +196,10 @@ export async function applyMigrations(
   let locked = false;
   try {
     log({ event: "migrations.lock", lock: PRISMA_MIGRATE_ADVISORY_LOCK });
-    await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK]);
+    await acquireLock(client, opts.lockTimeoutMs ?? 10_000);
     locked = true;
 
-    const exists = await client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [
-      PRISMA_MIGRATIONS_TABLE,
-    ]);
+    const exists = await client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [PRISMA_MIGRATIONS_TABLE]);
     if (exists.rows[0]?.t == null) {
       await client.query(PRISMA_MIGRATIONS_TABLE_DDL);
       log({ event: "migrations.table_created", table: PRISMA_MIGRATIONS_TABLE });
@@ -276,6 +276,26 @@ export async function applyMigrations(
       await client.query("SELECT pg_advisory_unlock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK]).catch(() => {});
     }
     await client.end().catch(() => {});
+  }
+}
+
+/** Prisma's advisory lock, bounded by `lock_timeout` (which covers advisory lock waits too). */
+async function acquireLock(client: pg.Client, timeoutMs: number): Promise<void> {
+  await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK]);
+  } catch (cause) {
+    if ((cause as { code?: string }).code === "55P03") {
+      throw new MigrationError(
+        "MIGRATION_FAILED",
+        `Timed out after ${timeoutMs} ms waiting for the migration advisory lock ` +
+          `(SELECT pg_advisory_lock(${PRISMA_MIGRATE_ADVISORY_LOCK})): another migration is running.`,
+        { cause },
+      );
+    }
+    throw cause;
+  } finally {
+    await client.query("RESET lock_timeout").catch(() => {});
   }
 }
 

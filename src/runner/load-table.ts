@@ -30,6 +30,8 @@ export interface TableLoadResult {
   batches: number;
   bytes: number;
   durationMs: number;
+  /** Time spent waiting on the INSERT statements (client-observed database time). */
+  dbMs: number;
 }
 
 /** A batch INSERT that Postgres refused; diagnosed after rollback (see diagnose.ts). */
@@ -84,12 +86,15 @@ export async function loadTable(
   let batches = 0;
   let bytes = 0;
   let inFlight: Promise<void> | null = null;
+  let dbMs = 0;
 
   const send = async (rows: Row[], firstIndex: number) => {
     for (const g of groupByDefaults(info, rows)) {
       const stmt = insertBatch(target, target, g.columns, JSON.stringify(g.rows), g.columns.some((c) => identity.has(c)));
+      const sent = performance.now();
       try {
         inserted += await execute(tx, stmt);
+        dbMs += performance.now() - sent;
       } catch (e) {
         throw new BatchInsertFailure(source, firstIndex, rows, e);
       }
@@ -98,7 +103,7 @@ export async function loadTable(
     await opts.onBatch?.(rows.length, batches);
   };
 
-  for await (const batch of readRecords(source.path, { batchSize: source.batchSize, onBytes: (n) => (bytes += n) })) {
+  for await (const batch of readRecords(source.path, { batchSize: source.batchSize, onBytes: (n) => (bytes += n), label: source.file })) {
     let rows: Row[];
     try {
       rows = validator.validate(batch.records, batch.firstIndex);
@@ -130,5 +135,6 @@ export async function loadTable(
     batches,
     bytes,
     durationMs: Math.round(performance.now() - started),
+    dbMs: Math.round(dbMs),
   };
 }

@@ -1,4 +1,5 @@
 import type { EtlError } from "../errors.js";
+import type { RetryRecord } from "./retry.js";
 import type { ApplyCounts } from "../strategies/strategy.js";
 
 export interface TableReport {
@@ -13,6 +14,8 @@ export interface TableReport {
   batches: number;
   bytes: number;
   durationMs: number;
+  /** Client-observed time waiting on this table's INSERTs. */
+  dbMs: number;
   /** What the final phase did (merge counts; -1 where a count does not apply). */
   applied: ApplyCounts | null;
 }
@@ -37,6 +40,12 @@ export interface RunReport {
   backup: { id: string; path: string; sizeBytes: number; durationMs: number } | null;
   checks: { name: string; passed: boolean; durationMs: number }[];
   phases: Record<string, number>;
+  /** Peak resident memory of the importing process. */
+  peakRssMb: number;
+  /** Transactions run: 1, plus one per retry after a connection lost before COMMIT. */
+  attempts: number;
+  /** The failures that were retried, oldest first. */
+  retries: RetryRecord[];
   error: ReturnType<EtlError["toJSON"]> | null;
 }
 

@@ -1,0 +1,227 @@
+/**
+ * `npm run bench`: atomic-etl against COPY, pgloader and Prisma createMany, side by side in
+ * ONE run, on the same data and the same database. Each runner loads into freshly emptied
+ * tables, in alternating order, several times; medians are reported as ratios.
+ *
+ *   npm run bench -- [--rows 1000000] [--runs 3] [--strategies direct,staged-delete] [--scaling] [--with-5m] [--smoke] [--from-source]
+ *
+ * --smoke (CI): one run each at --rows (default 20000), checks that every runner loaded exactly
+ * the same rows (equal fingerprints), never asserts on time; exits 1 on a mismatch.
+ */
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { libpqEnv, resolveClientTool } from "../src/backup/pg-tools.js";
+import { diffFingerprints, type Fingerprint } from "../src/db/fingerprint.js";
+import { STRATEGY_NAMES } from "../src/config/schema.js";
+import { RELEASE_COLUMNS } from "../scripts/release-generator.js";
+import { arg, benchDatabase, benchRelease, emptyTables, fingerprints, median, TABLES } from "./support.js";
+
+interface Sample {
+  ms: number;
+  rows: number;
+  peakRssMb: number | null;
+  dbMs: number | null;
+}
+interface Runner {
+  name: string;
+  run(): Promise<Sample>;
+}
+
+const MODELS = { leagues: "League", teams: "Team", players: "Player", matches: "Match", player_match_stats: "PlayerMatchStat" } as const;
+const smoke = arg("smoke") === "true";
+const rows = Number(arg("rows", smoke ? "20000" : "1000000"));
+const runs = Number(arg("runs", smoke ? "1" : "3"));
+const strategies = (arg("strategies") ?? "direct").split(",").filter((s) => (STRATEGY_NAMES as readonly string[]).includes(s));
+const root = await mkdtemp(path.join(os.tmpdir(), "atomic-etl-bench-"));
+const repo = process.cwd();
+
+/** Runs a command under /usr/bin/time to read its peak RSS. */
+async function timed(cmd: string, args: string[], env: Record<string, string>): Promise<{ ms: number; peakRssMb: number | null; stdout: string }> {
+  const useTime = process.platform === "linux" && (await execa("test", ["-x", "/usr/bin/time"], { reject: false })).exitCode === 0;
+  const started = performance.now();
+  const r = await execa(useTime ? "/usr/bin/time" : cmd, useTime ? ["-f", "MAXRSS_KB %M", cmd, ...args] : args, {
+    env,
+    reject: false,
+    stdin: "ignore",
+  });
+  const ms = performance.now() - started;
+  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed (${r.exitCode}): ${r.stderr.slice(-1500)}`);
+  const m = /MAXRSS_KB (\d+)/.exec(r.stderr);
+  return { ms, peakRssMb: m ? Math.round(Number(m[1]) / 1024) : null, stdout: r.stdout };
+}
+
+async function main() {
+  const db = await benchDatabase();
+  try {
+    process.stderr.write(`generating a release of ${rows} rows in ${root}…\n`);
+    const rel = await benchRelease(rows, root);
+    const env = { ...process.env, ...libpqEnv(db.url), DATABASE_URL: db.url } as Record<string, string>;
+    const psql = await resolveClientTool("psql");
+    const hasPgloader = (await execa("pgloader", ["--version"], { reject: false })).exitCode === 0;
+    // The real CLI path: the built package, unless --from-source (tsx) is asked for.
+    const fromSource = arg("from-source") === "true";
+    if (!fromSource) await execa("npm", ["run", "build", "--silent"], { stdio: "inherit" });
+    const cli = fromSource ? ["--import", "tsx", "src/cli/main.ts"] : ["dist/cli/main.js"];
+    // Inside the repo (git-ignored) so that the config resolves the project's node_modules.
+    await mkdir(path.join(repo, "bench/data"), { recursive: true });
+    const configPath = path.join(repo, "bench/data/bench.config.ts");
+    await writeFile(
+      configPath,
+      `import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from ${JSON.stringify(path.join(repo, "etl/generated/prisma/client.ts"))};
+export default {
+  client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  releases: { bench: { dir: ${JSON.stringify(rel.dir)}, tables: [
+    ${TABLES.map((t) => `{ model: ${JSON.stringify(MODELS[t])}, file: "${t}.json" }`).join(",\n    ")}
+  ] } },
+};
+`,
+    );
+
+    const runners: Runner[] = [
+      {
+        name: "COPY (psql \\copy)",
+        async run() {
+          const args = ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1"];
+          for (const t of TABLES) {
+            const cols = RELEASE_COLUMNS[t].map(([, c]) => `"${c}"`).join(", ");
+            args.push("-c", `\\copy "${t}" (${cols}) FROM '${path.join(rel.csvDir, `${t}.csv`)}' WITH (FORMAT csv, HEADER true)`);
+          }
+          const r = await timed(psql.path, args, env);
+          return { ms: r.ms, rows, peakRssMb: r.peakRssMb, dbMs: r.ms };
+        },
+      },
+      {
+        name: "Prisma createMany",
+        async run() {
+          const r = await timed(process.execPath, ["--import", "tsx", "bench/create-many.ts", rel.dir], env);
+          return { ms: r.ms, rows: JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}").rows, peakRssMb: r.peakRssMb, dbMs: null };
+        },
+      },
+      ...strategies.map(
+        (s): Runner => ({
+          name: `atomic-etl (${s})`,
+          async run() {
+            const r = await timed(process.execPath, [...cli, "import", "bench", "--config", configPath, "--no-backup", "--json", "--strategy", s], {
+              ...env,
+              ATOMIC_ETL_LOG_LEVEL: "warn",
+            });
+            const report = JSON.parse(r.stdout) as { rows: number; tables: { dbMs: number }[] };
+            return { ms: r.ms, rows: report.rows, peakRssMb: r.peakRssMb, dbMs: report.tables.reduce((a, t) => a + t.dbMs, 0) };
+          },
+        }),
+      ),
+    ];
+    if (hasPgloader) {
+      const u = new URL(db.url);
+      runners.splice(1, 0, {
+        name: "pgloader (CSV)",
+        async run() {
+          let ms = 0;
+          let peak = 0;
+          for (const t of TABLES) {
+            const cmd = path.join(root, `pgloader-${t}.load`);
+            // The target URL (with its password) goes in a 0600 command file, never in argv.
+            u.pathname = u.pathname.split("?")[0] ?? u.pathname;
+            const target = `postgresql://${u.username}:${u.password}@${u.hostname}:${u.port}${u.pathname}`;
+            await writeFile(
+              cmd,
+              `LOAD CSV FROM '${path.join(rel.csvDir, `${t}.csv`)}' (${RELEASE_COLUMNS[t].map(([, c]) => c).join(", ")})
+  INTO ${target}?tablename=${t} (${RELEASE_COLUMNS[t].map(([, c]) => c).join(", ")})
+  WITH skip header = 1, fields optionally enclosed by '"', fields escaped by double-quote, fields terminated by ','
+  SET work_mem to '64MB';\n`,
+              { mode: 0o600 },
+            );
+            const r = await timed("pgloader", ["--quiet", "--no-ssl-cert-verification", cmd], env);
+            ms += r.ms;
+            peak = Math.max(peak, r.peakRssMb ?? 0);
+          }
+          return { ms, rows, peakRssMb: peak, dbMs: null };
+        },
+      });
+    }
+
+    const samples = new Map<string, Sample[]>(runners.map((r) => [r.name, []]));
+    const prints = new Map<string, Record<string, Fingerprint>>();
+    for (let i = 0; i < runs; i++) {
+      const order = runners.map((_, k) => runners[(k + i) % runners.length] as Runner);
+      for (const r of order) {
+        await emptyTables(db.url);
+        process.stderr.write(`run ${i + 1}/${runs}: ${r.name}…\n`);
+        samples.get(r.name)?.push(await r.run());
+        prints.set(r.name, await fingerprints(db.url));
+      }
+    }
+
+    const reference = prints.get(runners[0]?.name ?? "") ?? {};
+    const fair = runners.map((r) => ({ name: r.name, diff: diffFingerprints(reference, prints.get(r.name) ?? {}) }));
+    const copyMs = median(samples.get(runners[0]?.name ?? "")?.map((s) => s.ms) ?? [1]);
+    const table = runners.map((r) => {
+      const s = samples.get(r.name) ?? [];
+      const ms = median(s.map((x) => x.ms));
+      const db = s.every((x) => x.dbMs !== null) ? median(s.map((x) => x.dbMs as number)) : null;
+      return {
+        runner: r.name,
+        rows: s[0]?.rows ?? 0,
+        wallMs: Math.round(ms),
+        rowsPerSec: Math.round((rows / ms) * 1000),
+        ratioToCopy: Number((copyMs / ms).toFixed(3)),
+        peakRssMb: median(s.map((x) => x.peakRssMb ?? 0)),
+        postgresMs: db === null ? null : Math.round(db),
+        sameRowsAsCopy: (fair.find((f) => f.name === r.name)?.diff.length ?? 1) === 0,
+      };
+    });
+    console.log(`\n${rows} rows, ${runs} run(s) each, median:`);
+    console.table(table);
+    if (!hasPgloader) console.log("pgloader: skipped (not installed; apt-get install pgloader)");
+    const etl = table.find((t) => t.runner === "atomic-etl (direct)");
+    const cm = table.find((t) => t.runner === "Prisma createMany");
+    const pl = table.find((t) => t.runner.startsWith("pgloader"));
+    const goals: [string, boolean | null][] = [
+      ["atomic-etl ≥ 0.90 × COPY", etl ? etl.ratioToCopy >= 0.9 : null],
+      ["atomic-etl ≥ 10 × createMany", etl && cm ? etl.rowsPerSec >= 10 * cm.rowsPerSec : null],
+      ["atomic-etl ≥ 2 × pgloader", etl && pl ? etl.rowsPerSec >= 2 * pl.rowsPerSec : null],
+    ];
+
+    let scaling: { rows: number; rowsPerSec: number; peakRssMb: number | null }[] = [];
+    if (arg("scaling") === "true") {
+      const sizes = [100_000, 1_000_000, ...(arg("with-5m") === "true" ? [5_000_000] : [])];
+      for (const n of sizes) {
+        const r2 = n === rows ? rel : await benchRelease(n, root);
+        const cfg = path.join(repo, `bench/data/scale-${n}.config.ts`);
+        const { readFile } = await import("node:fs/promises");
+        await writeFile(cfg, (await readFile(configPath, "utf8")).replace(JSON.stringify(rel.dir), JSON.stringify(r2.dir)));
+        await emptyTables(db.url);
+        process.stderr.write(`scaling: ${n} rows…\n`);
+        const r = await timed(process.execPath, [...cli, "import", "bench", "--config", cfg, "--no-backup", "--json"], { ...env, ATOMIC_ETL_LOG_LEVEL: "warn" });
+        scaling.push({ rows: n, rowsPerSec: Math.round((n / r.ms) * 1000), peakRssMb: r.peakRssMb });
+      }
+      console.log("\nscaling series (atomic-etl, direct):");
+      console.table(scaling);
+      const small = scaling[0];
+      const big = scaling.at(-1);
+      if (small && big && big.rows >= 5_000_000) {
+        goals.push(["peak RSS ≤ 256 MB at 5M rows", (big.peakRssMb ?? Infinity) <= 256]);
+        goals.push(["rows/s at 5M within ±15% of 100k", Math.abs(big.rowsPerSec / small.rowsPerSec - 1) <= 0.15]);
+      }
+    } else scaling = [];
+    if (!smoke) for (const [g, ok] of goals) console.log(`${ok === null ? "n/a " : ok ? "pass" : "miss"}  ${g}`);
+
+    const out = path.resolve("bench/results");
+    await mkdir(out, { recursive: true });
+    const file = path.join(out, `${new Date().toISOString().replace(/[:.]/g, "-")}${smoke ? "-smoke" : ""}.json`);
+    await writeFile(file, JSON.stringify({ rows, runs, table, scaling, goals, fair }, null, 2));
+    console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+    const unfair = fair.filter((f) => f.diff.length);
+    if (unfair.length) {
+      console.log(`NOT FAIR: ${unfair.map((f) => `${f.name} differs in ${f.diff.join(", ")}`).join("; ")}`);
+      process.exitCode = 1;
+    } else console.log("fair: every runner loaded exactly the same rows (fingerprints equal)");
+  } finally {
+    await db.stop();
+  }
+}
+
+await main();
