@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "etl/generated/", "node_modules/", ".tmp/", "coverage/"] },
+  { ignores: ["dist/", "bench/data/", "etl/generated/", "node_modules/", ".tmp/", "coverage/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -15,12 +15,16 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .option("-c, --config <file>", "config file", "etl/etl.config.ts")
     .option("-e, --env <name>", "local | staging | production (default: ETL_ENV, then local)")
     .option("--force", "required to run against production")
+    .option("--backup <mode>", "what to back up first: tables (the release's) | full (the whole database); default: the environment's")
     .option("--no-backup", "skip the pg_dump backup (refused where the environment forbids it)")
     .option("--batch-size <n>", "rows per batch (default: the environment's)", (v) => positiveInt(v, "--batch-size"))
     .option("--strategy <name>", `replace strategy: ${STRATEGY_NAMES.join(" | ")}`)
     .option("--wait [seconds]", "wait for another run's lock instead of failing fast (default 600 s)")
     .option("--json", "print the JSON run report on stdout")
-    .action(async (release: string, o: { config: string; env?: string; force?: boolean; backup: boolean; batchSize?: number; strategy?: string; wait?: string | boolean; json?: boolean }) => {
+    .action(async (release: string, o: { config: string; env?: string; force?: boolean; backup?: string | false; batchSize?: number; strategy?: string; wait?: string | boolean; json?: boolean }) => {
+      if (typeof o.backup === "string" && o.backup !== "tables" && o.backup !== "full") {
+        throw new EtlError("USAGE", `--backup takes tables or full, got "${o.backup}"; --no-backup skips the backup`, { step: "config" });
+      }
       if (o.strategy && !(STRATEGY_NAMES as readonly string[]).includes(o.strategy)) {
         throw new EtlError("USAGE", `unknown strategy "${o.strategy}"; expected ${STRATEGY_NAMES.join(", ")}`, { step: "config" });
       }

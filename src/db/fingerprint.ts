@@ -10,7 +10,16 @@ export interface Fingerprint {
 
 /**
  * The one fingerprint function: used by preflight, the backup manifest, the post-rollback
- * proof and the post-restore proof. Cost: one sequential scan plus an md5 per row.
+ * proof and the post-restore proof (inside the restore's transaction).
+ *
+ * Cost: one sequential scan, and per row its text form, an md5 and a numeric add, all on the
+ * server. Measured by bench/fingerprint.ts: about 4 s per million rows of a
+ * player_match_stats-shaped table (72 MB) on a shared 2-core machine, some 45× a bare
+ * `count(*)`; the row-to-text cast, the md5 and the hex-to-numeric sum each take about a
+ * third. An import with a backup pays it twice per target before loading (preflight, and the
+ * manifest in the dump's snapshot); a restore once more.
+ *
+ * @example const { rows, hash } = await fingerprintTable(tx, { schema: "public", name: "teams" })
  */
 export async function fingerprintTable(db: TxLike, table: QualifiedName): Promise<Fingerprint> {
   const [r] = await query<{ rows: bigint | number | string; hash: string }>(db, fingerprintSql(table));

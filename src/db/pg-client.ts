@@ -1,14 +1,23 @@
 import pg from "pg";
 import type { TxLike } from "./prisma-like.js";
 
-/** Adapts a node-postgres client to {@link TxLike}, so the same SQL helpers serve both. */
+/**
+ * Adapts a node-postgres client to {@link TxLike}, so the same SQL helpers serve both.
+ * Queries run one after another, as on a Prisma transaction: callers may `Promise.all` them.
+ */
 export function pgTx(client: pg.Client | pg.PoolClient): TxLike {
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = tail.then(fn, fn);
+    tail = p.catch(() => undefined);
+    return p;
+  };
   return {
     async $executeRawUnsafe(text: string, ...values: unknown[]) {
-      return (await client.query(text, values)).rowCount ?? 0;
+      return (await serial(() => client.query(text, values))).rowCount ?? 0;
     },
     async $queryRawUnsafe<T>(text: string, ...values: unknown[]) {
-      return (await client.query(text, values)).rows as T;
+      return (await serial(() => client.query(text, values))).rows as T;
     },
   };
 }

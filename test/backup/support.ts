@@ -1,0 +1,128 @@
+/**
+ * Helpers of the backup tests: stand-in client tools on PATH/PG_BIN_DIR (recording how they
+ * were called, or pretending to be another version), process.env save/restore, and damage
+ * done to dump files.
+ *
+ * @example
+ * const tools = await recordingTools(dir);      // wrappers that log argv + env names, then exec the real tool
+ * process.env.PG_BIN_DIR = tools.dir;
+ */
+import { chmod, mkdir, open, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { pgBinaries } from "../support/postgres.js";
+
+const TOOLS = ["pg_dump", "pg_restore", "psql"] as const;
+
+/** Restores process.env keys changed by a test. */
+export function envGuard(...keys: string[]): () => void {
+  const saved = new Map(keys.map((k) => [k, process.env[k]]));
+  return () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+const sh = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+async function script(file: string, body: string): Promise<void> {
+  await writeFile(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  await chmod(file, 0o755);
+}
+
+export interface RecordingTools {
+  dir: string;
+  /** One entry per call: the tool, its argv, and the NAMES of its environment variables. */
+  calls(): Promise<{ tool: string; argv: string; envNames: string[] }[]>;
+}
+
+/**
+ * pg_dump, pg_restore and psql wrappers in `dir` that append their argv and the names (never
+ * the values) of their environment variables to a log, then exec the real tool.
+ */
+export async function recordingTools(dir: string): Promise<RecordingTools> {
+  const real = await pgBinaries();
+  await mkdir(dir, { recursive: true });
+  const log = path.join(dir, "calls.log");
+  await writeFile(log, "");
+  for (const t of TOOLS) {
+    await script(
+      path.join(dir, t),
+      [
+        `{ printf '%s\\037' ${sh(t)} "$*"; env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' ' '; printf '\\n'; } >> ${sh(log)}`,
+        `exec ${sh(path.join(real.dir, t))} "$@"`,
+      ].join("\n"),
+    );
+  }
+  return {
+    dir,
+    async calls() {
+      const text = await readFile(log, "utf8");
+      return text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const [tool = "", argv = "", names = ""] = line.split("\u001f");
+          return { tool, argv, envNames: names.trim().split(" ") };
+        });
+    },
+  };
+}
+
+/** A pg_dump that only reports `version` (e.g. "9.6.0") and fails if asked to dump. */
+export async function fakeOldPgDump(dir: string, version: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await script(
+    path.join(dir, "pg_dump"),
+    `if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) ${version}"; exit 0; fi\necho "this fake pg_dump must never dump" >&2\nexit 99`,
+  );
+}
+
+/**
+ * A pg_dump 16 built without zstd: refuses `--compress=zstd…` as such a build does, and runs
+ * the real (older) pg_dump for gzip, translating the method-qualified form it cannot parse.
+ */
+export async function fakePgDump16WithoutZstd(dir: string): Promise<void> {
+  const real = await pgBinaries();
+  await mkdir(dir, { recursive: true });
+  await script(
+    path.join(dir, "pg_dump"),
+    [
+      `if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 16.4"; exit 0; fi`,
+      `for a in "$@"; do`,
+      `  shift`,
+      `  case "$a" in`,
+      `    --compress=zstd*) echo "pg_dump: error: invalid compression specification: this build does not support compression with ZSTD" >&2; exit 1 ;;`,
+      `    --compress=gzip:*) set -- "$@" "--compress=\${a#--compress=gzip:}" ;;`,
+      `    *) set -- "$@" "$a" ;;`,
+      `  esac`,
+      `done`,
+      `exec ${sh(real.pg_dump)} "$@"`,
+    ].join("\n"),
+  );
+  for (const t of ["pg_restore", "psql"] as const) await script(path.join(dir, t), `exec ${sh(real[t])} "$@"`);
+}
+
+/** Overwrites `count` bytes in the middle of a file. */
+export async function corruptMiddle(file: string, count = 64): Promise<void> {
+  const { size } = await stat(file);
+  const fh = await open(file, "r+");
+  try {
+    await fh.write(Buffer.alloc(count, 0x5a), 0, count, Math.floor(size / 2));
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Cuts the last `bytes` off a file: in a small custom-format dump, that is inside the last data block. */
+export async function cutTail(file: string, bytes: number): Promise<void> {
+  const { size } = await stat(file);
+  await truncate(file, size - bytes);
+}
+
+/** Cuts a file to `fraction` of its size. */
+export async function truncateTo(file: string, fraction: number): Promise<void> {
+  const { size } = await stat(file);
+  await truncate(file, Math.floor(size * fraction));
+}

@@ -1,0 +1,94 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { envGuard } from "../backup/support.js";
+import { clone, nextRelease, snapshot, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
+import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+
+let db: FreshDatabase;
+let ws: Workspace;
+let configFile: string;
+let restoreEnv: () => void;
+
+beforeEach(async () => {
+  restoreEnv = envGuard("DATABASE_URL");
+  db = await freshDatabase();
+  ws = await workspace();
+  process.env.DATABASE_URL = db.url;
+  configFile = path.join(ws.root, "cli.config.mjs");
+  await writeFile(
+    configFile,
+    `export default { client: () => { throw new Error("unused"); }, backupDir: ${JSON.stringify(ws.backupDir)}, releases: {} };\n`,
+  );
+});
+
+afterEach(async () => {
+  restoreEnv();
+  await db.drop();
+  await ws.cleanup();
+});
+
+/** Runs the CLI in-process; returns its exit code and what it printed on stdout and stderr. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await main(["node", "atomic-etl", ...args, "--config", configFile]), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** Production holds release A, then B is imported with a backup; returns A's state. */
+async function productionAThenB() {
+  const b = clone(nextRelease());
+  (b["leagues.json"] as Record<string, unknown>[])[0]!.name = "changed by B";
+  await ws.writeRelease("A", nextRelease());
+  await ws.writeRelease("B", b);
+  const etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES }, B: { tables: STANDARD_TABLES } }));
+  await etl.import({ release: "A", url: db.url, env: "production", force: true });
+  const a = await stateOf(db.url);
+  await etl.import({ release: "B", url: db.url, env: "production", force: true });
+  return a;
+}
+
+describe("atomic-etl restore", () => {
+  it("should refuse production without --force: exit 2, DANGER, nothing touched", async () => {
+    await productionAThenB();
+    const before = await snapshot(db.url);
+
+    const r = await cli("restore", "latest", "--env", "production");
+
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("PRODUCTION_REQUIRES_FORCE");
+    expect(r.stderr).toContain("DANGER");
+    expect(await snapshot(db.url)).toEqual(before);
+  });
+
+  it("should restore production with --force and print what it restored", async () => {
+    const a = await productionAThenB();
+
+    const r = await cli("restore", "latest", "--env", "production", "--force", "--json");
+
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tables: ["leagues", "teams", "players", "matches", "player_match_stats"] });
+    expect(await stateOf(db.url)).toEqual(a);
+  });
+
+  it("should exit 10 with BACKUP_NOT_FOUND for an unknown id", async () => {
+    const r = await cli("restore", "20990101T000000Z_local_x_00000000");
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain("BACKUP_NOT_FOUND");
+  });
+});
