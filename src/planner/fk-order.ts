@@ -37,28 +37,38 @@ export function planLoadOrder(tables: ReadonlyMap<string, TableInfo>, configured
       deferrable.set(key, (deferrable.get(key) ?? true) && fk.deferrable);
     }
   }
-  // Kahn's algorithm, stable in config order.
+  const isDeferrable = (t: string, p: string) => deferrable.get(`${t}->${p}`) === true;
+  // Kahn's algorithm, stable in config order; `counts` says which FKs must be satisfied first.
   const loadOrder: string[] = [];
   const done = new Set<string>();
-  while (loadOrder.length < names.length) {
-    const next = names.find((n) => !done.has(n) && [...(parents.get(n) ?? [])].every((p) => done.has(p)));
-    if (next === undefined) break;
-    done.add(next);
-    loadOrder.push(next);
-  }
+  const order = (counts: (t: string, p: string) => boolean) => {
+    while (loadOrder.length < names.length) {
+      const next = names.find((n) => !done.has(n) && [...(parents.get(n) ?? [])].every((p) => done.has(p) || !counts(n, p)));
+      if (next === undefined) break;
+      done.add(next);
+      loadOrder.push(next);
+    }
+  };
+  const refuse = (cycle: string[]) =>
+    new EtlError("FK_CYCLE", `foreign keys form a cycle: ${cycle.join(" -> ")}`, {
+      step: "preflight",
+      next: "make the FKs on the cycle DEFERRABLE INITIALLY IMMEDIATE, or load these tables in separate releases",
+      meta: { cycle },
+    });
+  order(() => true);
   let deferConstraints = false;
   if (loadOrder.length < names.length) {
     const cycle = findCycle(names.filter((n) => !done.has(n)), parents);
-    const edges = cycle.slice(0, -1).map((t, i) => `${t}->${cycle[i + 1]}`);
-    if (!edges.every((e) => deferrable.get(e))) {
-      throw new EtlError("FK_CYCLE", `foreign keys form a cycle: ${cycle.join(" -> ")}`, {
-        step: "preflight",
-        next: "make the FKs on the cycle DEFERRABLE INITIALLY IMMEDIATE, or load these tables in separate releases",
-        meta: { cycle },
-      });
-    }
+    if (!cycle.slice(0, -1).every((t, i) => isDeferrable(t, cycle[i + 1] as string))) throw refuse(cycle);
     deferConstraints = true;
-    for (const n of names) if (!done.has(n)) loadOrder.push(n);
+    // Deferred FKs are checked at COMMIT; the others still need their parents loaded first
+    // (a table hanging off the cycle by an immediate FK comes after its parent).
+    order((t, p) => !isDeferrable(t, p));
+    if (loadOrder.length < names.length) {
+      const rest = names.filter((n) => !done.has(n));
+      const immediate = new Map(rest.map((n) => [n, new Set([...(parents.get(n) ?? [])].filter((p) => !isDeferrable(n, p)))]));
+      throw refuse(findCycle(rest, immediate));
+    }
   }
   return { loadOrder, clearOrder: [...loadOrder].reverse(), selfReferencing, deferConstraints };
 }

@@ -1,6 +1,6 @@
 import { query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
-import { EtlError } from "../errors.js";
+import { EtlError, type Step } from "../errors.js";
 import { readRecords } from "../sources/read-records.js";
 import type { ForeignKeyInfo } from "../sql/catalog.js";
 import { missingParentKeys } from "../sql/statements.js";
@@ -9,11 +9,13 @@ import type { BatchInsertFailure, TableSource } from "./load-table.js";
 
 type Row = Record<string, unknown>;
 const tupleKey = (r: Row, cols: readonly string[]) => JSON.stringify(cols.map((c) => r[c] ?? null));
+/** A unique key's value, or null when a column is NULL or left to its default: such rows never repeat one another. */
+const uniqueKey = (r: Row, cols: readonly string[]) => (cols.every((c) => r[c] !== null && r[c] !== undefined) ? tupleKey(r, cols) : null);
 
 /** Streams a source file through its validator, calling `visit` per row until it returns true. */
 async function scan(source: TableSource, visit: (row: Row, index: number) => boolean, until = Number.POSITIVE_INFINITY): Promise<void> {
   const v = new RecordValidator(source.mapping, source.info, source.file, source.keys, source.userSchema, source.unknownKeys);
-  for await (const b of readRecords(source.path, { batchSize: 10_000 })) {
+  for await (const b of readRecords(source.path, { batchSize: 10_000, label: source.file })) {
     const rows = v.validate(b.records, b.firstIndex);
     for (let i = 0; i < rows.length; i++) {
       const index = b.firstIndex + i;
@@ -44,7 +46,8 @@ export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, so
       const cols = key.columns;
       const seen = new Map<string, number>();
       for (let i = 0; i < f.rows.length; i++) {
-        const k = tupleKey(f.rows[i] as Row, cols);
+        const k = uniqueKey(f.rows[i] as Row, cols);
+        if (k === null) continue;
         const prev = seen.get(k);
         if (prev !== undefined) {
           return new EtlError("DUPLICATE_KEY", `${source.file}: record #${f.firstIndex + i} repeats ${fieldName(source, cols)} = ${k} of record #${f.firstIndex + prev}`, {
@@ -55,9 +58,9 @@ export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, so
       }
       let hit: { earlier: number; later: number; key: string } | null = null;
       await scan(source, (row, index) => {
-        const k = tupleKey(row, cols);
-        const i = seen.get(k);
-        if (i !== undefined) hit = { earlier: index, later: f.firstIndex + i, key: k };
+        const k = uniqueKey(row, cols);
+        const i = k === null ? undefined : seen.get(k);
+        if (i !== undefined) hit = { earlier: index, later: f.firstIndex + i, key: k as string };
         return hit !== null;
       }, f.firstIndex);
       const h = hit as { earlier: number; later: number; key: string } | null;
@@ -66,7 +69,8 @@ export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, so
           ...base, record: h.later, field: fieldName(source, cols), meta: { ...base.meta, duplicateOf: h.earlier },
         });
       }
-      return new EtlError("DUPLICATE_KEY", `${source.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${info.message})`, {
+      const defaulted = f.rows.some((r) => uniqueKey(r, cols) === null) ? "; records without it get the column default (a serial?), which can collide with given values" : "";
+      return new EtlError("DUPLICATE_KEY", `${source.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${info.message})${defaulted}`, {
         ...base, record: f.firstIndex, field: fieldName(source, cols),
       });
     }
@@ -122,4 +126,48 @@ async function diagnoseOrphan(
   return new EtlError("FK_VIOLATION", `${source.file}: record #${f.firstIndex + i} has ${field} = ${k}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`, {
     ...base, record: f.firstIndex + i, field, meta: { ...base.meta, value: JSON.parse(k) },
   });
+}
+
+/**
+ * An FK violation raised after the batches went in (a self-referencing table moved from its
+ * staging table in the final phase, or a deferred constraint checked at COMMIT) names no
+ * batch: find the first record whose reference has no row, scanning the child's file against
+ * the parent's. Null when the constraint is not between two files of the release.
+ *
+ * @example await diagnoseLateOrphan(err, "apply", sources) // FK_VIOLATION … record #3 …
+ */
+export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: ReadonlyMap<string, TableSource>): Promise<EtlError | null> {
+  const info = pgErrorInfo(cause);
+  if (info.sqlstate !== "23503") return null;
+  for (const source of sources.values()) {
+    const fk = source.info.foreignKeys.find((k) => k.name === info.constraint);
+    if (!fk) continue;
+    const parent = fk.references.name === source.info.name ? source : sources.get(fk.references.name);
+    if (!parent) return null;
+    const keys = new Set<string>();
+    await scan(parent, (row) => {
+      keys.add(tupleKey(row, fk.referencedColumns));
+      return false;
+    });
+    let hit: { index: number; key: string } | null = null;
+    await scan(source, (row, index) => {
+      if (fk.columns.some((c) => row[c] === null || row[c] === undefined)) return false;
+      const key = tupleKey(row, fk.columns);
+      if (!keys.has(key)) hit = { index, key };
+      return hit !== null;
+    });
+    const h = hit as { index: number; key: string } | null;
+    if (!h) return null;
+    const field = fieldName(source, fk.columns);
+    return new EtlError("FK_VIOLATION", `${source.file}: record #${h.index} has ${field} = ${h.key}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`, {
+      step,
+      table: source.info.name,
+      file: source.file,
+      record: h.index,
+      field,
+      cause,
+      meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, value: JSON.parse(h.key) },
+    });
+  }
+  return null;
 }

@@ -103,19 +103,19 @@ export async function loadTable(
     await opts.onBatch?.(rows.length, batches);
   };
 
-  for await (const batch of readRecords(source.path, { batchSize: source.batchSize, onBytes: (n) => (bytes += n), label: source.file })) {
-    let rows: Row[];
-    try {
-      rows = validator.validate(batch.records, batch.firstIndex);
-    } catch (e) {
-      // let the INSERT in flight settle before the transaction is rolled back
-      await inFlight?.catch(() => undefined);
-      throw e;
+  try {
+    for await (const batch of readRecords(source.path, { batchSize: source.batchSize, onBytes: (n) => (bytes += n), label: source.file })) {
+      const rows = validator.validate(batch.records, batch.firstIndex);
+      records += rows.length;
+      if (inFlight) await inFlight;
+      inFlight = send(rows, batch.firstIndex);
+      inFlight.catch(() => undefined); // handled when awaited; keeps Node from flagging it meanwhile
     }
-    records += rows.length;
+  } catch (e) {
+    // The INSERT in flight holds earlier records: let it settle before the rollback, and
+    // report its failure first, as the first problem in file order.
     if (inFlight) await inFlight;
-    inFlight = send(rows, batch.firstIndex);
-    inFlight.catch(() => undefined); // handled when awaited; keeps Node from flagging it meanwhile
+    throw e;
   }
   if (inFlight) await inFlight;
   if (inserted !== records) {

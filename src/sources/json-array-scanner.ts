@@ -37,7 +37,8 @@ export class JsonArrayScanner {
     let depth = this.depth;
     let inString = this.inString;
     let start = this.elementStart;
-    let run = 0;
+    // a digit run may continue across chunks: a long number split by a boundary is still long
+    let run = this.run;
     let long = this.long;
     const n = text.length;
     while (i < n) {
@@ -158,9 +159,12 @@ export class JsonArrayScanner {
     this.depth = depth;
     this.inString = inString;
     this.long = long;
+    this.run = run;
   }
 
   private long = false;
+
+  private run = 0;
 
   private resume = 0;
 

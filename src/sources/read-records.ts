@@ -53,9 +53,11 @@ function parseOne(file: string, text: string, index: number, where: string, prec
  */
 export async function* readRecords(
   file: string,
-  opts: { batchSize: number; format?: SourceFormat; highWaterMark?: number; onBytes?: (n: number) => void },
+  opts: { batchSize: number; format?: SourceFormat; highWaterMark?: number; onBytes?: (n: number) => void; label?: string },
 ): AsyncGenerator<RawBatch> {
   const format = opts.format ?? formatOf(file);
+  // errors name the file as people know it (relative to the project), not the absolute path
+  const shown = opts.label ?? file;
   const stream = createReadStream(file, { encoding: "utf8", highWaterMark: opts.highWaterMark ?? 1 << 20 });
   let index = 0;
   let batch: unknown[] = [];
@@ -69,7 +71,7 @@ export async function* readRecords(
         opts.onBytes?.(Buffer.byteLength(chunk));
         scanner.push(chunk, texts);
         for (const t of texts) {
-          batch.push(parseOne(file, t, index, "array element", true));
+          batch.push(parseOne(shown, t, index, "array element", true));
           index++;
           if (batch.length >= opts.batchSize) {
             yield { firstIndex: index - batch.length, records: batch };
@@ -77,11 +79,11 @@ export async function* readRecords(
           }
         }
         texts.length = 0;
-        if (scanner.problem) throw malformed(file, index, describeProblem(scanner.problem), { offset: scanner.problem.offset });
+        if (scanner.problem) throw malformed(shown, index, describeProblem(scanner.problem), { offset: scanner.problem.offset });
       }
-      if (!sawAny) throw malformed(file, undefined, "the file is empty; a release file must hold a JSON array (use [] for no rows)", {});
+      if (!sawAny) throw malformed(shown, undefined, "the file is empty; a release file must hold a JSON array (use [] for no rows)", {});
       scanner.end();
-      if (scanner.problem) throw malformed(file, index, describeProblem(scanner.problem), { offset: scanner.problem.offset });
+      if (scanner.problem) throw malformed(shown, index, describeProblem(scanner.problem), { offset: scanner.problem.offset });
     } else {
       let rest = "";
       let line = 0;
@@ -94,7 +96,7 @@ export async function* readRecords(
           const l = text.slice(from, nl).trim();
           from = nl + 1;
           if (!l) continue;
-          batch.push(parseOne(file, l, index, `line ${line}`, false));
+          batch.push(parseOne(shown, l, index, `line ${line}`, false));
           index++;
           if (batch.length >= opts.batchSize) {
             yield { firstIndex: index - batch.length, records: batch };
@@ -106,16 +108,16 @@ export async function* readRecords(
       const l = rest.trim();
       if (l) {
         line++;
-        batch.push(parseOne(file, l, index, `line ${line}`, false));
+        batch.push(parseOne(shown, l, index, `line ${line}`, false));
         index++;
       }
     }
   } catch (e) {
     if (e instanceof EtlError) throw e;
     const err = e as NodeJS.ErrnoException;
-    throw new EtlError("INPUT_UNREADABLE", `${file}: cannot read (${err.code ?? err.message})`, {
+    throw new EtlError("INPUT_UNREADABLE", `${shown}: cannot read (${err.code ?? err.message})`, {
       step: "load",
-      file,
+      file: shown,
       cause: e,
     });
   } finally {

@@ -43,6 +43,21 @@ function intCheck(bits: 16 | 32 | 64, typeName: string): Check {
   };
 }
 
+/**
+ * Significant digits before and after the point, exponent applied, without expanding it
+ * (so "1e-7" in a numeric(4,2) is seen as rounded): "0.0500" → 0 and 2, "1.5e3" → 4 and 0.
+ */
+function decimalShape(s: string): { intDigits: number; fracDigits: number } {
+  const [mantissa = "", exp = "0"] = s.replace(/^[+-]/, "").toLowerCase().split("e");
+  const [int = "", frac = ""] = mantissa.split(".");
+  const digits = int + frac;
+  const first = digits.search(/[1-9]/);
+  if (first < 0) return { intDigits: 0, fracDigits: 0 };
+  const last = digits.length - 1 - [...digits].reverse().findIndex((d) => d !== "0");
+  const point = int.length + Number(exp);
+  return { intDigits: Math.max(0, point - first), fracDigits: Math.max(0, last + 1 - point) };
+}
+
 function numericCheck(precision: number | null, scale: number | null): Check {
   return (v) => {
     let s: string;
@@ -51,10 +66,9 @@ function numericCheck(precision: number | null, scale: number | null): Check {
       s = String(v);
     } else if (typeof v === "string" && NUMERIC.test(v)) s = v;
     else return bad(`expected a decimal number or a decimal string, got ${show(v)}`);
-    if (precision !== null && scale !== null && !/[eE]/.test(s)) {
-      const [intPart = "", frac = ""] = s.replace(/^[+-]/, "").split(".");
-      const intDigits = intPart.replace(/^0+/, "").length;
-      if (frac.replace(/0+$/, "").length > scale)
+    if (precision !== null && scale !== null) {
+      const { intDigits, fracDigits } = decimalShape(s);
+      if (fracDigits > scale)
         return bad(`${s} has more than ${scale} decimal places for numeric(${precision},${scale}); it would be rounded`);
       if (intDigits > precision - scale) return bad(`${s} does not fit numeric(${precision},${scale})`);
     }
@@ -115,15 +129,35 @@ const boolCheck: Check = (v) => (typeof v === "boolean" ? ok(v) : bad(`expected 
 
 const uuidCheck: Check = (v) => (typeof v === "string" && UUID.test(v) ? ok(v) : bad(`expected a UUID, got ${show(v)}`));
 
-function hasNul(v: unknown): boolean {
-  if (typeof v === "string") return v.includes("\u0000");
-  if (Array.isArray(v)) return v.some(hasNul);
-  if (v && typeof v === "object") return Object.entries(v).some(([k, x]) => k.includes("\u0000") || hasNul(x));
-  return false;
+/** Deeper JSON would overflow the stack of JSON.stringify here and of PostgreSQL's JSON parser. */
+export const MAX_JSON_DEPTH = 1_000;
+
+/** Walks a JSON value without recursion: too deep, a NUL byte (in a key or string), or fine. */
+function jsonProblem(root: unknown): "deep" | "nul" | null {
+  const stack: [unknown, number][] = [[root, 1]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [v, depth] = top;
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) return "nul";
+    } else if (v && typeof v === "object") {
+      if (depth > MAX_JSON_DEPTH) return "deep";
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes("\u0000")) return "nul";
+        stack.push([x, depth + 1]);
+      }
+    }
+  }
+  return null;
 }
 
-const jsonbCheck: Check = (v) =>
-  hasNul(v) ? bad("contains a NUL byte (\\u0000), which jsonb cannot store") : ok(v);
+const tooDeep = `is nested more than ${MAX_JSON_DEPTH} levels deep`;
+
+const jsonCheck: Check = (v) => (jsonProblem(v) === "deep" ? bad(tooDeep) : ok(v));
+
+const jsonbCheck: Check = (v) => {
+  const p = jsonProblem(v);
+  return p === "deep" ? bad(tooDeep) : p === "nul" ? bad("contains a NUL byte (\\u0000), which jsonb cannot store") : ok(v);
+};
 
 const anyScalar: Check = (v) =>
   typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? ok(v) : bad(`expected a scalar, got ${show(v)}`);
@@ -165,7 +199,7 @@ function baseCheck(c: ColumnInfo): Check {
     case "timestamp":
       return timestampCheck(false);
     case "json":
-      return ok;
+      return jsonCheck;
     case "jsonb":
       return jsonbCheck;
     default:

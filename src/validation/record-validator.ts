@@ -55,6 +55,14 @@ export class RecordValidator {
     return this.rename;
   }
 
+  /** Keys that decide the key mode: with `unknownKeys: "ignore"`, keys that match neither naming do not count. */
+  private keysForDetection(rec: Row): string[] {
+    const keys = Object.keys(rec);
+    if (this.unknownKeys !== "ignore") return keys;
+    const columns = new Set(this.info.columns.map((c) => c.name));
+    return keys.filter((k) => this.mapping.fieldToColumn.has(k) || columns.has(k));
+  }
+
   /** Validates and converts `records` (from index `firstIndex`). */
   validate(records: unknown[], firstIndex: number): Row[] {
     const out: Row[] = new Array(records.length);
@@ -72,7 +80,7 @@ export class RecordValidator {
         }
         rec = r.data;
       }
-      if (this.mode === null) this.mode = detectKeyMode(Object.keys(rec as Row), this.mapping, this.info, this.file);
+      if (this.mode === null) this.mode = detectKeyMode(this.keysForDetection(rec as Row), this.mapping, this.info, this.file);
       const rename = this.renameMap();
       const row: Row = {};
       for (const key in rec as Row) {
