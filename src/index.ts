@@ -14,3 +14,4 @@ export { fingerprintTable, type Fingerprint } from "./db/fingerprint.js";
 export { listBackups } from "./backup/retention.js";
 export { restoreById } from "./backup/restore-command-core.js";
 export { quoteIdent } from "./sql/quote.js";
+export { deriveTableSchema } from "./validation/column-types.js";

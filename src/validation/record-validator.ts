@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { EtlError } from "../errors.js";
 import type { TableInfo } from "../sql/catalog.js";
-import { deriveTableSchema } from "./column-types.js";
+import { compileTableValidator, RowProblem } from "./column-types.js";
 import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./table-mapping.js";
 
 type Row = Record<string, unknown>;
@@ -14,7 +14,7 @@ type Row = Record<string, unknown>;
  */
 export class RecordValidator {
   private mode: KeyMode | null;
-  private readonly derived: z.ZodType<Row>;
+  private readonly derived: (row: Row) => Row | RowProblem;
   private rename: Map<string, string> | null = null;
 
   constructor(
@@ -26,7 +26,7 @@ export class RecordValidator {
     private readonly unknownKeys: "error" | "ignore" = "error",
   ) {
     this.mode = keys === "auto" ? null : keys;
-    this.derived = deriveTableSchema(info.columns);
+    this.derived = compileTableValidator(info.columns);
   }
 
   /** Key mode in use, once known. */
@@ -91,14 +91,13 @@ export class RecordValidator {
         }
         row[col] = (rec as Row)[key];
       }
-      const r = this.derived.safeParse(row);
-      if (!r.success) {
-        const issue = r.error.issues[0];
-        const col = issue?.path[0] === undefined ? undefined : String(issue.path[0]);
+      const r = this.derived(row);
+      if (r instanceof RowProblem) {
+        const col = r.column;
         const field = col !== undefined && this.mode === "fields" ? (this.mapping.columnToField.get(col) ?? col) : col;
-        this.fail(index, field, issue?.message ?? "invalid", { column: col });
+        this.fail(index, field, r.message, { column: col });
       }
-      out[i] = r.data;
+      out[i] = r;
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnInfo } from "../../src/sql/catalog.js";
-import { columnCheck, deriveTableSchema } from "../../src/validation/column-types.js";
+import { columnCheck, compileTableValidator, deriveTableSchema, Invalid, RowProblem } from "../../src/validation/column-types.js";
 
 function column(type: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
   return {
@@ -24,12 +24,12 @@ function column(type: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
 
 const accepts = (c: ColumnInfo, v: unknown) => {
   const r = columnCheck(c)(v);
-  if (!r.ok) throw new Error(`refused ${JSON.stringify(v)}: ${r.message}`);
-  return r.value;
+  if (r instanceof Invalid) throw new Error(`refused ${JSON.stringify(v)}: ${r.message}`);
+  return r;
 };
 const refuses = (c: ColumnInfo, v: unknown) => {
   const r = columnCheck(c)(v);
-  if (r.ok) throw new Error(`accepted ${JSON.stringify(v)}`);
+  if (!(r instanceof Invalid)) throw new Error(`accepted ${JSON.stringify(v)}`);
   return r.message;
 };
 
@@ -145,5 +145,45 @@ describe("deriveTableSchema", () => {
     const s = deriveTableSchema(columns);
     expect(s.safeParse({ id: 1, gen: 2 }).success).toBe(false);
     expect(s.safeParse({ id: 1, other: 2 }).success).toBe(false);
+  });
+});
+
+describe("compileTableValidator", () => {
+  const columns = [
+    column("int4", { name: "id", nullable: false }),
+    column("int2", { name: "goals", nullable: false, hasDefault: true }),
+    column("numeric", { name: "rating", numericPrecision: 4, numericScale: 2 }),
+    column("text", { name: "note" }),
+    column("int4", { name: "gen", isGenerated: true }),
+  ];
+  const rows: Record<string, unknown>[] = [
+    { id: 1 },
+    { goals: 1 },
+    { id: 1, gen: 2 },
+    { id: 1, other: 2 },
+    { id: "9", rating: 7.25, note: null },
+    { id: 1, rating: 123.456 },
+    { id: 2 ** 40 },
+    { id: null },
+  ];
+
+  it("should agree with the derived zod schema on every row: same output, same column, same message", () => {
+    const compiled = compileTableValidator(columns);
+    const schema = deriveTableSchema(columns);
+    for (const row of rows) {
+      const c = compiled(row);
+      const z = schema.safeParse(row);
+      if (c instanceof RowProblem) {
+        expect(z.success, JSON.stringify(row)).toBe(false);
+        const issue = z.error?.issues[0];
+        if (issue?.path.length) {
+          expect(issue.path[0]).toBe(c.column);
+          expect(issue.message).toBe(c.message);
+        }
+      } else {
+        expect(z.success, JSON.stringify(row)).toBe(true);
+        expect(c).toEqual(z.data);
+      }
+    }
   });
 });
