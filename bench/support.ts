@@ -29,13 +29,13 @@ export async function benchDatabase(): Promise<BenchDb> {
   return { url, cluster, stop: async () => cluster?.stop() };
 }
 
-/** Generates a release of `rows` rows (JSON with field keys, plus CSV) outside the repo. */
-export async function benchRelease(rows: number, root?: string): Promise<{ dir: string; csvDir: string }> {
+/** Generates a release of `rows` rows (JSON with field or column keys, plus CSV) outside the repo. */
+export async function benchRelease(rows: number, root?: string, keys: "fields" | "columns" = "fields"): Promise<{ dir: string; csvDir: string }> {
   const base = root ?? (await mkdtemp(path.join(os.tmpdir(), "atomic-etl-bench-")));
-  const dir = path.join(base, `release-${rows}`);
+  const dir = path.join(base, `release-${rows}-${keys}`);
   const csvDir = path.join(base, `csv-${rows}`);
   await mkdir(dir, { recursive: true });
-  await generateRelease({ out: dir, rows, csvDir });
+  await generateRelease({ out: dir, rows, csvDir, keys });
   return { dir, csvDir };
 }
 

@@ -57,6 +57,7 @@ async function main() {
   try {
     process.stderr.write(`generating a release of ${rows} rows in ${root}…\n`);
     const rel = await benchRelease(rows, root);
+    const relColumns = await benchRelease(rows, root, "columns");
     const env = { ...process.env, ...libpqEnv(db.url), DATABASE_URL: db.url } as Record<string, string>;
     const psql = await resolveClientTool("psql");
     const hasPgloader = (await execa("pgloader", ["--version"], { reject: false })).exitCode === 0;
@@ -91,6 +92,13 @@ export default {
           }
           const r = await timed(psql.path, args, env);
           return { ms: r.ms, rows, peakRssMb: r.peakRssMb, dbMs: r.ms };
+        },
+      },
+      {
+        name: "floor: INSERT…SELECT over pg",
+        async run() {
+          const r = await timed(process.execPath, ["--import", "tsx", "bench/insert-select-floor.ts", relColumns.dir], env);
+          return { ms: r.ms, rows: JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}").rows, peakRssMb: r.peakRssMb, dbMs: null };
         },
       },
       {

@@ -25,6 +25,21 @@ export const environmentSettingsSchema = z.strictObject({
   keepBackups: z.number().int().min(1),
   /** Refuse to run without `--force`. */
   requireForce: z.boolean(),
+  /** When a staged strategy cannot create its staging tables (no TEMP privilege, out of space): load `direct` instead, or fail. */
+  fallback: z.enum(["direct", "fail"]),
+  /** Final phase: `lock_timeout` of each attempt to take the targets' locks. */
+  finalLockTimeoutMs: z.number().int().min(1),
+  /** Final phase: attempts after the first before the run fails with LOCK_TIMEOUT. */
+  finalLockRetries: z.number().int().min(0),
+  /** Final phase: pause before the first retry; doubles each retry. */
+  finalLockBackoffMs: z.number().int().min(0),
+  /**
+   * Re-runs of the whole transaction when the connection drops (or the server restarts)
+   * before COMMIT was sent; the backup already taken is reused. Never after COMMIT was sent.
+   */
+  retries: z.number().int().min(0).max(10),
+  /** Backoff base between those re-runs (exponential, with jitter). */
+  retryDelayMs: z.number().int().min(0),
 });
 
 export type EnvironmentSettings = z.infer<typeof environmentSettingsSchema>;
@@ -39,6 +54,14 @@ const BASE: EnvironmentSettings = {
   allowNoBackup: true,
   keepBackups: 5,
   requireForce: false,
+  fallback: "direct",
+  // below PostgreSQL's deadlock_timeout (1 s): a run waiting for its locks gives up (and
+  // retries) before a reader it blocks could be picked as a deadlock victim
+  finalLockTimeoutMs: 500,
+  finalLockRetries: 3,
+  finalLockBackoffMs: 500,
+  retries: 2,
+  retryDelayMs: 1_000,
 };
 
 /** Defaults per environment; config values override them field by field. */
@@ -52,6 +75,10 @@ export const ENVIRONMENT_DEFAULTS: Record<EnvironmentName, EnvironmentSettings> 
     allowNoBackup: false,
     keepBackups: 30,
     requireForce: true,
+    fallback: "fail",
+    // One retry rides out a failover or a dropped proxy connection; more would hold the run
+    // lock and keep loading a struggling primary when a person should look instead.
+    retries: 1,
   },
 };
 

@@ -46,7 +46,9 @@ export async function loadConfig(file = DEFAULT_CONFIG_PATH, cwd = process.cwd()
       next: "create etl/etl.config.ts with defineConfig(), or pass --config <file>",
     });
   }
-  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
+  // Prisma's runtime must load natively: through jiti its `node:path` import loses its default
+  // export, and every failed query then surfaces as "Cannot read properties of undefined (reading 'sep')".
+  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false, nativeModules: ["@prisma/client"] });
   let mod: unknown;
   try {
     mod = await jiti.import(abs, { default: true });

@@ -10,7 +10,7 @@ const zodSchemaLike = z.custom<z.ZodType>(
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === "function", { message: `expected ${what}` });
 
 /** Replace strategies (see src/strategies/); `merge` is the incremental write disposition. */
-export const STRATEGY_NAMES = ["direct"] as const;
+export const STRATEGY_NAMES = ["direct", "staged-truncate", "staged-delete", "swap", "scoped", "merge"] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 const identifier = z
@@ -18,6 +18,42 @@ const identifier = z
   .min(1)
   .max(63)
   .refine((s) => !s.includes("\u0000"), "must not contain a NUL byte");
+
+/** `scoped` strategy: the rows a release owns, as `{ column: value }` (ANDed; values are bind parameters). */
+export const scopeSchema = z
+  .record(identifier, z.union([z.string(), z.number(), z.boolean()]))
+  .refine((s) => Object.keys(s).length > 0, "give at least one column");
+export type Scope = z.output<typeof scopeSchema>;
+
+/** `"<field or column> [asc|desc]"`. */
+const orderTerm = z.string().regex(/^\s*\S+(\s+(asc|desc))?\s*$/i, 'expected "<field or column> [asc|desc]", e.g. "updatedAt desc"');
+
+/**
+ * `merge` options of one table (src/strategies/merge.ts). Names are Prisma field names or
+ * column names.
+ *
+ * @example { key: ["playerId", "matchId"], order: "updatedAt desc", onlyIfNewer: true, deleteMissing: { scope: { leagueId: 1 } } }
+ */
+export const mergeOptionsSchema = z
+  .strictObject({
+    /** Idempotency key, one or more names; default: the primary key. Needs a unique index on exactly these columns. */
+    key: z.union([identifier, z.array(identifier).min(1)]).optional(),
+    /** Which of several records with the same key wins, e.g. `"updatedAt desc"`; records tied on key and order are an error. */
+    order: z.union([orderTerm, z.array(orderTerm).min(1)]).optional(),
+    /** NULL key parts compare equal (needs a UNIQUE NULLS NOT DISTINCT index); otherwise a NULL key part is refused. */
+    nullsEqual: z.boolean().default(false),
+    /** Columns written when a key matches; default: every non-key column the database does not assign itself. */
+    update: z.array(identifier).optional(),
+    /** With `order`: a matched row is updated only when the incoming record is newer. */
+    onlyIfNewer: z.boolean().default(false),
+    /** Full sync: delete target rows whose key is not in the release (only rows matching `scope`, if given). */
+    deleteMissing: z.union([z.boolean(), z.strictObject({ scope: scopeSchema })]).default(false),
+  })
+  .refine((m) => !m.onlyIfNewer || m.order !== undefined, {
+    message: "onlyIfNewer needs `order` (it says what newer means)",
+    path: ["onlyIfNewer"],
+  });
+export type MergeOptions = z.output<typeof mergeOptionsSchema>;
 
 export const tableConfigSchema = z
   .strictObject({
@@ -35,12 +71,23 @@ export const tableConfigSchema = z
     batchSize: z.number().int().min(1).max(1_000_000).optional(),
     /** Replace strategy for this table; defaults to the release's. FK-connected tables must share one. */
     strategy: z.enum(STRATEGY_NAMES).optional(),
+    /** Rows of this table the release replaces under `scoped`; defaults to the release's. */
+    scope: scopeSchema.optional(),
+    /** Write disposition: `replace` (by a replace strategy) or `merge` (upsert by key; same as `strategy: "merge"`). */
+    mode: z.enum(["replace", "merge"]).optional(),
+    /** Options of `merge`. */
+    merge: mergeOptionsSchema.optional(),
     /** Keys of the record that are not columns: refused (default) or ignored. */
     unknownKeys: z.enum(["error", "ignore"]).default("error"),
   })
   .refine((t) => (t.model === undefined) !== (t.table === undefined), {
     message: "give exactly one of `model` or `table`",
-  });
+  })
+  .refine((t) => t.mode === undefined || t.strategy === undefined || (t.mode === "merge") === (t.strategy === "merge"), {
+    message: '`mode` and `strategy` disagree: merge tables use mode: "merge" (or strategy: "merge"), replace tables a replace strategy',
+    path: ["mode"],
+  })
+  .transform((t) => (t.mode === "merge" ? { ...t, strategy: "merge" as const } : t));
 
 export type CheckFn = (tx: TxLike) => Promise<boolean | string | undefined | void>;
 
@@ -57,13 +104,29 @@ export const checkSchema = z.union([
   }),
 ]);
 
-export const releaseConfigSchema = z.strictObject({
-  /** Folder with the release's files; default `<releasesDir>/<release name>`. */
-  dir: z.string().min(1).optional(),
-  tables: z.array(tableConfigSchema).min(1),
-  checks: z.array(checkSchema).default([]),
-  strategy: z.enum(STRATEGY_NAMES).default("direct"),
-});
+export const releaseConfigSchema = z
+  .strictObject({
+    /** Folder with the release's files; default `<releasesDir>/<release name>`. */
+    dir: z.string().min(1).optional(),
+    tables: z.array(tableConfigSchema).min(1),
+    checks: z.array(checkSchema).default([]),
+    strategy: z.enum(STRATEGY_NAMES).default("direct"),
+    /** Rows every table replaces under `scoped`, e.g. `{ dataset: "eu" }`. */
+    scope: scopeSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    r.tables.forEach((t, i) => {
+      const merging = (t.strategy ?? r.strategy) === "merge";
+      if (t.merge && !merging)
+        ctx.addIssue({ code: "custom", path: ["tables", i, "merge"], message: 'merge options need mode: "merge" on the table' });
+      if (t.mode === "replace" && merging)
+        ctx.addIssue({
+          code: "custom",
+          path: ["tables", i, "mode"],
+          message: 'mode: "replace" needs a replace strategy on the table, the release\'s is "merge"',
+        });
+    });
+  });
 
 export type ClientFactory = (opts: { url: string }) => PrismaClientLike | Promise<PrismaClientLike>;
 
@@ -73,9 +136,7 @@ export const configSchema = z.strictObject({
   /** Postgres schema of the target tables. */
   schema: identifier.default("public"),
   /** Environment variable that holds the connection URL, per environment. */
-  databaseUrlEnv: z
-    .partialRecord(z.enum(ENVIRONMENT_NAMES), z.string().min(1))
-    .default({}),
+  databaseUrlEnv: z.partialRecord(z.enum(ENVIRONMENT_NAMES), z.string().min(1)).default({}),
   releasesDir: z.string().min(1).default("etl/releases"),
   backupDir: z.string().min(1).default("backups"),
   environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),

@@ -15,13 +15,15 @@ import { planLoadOrder } from "../planner/fk-order.js";
 import { silentLogger } from "../reporting/logger.js";
 import { readCatalog, type TableInfo } from "../sql/catalog.js";
 import { bumpSequence, setLocal } from "../sql/statements.js";
+import { OrphanFound } from "../strategies/bulk-rebuild.js";
 import { STRATEGIES } from "../strategies/index.js";
 import type { Strategy, StrategyContext } from "../strategies/strategy.js";
 import { mapModel } from "../validation/table-mapping.js";
 import { runChecks } from "./checks.js";
-import { diagnoseBatchFailure } from "./diagnose.js";
+import { diagnoseBatchFailure, diagnoseLateOrphan, diagnoseOrphanFound } from "./diagnose.js";
 import { BatchInsertFailure, loadTable, type TableSource } from "./load-table.js";
 import { checkReleaseFiles, newRunId } from "./preflight.js";
+import { isRetryable, type RetryPolicy, transactionOutcome, withRetries } from "./retry.js";
 import type { RunReport, TableReport } from "./report.js";
 
 /** Hooks for progress display and for tests that inject faults between steps. */
@@ -41,8 +43,8 @@ export interface ImportOptions {
   env?: string;
   /** Required for production. */
   force?: boolean;
-  /** `false` = `--no-backup`. */
-  backup?: boolean;
+  /** `false` = `--no-backup`; `tables` | `full` = `--backup <mode>`; default: the environment's. */
+  backup?: boolean | "tables" | "full";
   batchSize?: number;
   strategy?: StrategyName;
   /** Wait up to this long for another run's lock instead of failing fast. */
@@ -100,6 +102,9 @@ export class AtomicEtl {
       backup: null,
       checks: [],
       phases,
+      peakRssMb: 0,
+      attempts: 0,
+      retries: [],
       error: null,
     };
     let step: Step = "config";
@@ -110,6 +115,7 @@ export class AtomicEtl {
     let targets: TableInfo[] = [];
     let backupPaths: { dump: string; manifest: Awaited<ReturnType<typeof takeBackup>>["manifest"] } | null = null;
     let commitSent = false;
+    let retry: RetryPolicy = { retries: 0, baseDelayMs: 0, maxDelayMs: 0 };
     const sources = new Map<string, TableSource>();
     const phase = async <T>(name: Step, fn: () => Promise<T>, fields: (r: T) => Record<string, unknown> = () => ({})): Promise<T> => {
       step = name;
@@ -126,6 +132,7 @@ export class AtomicEtl {
       const envName = pickEnvironmentName(opts.env);
       const { name: env, settings } = resolveEnvironment(this.config, envName);
       report.environment = env;
+      retry = { retries: settings.retries, baseDelayMs: settings.retryDelayMs, maxDelayMs: 30_000 };
       const release = this.config.releases[opts.release];
       if (!release) {
         throw new EtlError("UNKNOWN_RELEASE", `unknown release "${opts.release}"; configured: ${Object.keys(this.config.releases).join(", ") || "none"}`, { step: "config" });
@@ -136,7 +143,7 @@ export class AtomicEtl {
           next: `re-run with --force once you mean to replace ${env} data`,
         });
       }
-      const backupMode = opts.backup === false ? "off" : settings.backup;
+      const backupMode = opts.backup === false ? "off" : typeof opts.backup === "string" ? opts.backup : settings.backup;
       if (opts.backup === false && !settings.allowNoBackup) {
         throw new EtlError("NO_BACKUP_FORBIDDEN", `${env} does not allow --no-backup (set environments.${env}.allowNoBackup in the config to permit it)`, { step: "config" });
       }
@@ -152,7 +159,7 @@ export class AtomicEtl {
       // ---- files first: a missing file is found before any lock or connection
       const { files, releaseHash } = await phase("preflight", () => checkReleaseFiles(this.config, opts.release, release), (r) => ({ files: r.files.length, bytes: r.files.reduce((a, f) => a + f.size, 0) }));
 
-      lock = await phase("lock", () => acquireRunLock(url, this.config.schema, { applicationName: `atomic-etl:lock:${runId.slice(0, 8)}`, waitMs: opts.waitMs }), (l) => ({ pid: l.pid }));
+      lock = await phase("lock", () => acquireRunLock(withAppName(rawUrl, `atomic-etl:lock:${runId.slice(0, 8)}`), this.config.schema, { applicationName: `atomic-etl:lock:${runId.slice(0, 8)}`, waitMs: opts.waitMs }), (l) => ({ pid: l.pid }));
 
       client = await this.config.client({ url });
       const db = client;
@@ -189,16 +196,33 @@ export class AtomicEtl {
         report.backup = { id: b.manifest.id, path: b.dumpPath, sizeBytes: b.manifest.sizeBytes, durationMs: b.manifest.durationMs };
       }
 
-      // ---- the one transaction
-      const groups = groupByStrategy(targets, (t) => opts.strategy ?? files[tableNames.indexOf(t.name)]?.entry.strategy ?? release.strategy);
+      // ---- the one transaction; re-run whole (fresh strategies, connection and lock) when the
+      // connection drops before COMMIT was sent: the server rolled it back
+      // --strategy picks the replace strategy: a merge table is never replaced (its release may hold only changes)
+      const configured = (t: TableInfo) => files[tableNames.indexOf(t.name)]?.entry.strategy ?? release.strategy;
+      const newGroups = () => groupByStrategy(targets, (t) => (configured(t) === "merge" ? "merge" : (opts.strategy ?? configured(t))));
+      let groups = newGroups();
       report.strategy = [...new Set(groups.map((g) => g.strategy.name))].join(",");
-      const strategyOf = new Map(groups.flatMap((g) => g.targets.map((t) => [t.name, g] as const)));
+      const byTable = (gs: StrategyGroup[]) => new Map(gs.flatMap((g) => g.targets.map((t) => [t.name, g] as const)));
+      let strategyOf = byTable(groups);
       const loadTargetOf = (name: string) => {
         const g = strategyOf.get(name);
         return g ? g.strategy.loadTarget(catalog.get(name) as TableInfo) : (catalog.get(name) as TableInfo);
       };
       const tableReports = new Map<string, TableReport>();
-      await db.$transaction(
+      await withRetries(retry, async (attempt) => {
+        report.attempts = attempt;
+        if (attempt > 1) {
+          groups = newGroups();
+          strategyOf = byTable(groups);
+          await client?.$disconnect().catch(() => undefined);
+          client = await this.config.client({ url });
+          // a restarted server dropped the lock with its session: take it again
+          await lock?.release().catch(() => undefined);
+          lock = null;
+          lock = await acquireRunLock(withAppName(rawUrl, `atomic-etl:lock:${runId.slice(0, 8)}`), this.config.schema, { applicationName: `atomic-etl:lock:${runId.slice(0, 8)}`, waitMs: opts.waitMs });
+        }
+        await (client as PrismaClientLike).$transaction(
         async (tx) => {
           await configureTransaction(tx, settings);
           const [x] = await tx.$queryRawUnsafe<{ txid: string }[]>("SELECT txid_current()::text AS txid");
@@ -206,7 +230,11 @@ export class AtomicEtl {
           log.info({ phase: "transaction", txid: report.txid }, "transaction open");
           if (plan.deferConstraints) await execute(tx, { text: "SET CONSTRAINTS ALL DEFERRED", values: [] });
           const ctxOf = (g: StrategyGroup): StrategyContext => ({
-            tx, tables: catalog, plan, targets: g.targets, loadTargetOf, settings, log: (msg, fields) => log.info({ strategy: g.strategy.name, ...fields }, msg),
+            tx, tables: catalog, plan, targets: g.targets, loadTargetOf, settings,
+            scopeOf: (name) => files[tableNames.indexOf(name)]?.entry.scope ?? release.scope,
+            mergeOf: (name) => ({ options: files[tableNames.indexOf(name)]?.entry.merge, mapping: (sources.get(name) as TableSource).mapping }),
+            log: (msg, fields) => log.info({ strategy: g.strategy.name, ...fields }, msg),
+            warn: (msg, fields) => log.warn({ strategy: g.strategy.name, ...fields }, msg),
           });
           await phase("clear", async () => {
             for (const g of groups) await g.strategy.prepare(ctxOf(g));
@@ -237,6 +265,7 @@ export class AtomicEtl {
               batches: r.batches,
               bytes: r.bytes,
               durationMs: r.durationMs,
+              dbMs: r.dbMs,
               applied: null,
             });
           }
@@ -263,11 +292,17 @@ export class AtomicEtl {
         },
         { timeout: settings.transactionTimeoutMs, maxWait: settings.maxWaitMs, isolationLevel: "ReadCommitted" },
       );
+      }, async (e) => isRetryable(await this.toEtlError(e, step, null, commitSent, sources), commitSent), (e, attempt, delayMs) => {
+        const err = e instanceof EtlError ? e : pgErrorInfo(e);
+        report.retries.push({ attempt, code: e instanceof EtlError ? e.code : "CONNECTION_LOST", message: err.message, delayMs });
+        log.warn({ phase: "retry", attempt, txid: report.txid, delayMs, reason: err.message }, "connection lost before COMMIT; re-running the whole transaction");
+      });
       report.tables = targets.map((t) => tableReports.get(t.name) as TableReport);
       report.outcome = "committed";
       report.rows = report.tables.reduce((a, t) => a + t.rowsLoaded, 0);
       report.durationMs = Date.now() - started;
       report.rowsPerSecond = Math.round(report.rows / Math.max(0.001, (performance.now() - t0) / 1000));
+      report.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
       log.info({ phase: "commit", rows: report.rows, rowsPerSecond: report.rowsPerSecond, durationMs: report.durationMs, txid: report.txid }, "committed");
       if (backupPaths) {
         const pruned = await pruneBackups(this.resolve(this.config.backupDir), env, settings.keepBackups, backupPaths.manifest.id).catch(() => []);
@@ -276,7 +311,7 @@ export class AtomicEtl {
       return report;
     } catch (raw) {
       let error = await this.toEtlError(raw, step, client, commitSent, sources);
-      error = await this.settle(error, { url, before, targets, backup: backupPaths, txid: report.txid, commitSent, log });
+      error = await this.settle(error, { url, before, targets, backup: backupPaths, txid: report.txid, commitSent, log, retry });
       report.outcome = error.data === "committed" ? "committed" : error.data === "rolled back; restored from backup" ? "restored from backup" : error.data === "untouched" ? "refused" : error.data === "unknown" ? "failed" : "rolled back";
       report.error = error.toJSON();
       report.durationMs = Date.now() - started;
@@ -294,6 +329,17 @@ export class AtomicEtl {
 
   /** Maps whatever was thrown to an EtlError with a stable code. */
   private async toEtlError(raw: unknown, step: Step, client: PrismaClientLike | null, commitSent: boolean, sources: ReadonlyMap<string, TableSource>): Promise<EtlError> {
+    // A batch cut short by a lost connection, a timeout or a deadlock failed for that reason,
+    // not because of its records: classify the cause instead of diagnosing the records.
+    if (raw instanceof BatchInsertFailure) {
+      const c = pgErrorInfo(raw.cause);
+      if (!c.sqlstate || /^(08|40|57|55P03)/.test(c.sqlstate) || isConnectionLoss(raw.cause)) return this.toEtlError(raw.cause, step, client, commitSent, sources);
+    }
+    // an FK checked after the batches (self-reference moved in the final phase, deferred to COMMIT): name the record
+    if (client && !(raw instanceof BatchInsertFailure) && !(raw instanceof EtlError)) {
+      const late = await diagnoseLateOrphan(raw, step, sources).catch(() => null);
+      if (late) return late;
+    }
     if (raw instanceof BatchInsertFailure) {
       if (client) {
         return diagnoseBatchFailure(raw, client, sources).catch((e: unknown) =>
@@ -301,6 +347,7 @@ export class AtomicEtl {
         );
       }
     }
+    if (raw instanceof OrphanFound) return diagnoseOrphanFound(raw, sources);
     if (raw instanceof EtlError) {
       raw.step ??= step;
       return raw;
@@ -325,7 +372,7 @@ export class AtomicEtl {
    */
   private async settle(
     error: EtlError,
-    s: { url: string; before: Record<string, Fingerprint> | null; targets: TableInfo[]; backup: { dump: string; manifest: Awaited<ReturnType<typeof takeBackup>>["manifest"] } | null; txid: string | null; commitSent: boolean; log: Logger },
+    s: { url: string; before: Record<string, Fingerprint> | null; targets: TableInfo[]; backup: { dump: string; manifest: Awaited<ReturnType<typeof takeBackup>>["manifest"] } | null; txid: string | null; commitSent: boolean; log: Logger; retry: RetryPolicy },
   ): Promise<EtlError> {
     if (!s.before) {
       error.data = "untouched";
@@ -333,11 +380,19 @@ export class AtomicEtl {
     }
     let conn: Awaited<ReturnType<typeof connect>> | null = null;
     try {
-      conn = await connect(s.url, "atomic-etl:verify");
+      // a server that is restarting gets the same patience as the transaction did
+      conn = await withRetries(s.retry, () => connect(s.url, "atomic-etl:verify"), (e) => isConnectionLoss(e));
       if (s.commitSent && s.txid) {
-        const [x] = await pgTx(conn).$queryRawUnsafe<{ status: string | null }[]>("SELECT pg_xact_status($1::xid8) AS status", s.txid);
-        s.log.info({ phase: "verify", txid: s.txid, status: x?.status }, "resolved transaction status");
-        if (x?.status === "committed") {
+        const status = await transactionOutcome(pgTx(conn), s.txid);
+        s.log.info({ phase: "verify", txid: s.txid, status }, "resolved transaction status");
+        error.meta.transactionStatus = status;
+        if (status === "in progress" || status === "unknown") {
+          // never prove or restore against a COMMIT that may still land
+          error.data = "unknown";
+          error.next = `transaction ${s.txid} is ${status === "unknown" ? "of unknown status" : "still in progress"} on the server: do not restore; run SELECT pg_xact_status('${s.txid}'::xid8) until it says committed or aborted`;
+          return error;
+        }
+        if (status === "committed") {
           const e = new EtlError("COMMIT_IN_DOUBT", `the connection was lost while COMMIT was in flight; transaction ${s.txid} did commit`, { step: "commit", data: "committed", cause: error, meta: { txid: s.txid } });
           return e;
         }
@@ -357,7 +412,11 @@ export class AtomicEtl {
       }
       return new EtlError("ROLLBACK_NOT_PROVEN", `after rollback, ${changed.join(", ")} differ from their preflight fingerprints and there is no backup to restore`, { step: "verify", data: "unknown", cause: error });
     } catch (e) {
-      if (e instanceof EtlError && e.step === "restore") return e;
+      if (e instanceof EtlError && e.step === "restore") {
+        // the restore's own outcome is relative to the failed run's leftovers, not to preflight
+        e.data = "unknown";
+        return e;
+      }
       error.data = "unknown";
       error.next = `could not verify the database after the failure (${(e as Error).message}); check the targets by hand${s.backup ? ` or run: atomic-etl restore ${s.backup.manifest.id}` : ""}`;
       return error;

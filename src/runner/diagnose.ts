@@ -5,6 +5,7 @@ import { readRecords } from "../sources/read-records.js";
 import type { ForeignKeyInfo } from "../sql/catalog.js";
 import { missingParentKeys } from "../sql/statements.js";
 import { RecordValidator } from "../validation/record-validator.js";
+import type { OrphanFound } from "../strategies/bulk-rebuild.js";
 import type { BatchInsertFailure, TableSource } from "./load-table.js";
 
 type Row = Record<string, unknown>;
@@ -170,4 +171,28 @@ export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: Re
     });
   }
   return null;
+}
+
+/**
+ * Names the record behind an FK found broken when the bulk rebuild re-validated it: the
+ * first record of the child's file holding that FK value.
+ */
+export async function diagnoseOrphanFound(o: OrphanFound, sources: ReadonlyMap<string, TableSource>): Promise<EtlError> {
+  const source = sources.get(o.fk.table.name);
+  const want = JSON.stringify(o.values.map((v) => (v === null || v === undefined ? null : String(v))));
+  let record: number | undefined;
+  if (source) {
+    await scan(source, (row, index) => {
+      const k = JSON.stringify(o.fk.columns.map((c) => (row[c] === null || row[c] === undefined ? null : String(row[c]))));
+      if (k === want) record = index;
+      return record !== undefined;
+    });
+  }
+  const field = source ? fieldName(source, o.fk.columns) : o.fk.columns.join(", ");
+  const value = o.values.length === 1 ? JSON.stringify(o.values[0]) : JSON.stringify(o.values);
+  return new EtlError(
+    "FK_VIOLATION",
+    `${source?.file ?? o.fk.table.name}: ${record === undefined ? "a record" : `record #${record}`} has ${field} = ${value}, which is not in ${o.fk.references.name} (${o.fk.referencedColumns.join(", ")})`,
+    { step: "apply", table: o.fk.table.name, file: source?.file, record, field, meta: { constraint: o.fk.name, value: o.values } },
+  );
 }

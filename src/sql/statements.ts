@@ -21,6 +21,11 @@ export function truncateTables(tables: readonly QualifiedName[]): Statement {
   return { text: `TRUNCATE TABLE ${tables.map(qualified).join(", ")}`, values: [] };
 }
 
+/** Locks several tables in one statement, in the given mode, until the transaction ends. */
+export function lockTables(tables: readonly QualifiedName[], mode: "EXCLUSIVE" | "ACCESS EXCLUSIVE"): Statement {
+  return { text: `LOCK TABLE ${tables.map(qualified).join(", ")} IN ${mode} MODE`, values: [] };
+}
+
 export function deleteAll(table: QualifiedName): Statement {
   return { text: `DELETE FROM ${qualified(table)}`, values: [] };
 }

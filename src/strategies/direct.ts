@@ -1,7 +1,9 @@
+import { lockBudgetOf, withLockBudget } from "../db/lock-budget.js";
 import { execute } from "../db/prisma-like.js";
 import { createTempLike, deleteAll, insertSelect, truncateTables } from "../sql/statements.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
+import { type BulkRebuild, deferIndexesAndForeignKeys } from "./bulk-rebuild.js";
 import type { ApplyCounts, Strategy, StrategyContext } from "./strategy.js";
 
 const stagingName = (t: TableInfo) => `atomic_etl_stage_${t.name}`.slice(0, 63);
@@ -10,12 +12,15 @@ const stagingName = (t: TableInfo) => `atomic_etl_stage_${t.name}`.slice(0, 63);
  * `direct`: clear the targets, insert the batches into them.
  *
  * Targets are cleared with one TRUNCATE when no table outside the release references
- * them (fast; readers wait until COMMIT), otherwise with DELETE in child-first order.
- * A self-referencing table is loaded into a TEMP staging table and moved in one
- * statement, so its FK sees every row at once.
+ * them (fast; readers wait until COMMIT; REPEATABLE READ readers whose snapshot predates
+ * the COMMIT see the tables empty, as TRUNCATE is not MVCC-safe — use staged-delete for
+ * them), otherwise with DELETE in child-first order. After a TRUNCATE the load runs in bulk
+ * mode (bulk-rebuild.ts). Without it, a self-referencing table is loaded into a TEMP
+ * staging table and moved in one statement, so its FK sees every row at once.
  */
 export function directStrategy(): Strategy {
   const staged = new Map<string, QualifiedName>();
+  let bulk: BulkRebuild | null = null;
   return {
     name: "direct",
     async prepare(ctx: StrategyContext) {
@@ -27,9 +32,16 @@ export function directStrategy(): Strategy {
       if (referencedFromOutside) {
         for (const t of targets) await execute(ctx.tx, deleteAll(t));
       } else {
-        await execute(ctx.tx, truncateTables(targets));
+        // Every lock at once within the lock budget: a TRUNCATE that waits for one table while
+        // holding another deadlocks with a reader joining the two.
+        await withLockBudget(ctx.tx, { budget: lockBudgetOf(ctx.settings), tables: targets, mode: "ACCESS EXCLUSIVE", restoreLockTimeoutMs: ctx.settings.lockTimeoutMs, log: ctx.log }, () =>
+          execute(ctx.tx, truncateTables(targets)),
+        );
+        // The tables are empty and exclusively ours until COMMIT: build indexes and FKs once, after the load.
+        bulk = await deferIndexesAndForeignKeys(ctx.tx, ctx.targets);
       }
-      for (const name of ctx.plan.selfReferencing) {
+      // Without bulk mode, a self-referencing table goes through staging so its FK sees every row at once.
+      for (const name of bulk ? [] : ctx.plan.selfReferencing) {
         const t = ctx.tables.get(name) as TableInfo;
         const stage = { schema: "pg_temp", name: stagingName(t) };
         await execute(ctx.tx, createTempLike(stage.name, t));
@@ -50,6 +62,7 @@ export function directStrategy(): Strategy {
         const inserted = stage ? await execute(ctx.tx, insertSelect(t, stage, t.columns.filter((c) => !c.isGenerated).map((c) => c.name))) : null;
         counts[t.name] = { inserted: inserted ?? -1, updated: 0, unchanged: 0, deleted: -1, duplicatesInSource: 0 };
       }
+      if (bulk) ctx.log("rebuilt indexes and foreign keys", await bulk.rebuild(ctx.tx));
       return counts;
     },
   };

@@ -1,8 +1,10 @@
 import type { EnvironmentSettings } from "../config/environments.js";
+import type { MergeOptions, Scope } from "../config/schema.js";
 import type { TxLike } from "../db/prisma-like.js";
 import type { LoadPlan } from "../planner/fk-order.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
+import type { TableMapping } from "../validation/table-mapping.js";
 
 /** What a strategy gets to work with, inside the one transaction. */
 export interface StrategyContext {
@@ -15,7 +17,13 @@ export interface StrategyContext {
   /** Where each target of the release is being loaded (its own table, or a staging table). */
   loadTargetOf: (table: string) => QualifiedName;
   settings: EnvironmentSettings;
+  /** The configured `scope` of a table (its own, else the release's); used by `scoped`. */
+  scopeOf: (table: string) => Scope | undefined;
+  /** A table's `merge` options (undefined: all defaults) and its field ↔ column names; used by `merge`. */
+  mergeOf: (table: string) => { options: MergeOptions | undefined; mapping: TableMapping };
   log: (msg: string, fields: Record<string, unknown>) => void;
+  /** A warning (e.g. a strategy falling back to `direct`). */
+  warn: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 /** What the final phase did to one table. */
@@ -25,6 +33,8 @@ export interface ApplyCounts {
   unchanged: number;
   deleted: number;
   duplicatesInSource: number;
+  /** duplicatesInSource / records loaded (0..1), where the strategy deduplicates. */
+  duplicateRate?: number;
 }
 
 /**

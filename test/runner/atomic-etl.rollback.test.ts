@@ -123,11 +123,18 @@ describe("AtomicEtl.import (rollback on a constraint)", () => {
   });
 
   it("should report the first bad record in file order when a later batch is also invalid", async () => {
-    // batch 1 (#0–#1) is refused by Postgres while batch 2 (#2–#3) fails validation
-    const files = edit("teams.json", 1, { leagueId: 99 });
+    // batch 1 (#0–#1) is refused by Postgres (a repeated primary key) while batch 2 (#2–#3) fails validation
+    const files = edit("teams.json", 1, { id: 10 });
     (files["teams.json"] as Rec[])[2] = { ...(files["teams.json"] as Rec[])[2], name: null };
     const f = await failsUnchanged(files, {}, { batchSize: 2 });
-    expect(f.error).toMatchObject({ code: "FK_VIOLATION", record: 1, field: "leagueId" });
+    expect(f.error).toMatchObject({ code: "DUPLICATE_KEY", record: 1, field: "id" });
+  });
+
+  it("should name the orphan found when bulk mode re-validates the foreign keys after the load", async () => {
+    // after TRUNCATE, FKs among the targets are dropped and re-added once: the orphan surfaces there
+    const f = await failsUnchanged(edit("teams.json", 1, { leagueId: 99 }), {}, { batchSize: 2 });
+    expect(f.error).toMatchObject({ code: "FK_VIOLATION", step: "apply", record: 1, field: "leagueId" });
+    expect(f.error.meta).toMatchObject({ constraint: "teams_league_id_fkey" });
   });
 
   it("should name the orphan when the parent table is outside the release", async () => {

@@ -1,0 +1,39 @@
+import { EtlError } from "../errors.js";
+import { replaceByDelete, stagedStrategy } from "./staged.js";
+import type { Strategy } from "./strategy.js";
+
+/**
+ * `scoped`: the release owns only the rows its scope selects (config `scope: { column: value }`,
+ * per table or per release). Staged like staged-delete; staged rows outside the scope are
+ * refused; the final phase is `DELETE FROM target WHERE <scope>; INSERT … SELECT`, so rows
+ * of other scopes are never touched. Never falls back to `direct`, which would replace them.
+ *
+ * @example
+ * releases: { "eu-2026": { strategy: "scoped", scope: { dataset: "eu" }, tables: [...] } }
+ */
+export function scopedStrategy(): Strategy {
+  return stagedStrategy({
+    name: "scoped",
+    canFallBack: false,
+    async refuse(ctx) {
+      const problems: string[] = [];
+      for (const t of ctx.targets) {
+        const scope = ctx.scopeOf(t.name);
+        if (!scope) {
+          problems.push(`${t.name} has no scope`);
+          continue;
+        }
+        const missing = Object.keys(scope).filter((c) => !t.columns.some((col) => col.name === c));
+        if (missing.length) problems.push(`${t.name} has no column ${missing.join(", ")} (scope ${JSON.stringify(scope)})`);
+      }
+      if (problems.length === 0) return;
+      throw new EtlError("CONFIG_INVALID", `scoped needs a scope on a column of every table it replaces: ${problems.join("; ")}`, {
+        step: "clear",
+        next: 'set `scope: { column: value }` on the release or on each table, e.g. scope: { dataset: "eu" }',
+      });
+    },
+    scopeOf: (ctx, t) => ctx.scopeOf(t.name) ?? null,
+    locks: (ctx) => ({ tables: [...ctx.targets], mode: "ROW EXCLUSIVE" }),
+    apply: replaceByDelete,
+  });
+}

@@ -1,0 +1,17 @@
+import { replaceByDelete, stagedStrategy } from "./staged.js";
+import type { Strategy } from "./strategy.js";
+
+/**
+ * `staged-delete`: load into TEMP staging while the targets stay untouched; the final phase
+ * is `DELETE FROM target; INSERT … SELECT` per table (children deleted first, parents
+ * inserted first). Only ROW EXCLUSIVE locks: readers are never blocked and see the old rows
+ * until COMMIT, then the new ones (MVCC-safe at every isolation level).
+ */
+export function stagedDeleteStrategy(): Strategy {
+  return stagedStrategy({
+    name: "staged-delete",
+    canFallBack: true,
+    locks: (ctx) => ({ tables: [...ctx.targets], mode: "ROW EXCLUSIVE" }),
+    apply: replaceByDelete,
+  });
+}
