@@ -21,7 +21,8 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
   if (pretty) {
     return pino({ ...base, transport: { target: "pino-pretty", options: { destination: 2, colorize: true, ignore: "pid,hostname" } } });
   }
-  return pino(base, (opts.destination as pino.DestinationStream | undefined) ?? pino.destination(2));
+  // Synchronous: a line logged before COMMIT (with the txid) must survive a kill -9 right after it.
+  return pino(base, (opts.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that drops everything (library use without logs). */
