@@ -115,6 +115,8 @@ export class AtomicEtl {
     let targets: TableInfo[] = [];
     let backupPaths: { dump: string; manifest: Awaited<ReturnType<typeof takeBackup>>["manifest"] } | null = null;
     let commitSent = false;
+    // Until the transaction opens, nothing of ours has touched the targets.
+    let txStarted = false;
     let retry: RetryPolicy = { retries: 0, baseDelayMs: 0, maxDelayMs: 0 };
     const sources = new Map<string, TableSource>();
     const phase = async <T>(name: Step, fn: () => Promise<T>, fields: (r: T) => Record<string, unknown> = () => ({})): Promise<T> => {
@@ -224,6 +226,7 @@ export class AtomicEtl {
         }
         await (client as PrismaClientLike).$transaction(
         async (tx) => {
+          txStarted = true;
           await configureTransaction(tx, settings);
           const [x] = await tx.$queryRawUnsafe<{ txid: string }[]>("SELECT txid_current()::text AS txid");
           report.txid = x?.txid ?? null;
@@ -311,7 +314,7 @@ export class AtomicEtl {
       return report;
     } catch (raw) {
       let error = await this.toEtlError(raw, step, client, commitSent, sources);
-      error = await this.settle(error, { url, before, targets, backup: backupPaths, txid: report.txid, commitSent, log, retry });
+      error = await this.settle(error, { url, before: txStarted ? before : null, targets, backup: backupPaths, txid: report.txid, commitSent, log, retry });
       report.outcome = error.data === "committed" ? "committed" : error.data === "rolled back; restored from backup" ? "restored from backup" : error.data === "untouched" ? "refused" : error.data === "unknown" ? "failed" : "rolled back";
       report.error = error.toJSON();
       report.durationMs = Date.now() - started;
@@ -405,7 +408,7 @@ export class AtomicEtl {
         return error;
       }
       if (s.backup) {
-        await restoreBackup(s.url, s.backup.dump, s.backup.manifest);
+        await restoreBackup(s.url, s.backup.dump, s.backup.manifest, { log: s.log });
         error.data = "rolled back; restored from backup";
         error.next ??= `backup ${s.backup.manifest.id} was restored and verified`;
         return error;
