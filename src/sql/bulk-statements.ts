@@ -47,3 +47,11 @@ export function addConstraint(fk: ForeignKeyInfo, definition: string): Statement
 export function analyze(table: QualifiedName): Statement {
   return { text: `ANALYZE ${qualified(table)}`, values: [] };
 }
+
+/** True when the current role owns (or is a member of the owner of) every one of the tables. */
+export function ownsTables(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `SELECT COALESCE(bool_and(pg_has_role(c.relowner, 'USAGE')), false) AS ok FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`,
+    values: [schema, [...tables]],
+  };
+}

@@ -1,6 +1,6 @@
 import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
-import { addConstraint, analyze, constraintDefinition, dropConstraint, dropIndex, secondaryIndexes } from "../sql/bulk-statements.js";
+import { addConstraint, analyze, constraintDefinition, dropConstraint, dropIndex, ownsTables, secondaryIndexes } from "../sql/bulk-statements.js";
 import type { ForeignKeyInfo, TableInfo } from "../sql/catalog.js";
 import { orphanRows } from "../sql/statements.js";
 import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/staging-statements.js";
@@ -29,10 +29,14 @@ const SAVEPOINT = "atomic_etl_fk";
  * insert and an RI trigger per row — the way pg_restore loads (measured ~2x on the example
  * schema; README "Benchmarks"). Primary keys and unique indexes stay, so duplicates are still
  * caught per batch. Everything is DDL inside the transaction: a rollback restores it all.
+ * Returns null (no bulk mode) when the role does not own every target.
  */
-export async function deferIndexesAndForeignKeys(tx: TxLike, targets: readonly TableInfo[]): Promise<BulkRebuild> {
+export async function deferIndexesAndForeignKeys(tx: TxLike, targets: readonly TableInfo[]): Promise<BulkRebuild | null> {
   const names = targets.map((t) => t.name);
   const schema = targets[0]?.schema ?? "public";
+  // DDL needs ownership: a role with only DML (and TRUNCATE) privileges loads row by row instead.
+  const [owns] = await query<{ ok: boolean }>(tx, ownsTables(schema, names));
+  if (!owns?.ok) return null;
   const inGroup = (fk: ForeignKeyInfo) => fk.references.schema === schema && names.includes(fk.references.name);
   const fks = targets.flatMap((t) => t.foreignKeys.filter(inGroup));
   const definitions = new Map<ForeignKeyInfo, string>();

@@ -1,5 +1,6 @@
 import { lockBudgetOf, withLockBudget } from "../db/lock-budget.js";
 import { execute } from "../db/prisma-like.js";
+import { EtlError } from "../errors.js";
 import { createTempLike, deleteAll, insertSelect, truncateTables } from "../sql/statements.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
@@ -30,6 +31,17 @@ export function directStrategy(): Strategy {
         t.referencedBy.some((fk) => !(names.has(fk.table.name) && fk.table.schema === t.schema)),
       );
       if (referencedFromOutside) {
+        // A DELETE would silently cascade into (or null out) rows of tables outside the release.
+        const touching = targets.flatMap((t) =>
+          t.referencedBy.filter((fk) => !(names.has(fk.table.name) && fk.table.schema === t.schema) && ["c", "n", "d"].includes(fk.onDelete)),
+        );
+        if (touching.length) {
+          throw new EtlError(
+            "STRATEGY_REFUSED",
+            `direct would clear ${touching.map((fk) => fk.references.name).join(", ")} with DELETE, which ${touching.map((fk) => `${fk.table.name} (${fk.name}, ON DELETE ${fk.onDelete === "c" ? "CASCADE" : fk.onDelete === "n" ? "SET NULL" : "SET DEFAULT"})`).join(", ")} would follow outside the release`,
+            { step: "clear", next: "add the referencing tables to the release, or use the merge write disposition" },
+          );
+        }
         for (const t of targets) await execute(ctx.tx, deleteAll(t));
       } else {
         // Every lock at once within the lock budget: a TRUNCATE that waits for one table while

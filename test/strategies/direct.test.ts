@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { quoteIdent } from "../../src/sql/quote.js";
+import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { ALL_TABLES, failure, nextRelease, seed, snapshot, sql, STANDARD_TABLES, workspace, type Workspace } from "./fixtures.js";
+
+let db: FreshDatabase;
+let ws: Workspace;
+
+beforeEach(async () => {
+  db = await freshDatabase();
+  ws = await workspace();
+  await seed(db.url);
+  await ws.writeRelease("r", nextRelease());
+});
+
+afterEach(async () => {
+  await db.drop();
+  await ws.cleanup();
+});
+
+describe("direct strategy", () => {
+  it("should rebuild the secondary indexes and foreign keys it drops for the bulk load, with the same definitions", async () => {
+    const definitions = async () =>
+      sql<{ d: string }>(db.url, {
+        text: `SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indrelid::regclass::text = ANY($1) UNION ALL
+         SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid::regclass::text = ANY($1) ORDER BY 1`,
+        values: [[...ALL_TABLES]],
+      });
+    const before = await definitions();
+    const report = await new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url: db.url, backup: false });
+    expect(report.outcome).toBe("committed");
+    expect(await definitions()).toEqual(before);
+    // the rebuilt FK enforces again
+    await expect(sql(db.url, "INSERT INTO teams (id, league_id, name) VALUES (999, 424242, 'x')")).rejects.toThrow(/foreign key/);
+  });
+
+  it("should load row by row when the role may TRUNCATE and write but does not own the tables", async () => {
+    const role = `etl_dml_${randomBytes(4).toString("hex")}`;
+    const password = randomBytes(12).toString("hex");
+    await sql(adminUrl(), `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '${password}'`);
+    try {
+      await sql(db.url, `GRANT USAGE ON SCHEMA public TO ${quoteIdent(role)}`, ...ALL_TABLES.map((t) => `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${quoteIdent(t)} TO ${quoteIdent(role)}`), `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${quoteIdent(role)}`);
+      const u = new URL(db.url);
+      u.username = role;
+      u.password = password;
+      const report = await new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url: u.toString(), backup: false });
+      expect(report.outcome).toBe("committed");
+      expect((await snapshot(db.url)).players).toHaveLength(6);
+    } finally {
+      await sql(db.url, `DROP OWNED BY ${quoteIdent(role)}`);
+      await sql(adminUrl(), `DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+    }
+  });
+
+  it("should refuse to clear targets with DELETE when a table outside the release would follow ON DELETE CASCADE", async () => {
+    await sql(
+      db.url,
+      "CREATE TABLE fan_clubs (id int PRIMARY KEY, team_id int NOT NULL REFERENCES teams (id) ON DELETE CASCADE)",
+      "INSERT INTO fan_clubs SELECT 1, id FROM teams ORDER BY id LIMIT 1",
+    );
+    const before = await snapshot(db.url);
+    const f = await failure(new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url: db.url, backup: false }));
+    expect(f.error).toMatchObject({ code: "STRATEGY_REFUSED", data: "rolled back; database unchanged" });
+    expect(f.error.message).toContain("fan_clubs");
+    expect(await snapshot(db.url)).toEqual(before);
+    expect(await sql(db.url, "SELECT count(*)::int AS n FROM fan_clubs")).toEqual([{ n: 1 }]);
+  });
+});
