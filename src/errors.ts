@@ -46,7 +46,6 @@ export const ERROR_CODES = {
   VALIDATION_FAILED: 4,
   DUPLICATE_KEY: 5,
   FK_VIOLATION: 5,
-  CONSTRAINT_VIOLATION: 5,
   ROW_COUNT_MISMATCH: 5,
   CHECK_FAILED: 5,
   CATALOG_MISMATCH: 6,
@@ -166,8 +165,4 @@ export class ConfigError extends EtlError {
     });
     this.issues = issues;
   }
-}
-
-export function isEtlError(e: unknown): e is EtlError {
-  return e instanceof EtlError;
 }
