@@ -291,6 +291,7 @@ export class AtomicEtl {
           await opts.hooks?.beforeCommit?.({ txid: report.txid ?? "", tx });
           step = "commit";
           log.info({ phase: "commit", txid: report.txid }, "sending COMMIT");
+          report.tables = targets.map((t) => tableReports.get(t.name) as TableReport);
           commitSent = true;
         },
         { timeout: settings.transactionTimeoutMs, maxWait: settings.maxWaitMs, isolationLevel: "ReadCommitted" },
@@ -315,7 +316,17 @@ export class AtomicEtl {
     } catch (raw) {
       let error = await this.toEtlError(raw, step, client, commitSent, sources);
       error = await this.settle(error, { url, before: txStarted ? before : null, targets, backup: backupPaths, txid: report.txid, commitSent, log, retry });
-      report.outcome = error.data === "committed" ? "committed" : error.data === "rolled back; restored from backup" ? "restored from backup" : error.data === "untouched" ? "refused" : error.data === "unknown" ? "failed" : "rolled back";
+      if (error.data === "committed") {
+        // The answer to COMMIT was lost, but the server says the transaction committed: that is a success.
+        report.outcome = "committed";
+        report.commitConfirmedBy = "pg_xact_status";
+        report.rows = report.tables.reduce((a, t) => a + t.rowsLoaded, 0);
+        report.durationMs = Date.now() - started;
+        report.rowsPerSecond = Math.round(report.rows / Math.max(0.001, (performance.now() - t0) / 1000));
+        log.warn({ phase: "commit", txid: report.txid, status: "committed", durationMs: report.durationMs }, "the connection was lost while COMMIT was in flight; pg_xact_status confirms the commit");
+        return report;
+      }
+      report.outcome = error.data === "rolled back; restored from backup" ? "restored from backup" : error.data === "untouched" ? "refused" : error.data === "unknown" ? "failed" : "rolled back";
       report.error = error.toJSON();
       report.durationMs = Date.now() - started;
       log.error({ phase: "failed", code: error.code, step: error.step, data: error.data, durationMs: report.durationMs }, error.message);

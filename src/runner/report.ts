@@ -33,6 +33,8 @@ export interface RunReport {
   durationMs: number;
   /** Transaction id of the load, logged before COMMIT (resolve with pg_xact_status). */
   txid: string | null;
+  /** Set when the reply to COMMIT was lost and the commit was confirmed on a new connection. */
+  commitConfirmedBy?: "pg_xact_status";
   batchSize: number;
   rows: number;
   rowsPerSecond: number;
