@@ -14,7 +14,8 @@ const dir = process.argv[2] as string;
 const client = new PrismaClient({ adapter: new PrismaPg({ connectionString: process.env.DATABASE_URL as string }) });
 
 // createMany needs Prisma's own value types: Date for DateTime, bigint for BigInt, DbNull for SQL NULL json.
-const date = (v: unknown) => (typeof v === "string" ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v.length === 10 ? `${v}T00:00:00` : v}Z`) : v);
+const date = (v: unknown) =>
+  typeof v === "string" ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v.length === 10 ? `${v}T00:00:00` : v}Z`) : v;
 const convert: Record<string, (r: Row) => Row> = {
   leagues: (r) => r,
   teams: (r) => r,

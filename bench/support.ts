@@ -30,7 +30,11 @@ export async function benchDatabase(): Promise<BenchDb> {
 }
 
 /** Generates a release of `rows` rows (JSON with field or column keys, plus CSV) outside the repo. */
-export async function benchRelease(rows: number, root?: string, keys: "fields" | "columns" = "fields"): Promise<{ dir: string; csvDir: string }> {
+export async function benchRelease(
+  rows: number,
+  root?: string,
+  keys: "fields" | "columns" = "fields",
+): Promise<{ dir: string; csvDir: string }> {
   const base = root ?? (await mkdtemp(path.join(os.tmpdir(), "atomic-etl-bench-")));
   const dir = path.join(base, `release-${rows}-${keys}`);
   const csvDir = path.join(base, `csv-${rows}`);
@@ -55,7 +59,12 @@ export async function emptyTables(url: string): Promise<void> {
 }
 
 export async function fingerprints(url: string): Promise<Record<string, Fingerprint>> {
-  return withClient(url, (c) => fingerprintTables(pgTx(c), TABLES.map((name) => ({ schema: "public", name }))));
+  return withClient(url, (c) =>
+    fingerprintTables(
+      pgTx(c),
+      TABLES.map((name) => ({ schema: "public", name })),
+    ),
+  );
 }
 
 export const median = (xs: number[]) => {

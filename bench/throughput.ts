@@ -38,7 +38,11 @@ const root = await mkdtemp(path.join(os.tmpdir(), "atomic-etl-bench-"));
 const repo = process.cwd();
 
 /** Runs a command under /usr/bin/time to read its peak RSS. */
-async function timed(cmd: string, args: string[], env: Record<string, string>): Promise<{ ms: number; peakRssMb: number | null; stdout: string }> {
+async function timed(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ ms: number; peakRssMb: number | null; stdout: string }> {
   const useTime = process.platform === "linux" && (await execa("test", ["-x", "/usr/bin/time"], { reject: false })).exitCode === 0;
   const started = performance.now();
   const r = await execa(useTime ? "/usr/bin/time" : cmd, useTime ? ["-f", "MAXRSS_KB %M", cmd, ...args] : args, {
@@ -108,19 +112,21 @@ export default {
           return { ms: r.ms, rows: JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}").rows, peakRssMb: r.peakRssMb, dbMs: null };
         },
       },
-      ...strategies.map(
-        (s): Runner => ({
-          name: `atomic-etl (${s})`,
-          async run() {
-            const r = await timed(process.execPath, [...cli, "import", "bench", "--config", configPath, "--no-backup", "--json", "--strategy", s], {
+      ...strategies.map((s): Runner => ({
+        name: `atomic-etl (${s})`,
+        async run() {
+          const r = await timed(
+            process.execPath,
+            [...cli, "import", "bench", "--config", configPath, "--no-backup", "--json", "--strategy", s],
+            {
               ...env,
               ATOMIC_ETL_LOG_LEVEL: "warn",
-            });
-            const report = JSON.parse(r.stdout) as { rows: number; tables: { dbMs: number }[] };
-            return { ms: r.ms, rows: report.rows, peakRssMb: r.peakRssMb, dbMs: report.tables.reduce((a, t) => a + t.dbMs, 0) };
-          },
-        }),
-      ),
+            },
+          );
+          const report = JSON.parse(r.stdout) as { rows: number; tables: { dbMs: number }[] };
+          return { ms: r.ms, rows: report.rows, peakRssMb: r.peakRssMb, dbMs: report.tables.reduce((a, t) => a + t.dbMs, 0) };
+        },
+      })),
     ];
     if (hasPgloader) {
       const u = new URL(db.url);
@@ -203,7 +209,10 @@ export default {
         await writeFile(cfg, (await readFile(configPath, "utf8")).replace(JSON.stringify(rel.dir), JSON.stringify(r2.dir)));
         await emptyTables(db.url);
         process.stderr.write(`scaling: ${n} rows…\n`);
-        const r = await timed(process.execPath, [...cli, "import", "bench", "--config", cfg, "--no-backup", "--json"], { ...env, ATOMIC_ETL_LOG_LEVEL: "warn" });
+        const r = await timed(process.execPath, [...cli, "import", "bench", "--config", cfg, "--no-backup", "--json"], {
+          ...env,
+          ATOMIC_ETL_LOG_LEVEL: "warn",
+        });
         scaling.push({ rows: n, rowsPerSec: Math.round((n / r.ms) * 1000), peakRssMb: r.peakRssMb });
       }
       console.log("\nscaling series (atomic-etl, direct):");

@@ -20,7 +20,12 @@ try {
   const applied = await applyMigrations(url, "prisma/migrations");
   process.stderr.write(`migrations: ${applied.applied.length} applied, ${applied.skipped.length} already there\n`);
   const cli = (args: string[]) =>
-    execa("tsx", ["src/cli/main.ts", ...args], { preferLocal: true, env: { ...process.env, DATABASE_URL: url }, stdio: "inherit", reject: false });
+    execa("tsx", ["src/cli/main.ts", ...args], {
+      preferLocal: true,
+      env: { ...process.env, DATABASE_URL: url },
+      stdio: "inherit",
+      reject: false,
+    });
   let r = await cli(["import", release]);
   if (r.exitCode === 0) {
     process.stderr.write("\nre-importing the same release (readers never see a partial table):\n");

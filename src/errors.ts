@@ -7,26 +7,10 @@
  * try { await etl.run() } catch (e) { if (e instanceof EtlError && e.code === 'VALIDATION_FAILED') … }
  */
 export type Step =
-  | "config"
-  | "preflight"
-  | "lock"
-  | "backup"
-  | "clear"
-  | "load"
-  | "validate"
-  | "apply"
-  | "commit"
-  | "rollback"
-  | "verify"
-  | "restore";
+  "config" | "preflight" | "lock" | "backup" | "clear" | "load" | "validate" | "apply" | "commit" | "rollback" | "verify" | "restore";
 
 /** What happened to the target data when the error was raised. */
-export type DataOutcome =
-  | "untouched"
-  | "rolled back; database unchanged"
-  | "rolled back; restored from backup"
-  | "committed"
-  | "unknown";
+export type DataOutcome = "untouched" | "rolled back; database unchanged" | "rolled back; restored from backup" | "committed" | "unknown";
 
 /** Every stable error code, with the process exit code the CLI uses for it. */
 export const ERROR_CODES = {

@@ -124,11 +124,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     // external server: remove what this run created
     try {
-      const rows = await queryRows<{ datname: string }>(
-        adminUrl,
-        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-        [ctx.dbPrefix],
-      );
+      const rows = await queryRows<{ datname: string }>(adminUrl, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [
+        ctx.dbPrefix,
+      ]);
       for (const { datname } of rows) {
         await runSql(adminUrl, `DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
       }

@@ -21,38 +21,52 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .option("--strategy <name>", `replace strategy: ${STRATEGY_NAMES.join(" | ")}`)
     .option("--wait [seconds]", "wait for another run's lock instead of failing fast (default 600 s)")
     .option("--json", "print the JSON run report on stdout")
-    .action(async (release: string, o: { config: string; env?: string; force?: boolean; backup?: string | false; batchSize?: number; strategy?: string; wait?: string | boolean; json?: boolean }) => {
-      if (typeof o.backup === "string" && o.backup !== "tables" && o.backup !== "full") {
-        throw new EtlError("USAGE", `--backup takes tables or full, got "${o.backup}"; --no-backup skips the backup`, { step: "config" });
-      }
-      if (o.strategy && !(STRATEGY_NAMES as readonly string[]).includes(o.strategy)) {
-        throw new EtlError("USAGE", `unknown strategy "${o.strategy}"; expected ${STRATEGY_NAMES.join(", ")}`, { step: "config" });
-      }
-      const config = await loadConfig(o.config);
-      const etl = new AtomicEtl(config, { logger: ctx.logger });
-      const progress = progressHooks(!o.json && process.stderr.isTTY === true);
-      try {
-        const report = await etl.import({
-          release,
-          env: o.env,
-          force: o.force,
-          backup: o.backup,
-          batchSize: o.batchSize,
-          strategy: o.strategy as StrategyName | undefined,
-          waitMs: o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 600_000 : positiveInt(o.wait, "--wait") * 1000,
-          hooks: progress.hooks,
-        });
-        progress.stop();
-        ctx.out(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      } catch (e) {
-        progress.stop();
-        if (e instanceof RunFailed) {
-          if (o.json) ctx.out(JSON.stringify(e.report, null, 2));
-          throw e.error;
+    .action(
+      async (
+        release: string,
+        o: {
+          config: string;
+          env?: string;
+          force?: boolean;
+          backup?: string | false;
+          batchSize?: number;
+          strategy?: string;
+          wait?: string | boolean;
+          json?: boolean;
+        },
+      ) => {
+        if (typeof o.backup === "string" && o.backup !== "tables" && o.backup !== "full") {
+          throw new EtlError("USAGE", `--backup takes tables or full, got "${o.backup}"; --no-backup skips the backup`, { step: "config" });
         }
-        throw e;
-      }
-    });
+        if (o.strategy && !(STRATEGY_NAMES as readonly string[]).includes(o.strategy)) {
+          throw new EtlError("USAGE", `unknown strategy "${o.strategy}"; expected ${STRATEGY_NAMES.join(", ")}`, { step: "config" });
+        }
+        const config = await loadConfig(o.config);
+        const etl = new AtomicEtl(config, { logger: ctx.logger });
+        const progress = progressHooks(!o.json && process.stderr.isTTY === true);
+        try {
+          const report = await etl.import({
+            release,
+            env: o.env,
+            force: o.force,
+            backup: o.backup,
+            batchSize: o.batchSize,
+            strategy: o.strategy as StrategyName | undefined,
+            waitMs: o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 600_000 : positiveInt(o.wait, "--wait") * 1000,
+            hooks: progress.hooks,
+          });
+          progress.stop();
+          ctx.out(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        } catch (e) {
+          progress.stop();
+          if (e instanceof RunFailed) {
+            if (o.json) ctx.out(JSON.stringify(e.report, null, 2));
+            throw e.error;
+          }
+          throw e;
+        }
+      },
+    );
 }
 
 export function positiveInt(v: string, flag: string): number {

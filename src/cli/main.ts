@@ -32,7 +32,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
+const invokedDirectly =
+  process.argv[1] &&
+  import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
 if (invokedDirectly) {
   main().then(
     (code) => {

@@ -2,12 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { createJiti } from "jiti";
 import { ConfigError, EtlError } from "../errors.js";
-import {
-  ENVIRONMENT_DEFAULTS,
-  ENVIRONMENT_NAMES,
-  type EnvironmentName,
-  type EnvironmentSettings,
-} from "./environments.js";
+import { ENVIRONMENT_DEFAULTS, ENVIRONMENT_NAMES, type EnvironmentName, type EnvironmentSettings } from "./environments.js";
 import { type Config, configSchema, type ConfigInput } from "./schema.js";
 
 export const DEFAULT_CONFIG_PATH = "etl/etl.config.ts";
@@ -19,7 +14,9 @@ export interface LoadedConfig extends Config {
   configPath: string | null;
 }
 
-function formatIssues(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }> }): string[] {
+function formatIssues(error: {
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }>;
+}): string[] {
   return error.issues.map((i) => {
     const where = i.path.map(String).join(".") || "(root)";
     if (i.code === "unrecognized_keys" && i.keys) return `${where}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(", ")}`;

@@ -57,7 +57,10 @@ export async function acquireRunLock(url: string, schema: string, opts: { applic
       got = r.rows[0]?.ok === true;
     }
     if (!got) {
-      const h = await client.query<{ pid: number; application_name: string; backend_start: string | null; state: string | null }>(HOLDER_SQL, [LOCK_CLASS, key]);
+      const h = await client.query<{ pid: number; application_name: string; backend_start: string | null; state: string | null }>(
+        HOLDER_SQL,
+        [LOCK_CLASS, key],
+      );
       const holder = h.rows[0];
       throw new EtlError(
         "LOCK_HELD",

@@ -57,5 +57,7 @@ export function isConnectionLoss(e: unknown): boolean {
   if (i.prismaCode && ["P1001", "P1002", "P1017", "P2024"].includes(i.prismaCode)) return true;
   if (i.kind && ["ConnectionClosed", "SocketTimeout", "DatabaseNotReachable"].includes(i.kind)) return true;
   // "not queryable": node-postgres refusing a client whose connection already broke
-  return /Connection terminated|ECONNRESET|ECONNREFUSED|server closed the connection|Connection ended|terminating connection|connection error and is not queryable|EPIPE/i.test(i.message);
+  return /Connection terminated|ECONNRESET|ECONNREFUSED|server closed the connection|Connection ended|terminating connection|connection error and is not queryable|EPIPE/i.test(
+    i.message,
+  );
 }

@@ -129,9 +129,7 @@ export async function findPgBinaries(opts: FindPgBinariesOptions = {}): Promise<
     for (const tool of PG_TOOLS) {
       if (!(await isExecutable(path.join(override, tool)))) missing.push(tool);
     }
-    const why = missing.length
-      ? `it lacks ${missing.join(", ")}`
-      : `its pg_ctl --version did not report PostgreSQL${wanted}`;
+    const why = missing.length ? `it lacks ${missing.join(", ")}` : `its pg_ctl --version did not report PostgreSQL${wanted}`;
     throw new HarnessError(
       "PG_BINARIES_MISSING",
       `PG_BIN_DIR=${override} does not hold usable PostgreSQL binaries${wanted}: ${why}. ${PG_INSTALL_HINT}`,

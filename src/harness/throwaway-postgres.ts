@@ -86,10 +86,7 @@ const isRoot = (): boolean => typeof process.getuid === "function" && process.ge
 
 function checkDbName(name: string): void {
   if (!name || name.includes("\0") || Buffer.byteLength(name, "utf8") > 63) {
-    throw new HarnessError(
-      "INVALID_DATABASE_NAME",
-      `invalid database name ${JSON.stringify(name)}: must be 1-63 bytes without NUL`,
-    );
+    throw new HarnessError("INVALID_DATABASE_NAME", `invalid database name ${JSON.stringify(name)}: must be 1-63 bytes without NUL`);
   }
 }
 
@@ -361,11 +358,7 @@ export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}
       if (state === "removed") return;
       if (state === "running") {
         try {
-          await run(
-            binaries.pg_ctl,
-            ["stop", "-D", dataDir, "-m", "fast", "-w", "-t", String(PG_CTL_TIMEOUT_S), "-s"],
-            90_000,
-          );
+          await run(binaries.pg_ctl, ["stop", "-D", dataDir, "-m", "fast", "-w", "-t", String(PG_CTL_TIMEOUT_S), "-s"], 90_000);
         } catch (err) {
           log(`pg_ctl stop -m fast failed, stopping immediately: ${errText(err)}`);
           stopSync(binaries.pg_ctl, dataDir);
@@ -382,11 +375,7 @@ export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}
     },
     async stopImmediate() {
       if (state !== "running") return;
-      await run(
-        binaries.pg_ctl,
-        ["stop", "-D", dataDir, "-m", "immediate", "-w", "-t", String(PG_CTL_TIMEOUT_S), "-s"],
-        90_000,
-      );
+      await run(binaries.pg_ctl, ["stop", "-D", dataDir, "-m", "immediate", "-w", "-t", String(PG_CTL_TIMEOUT_S), "-s"], 90_000);
       state = "stopped";
       log(`stopped PostgreSQL on ${HOST}:${port} (immediate)`);
     },
@@ -488,18 +477,7 @@ export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}
     try {
       await run(
         binaries.initdb,
-        [
-          "-D",
-          dataDir,
-          "-U",
-          SUPERUSER,
-          "--auth=scram-sha-256",
-          `--pwfile=${pwFile}`,
-          "-E",
-          "UTF8",
-          "--locale=C",
-          "--no-sync",
-        ],
+        ["-D", dataDir, "-U", SUPERUSER, "--auth=scram-sha-256", `--pwfile=${pwFile}`, "-E", "UTF8", "--locale=C", "--no-sync"],
         180_000,
       );
     } catch (err) {

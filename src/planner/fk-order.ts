@@ -58,7 +58,10 @@ export function planLoadOrder(tables: ReadonlyMap<string, TableInfo>, configured
   order(() => true);
   let deferConstraints = false;
   if (loadOrder.length < names.length) {
-    const cycle = findCycle(names.filter((n) => !done.has(n)), parents);
+    const cycle = findCycle(
+      names.filter((n) => !done.has(n)),
+      parents,
+    );
     if (!cycle.slice(0, -1).every((t, i) => isDeferrable(t, cycle[i + 1] as string))) throw refuse(cycle);
     deferConstraints = true;
     // Deferred FKs are checked at COMMIT; the others still need their parents loaded first

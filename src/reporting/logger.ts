@@ -14,7 +14,10 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
     redact: { paths: ["password", "*.password", "url", "*.url", "databaseUrl"], censor: "[redacted]" },
     hooks: {
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === "string" ? redactUrl(a) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === "string" ? redactUrl(a) : a)),
+        );
       },
     },
   };

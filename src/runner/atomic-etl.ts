@@ -56,7 +56,10 @@ export interface ImportOptions {
 
 /** A failed run: the error, with the run report attached. */
 export class RunFailed extends EtlError {
-  constructor(readonly error: EtlError, readonly report: RunReport) {
+  constructor(
+    readonly error: EtlError,
+    readonly report: RunReport,
+  ) {
     super(error.code, error.message, { ...error, cause: error.cause });
   }
 }
@@ -137,7 +140,11 @@ export class AtomicEtl {
       retry = { retries: settings.retries, baseDelayMs: settings.retryDelayMs, maxDelayMs: 30_000 };
       const release = this.config.releases[opts.release];
       if (!release) {
-        throw new EtlError("UNKNOWN_RELEASE", `unknown release "${opts.release}"; configured: ${Object.keys(this.config.releases).join(", ") || "none"}`, { step: "config" });
+        throw new EtlError(
+          "UNKNOWN_RELEASE",
+          `unknown release "${opts.release}"; configured: ${Object.keys(this.config.releases).join(", ") || "none"}`,
+          { step: "config" },
+        );
       }
       if (settings.requireForce && !opts.force) {
         throw new EtlError("PRODUCTION_REQUIRES_FORCE", `DANGER: ${env} refuses to run without --force; nothing was touched`, {
@@ -147,7 +154,11 @@ export class AtomicEtl {
       }
       const backupMode = opts.backup === false ? "off" : typeof opts.backup === "string" ? opts.backup : settings.backup;
       if (opts.backup === false && !settings.allowNoBackup) {
-        throw new EtlError("NO_BACKUP_FORBIDDEN", `${env} does not allow --no-backup (set environments.${env}.allowNoBackup in the config to permit it)`, { step: "config" });
+        throw new EtlError(
+          "NO_BACKUP_FORBIDDEN",
+          `${env} does not allow --no-backup (set environments.${env}.allowNoBackup in the config to permit it)`,
+          { step: "config" },
+        );
       }
       const batchSize = opts.batchSize ?? settings.batchSize;
       report.batchSize = batchSize;
@@ -159,9 +170,21 @@ export class AtomicEtl {
       url = withAppName(rawUrl, `atomic-etl:${runId.slice(0, 8)}`);
 
       // ---- files first: a missing file is found before any lock or connection
-      const { files, releaseHash } = await phase("preflight", () => checkReleaseFiles(this.config, opts.release, release), (r) => ({ files: r.files.length, bytes: r.files.reduce((a, f) => a + f.size, 0) }));
+      const { files, releaseHash } = await phase(
+        "preflight",
+        () => checkReleaseFiles(this.config, opts.release, release),
+        (r) => ({ files: r.files.length, bytes: r.files.reduce((a, f) => a + f.size, 0) }),
+      );
 
-      lock = await phase("lock", () => acquireRunLock(withAppName(rawUrl, `atomic-etl:lock:${runId.slice(0, 8)}`), this.config.schema, { applicationName: `atomic-etl:lock:${runId.slice(0, 8)}`, waitMs: opts.waitMs }), (l) => ({ pid: l.pid }));
+      lock = await phase(
+        "lock",
+        () =>
+          acquireRunLock(withAppName(rawUrl, `atomic-etl:lock:${runId.slice(0, 8)}`), this.config.schema, {
+            applicationName: `atomic-etl:lock:${runId.slice(0, 8)}`,
+            waitMs: opts.waitMs,
+          }),
+        (l) => ({ pid: l.pid }),
+      );
 
       client = await this.config.client({ url });
       const db = client;
@@ -170,7 +193,11 @@ export class AtomicEtl {
       const tableNames = mappings.map((m) => m.table);
       const dup = tableNames.find((n, i) => tableNames.indexOf(n) !== i);
       if (dup) throw new EtlError("CONFIG_INVALID", `table ${dup} appears twice in release ${opts.release}`, { step: "config" });
-      const catalog = await phase("preflight", () => readCatalog(db, this.config.schema, tableNames), (c) => ({ tables: c.size }));
+      const catalog = await phase(
+        "preflight",
+        () => readCatalog(db, this.config.schema, tableNames),
+        (c) => ({ tables: c.size }),
+      );
       const plan = planLoadOrder(catalog, tableNames);
       targets = plan.loadOrder.map((n) => catalog.get(n) as TableInfo);
       files.forEach((f, i) => {
@@ -187,13 +214,30 @@ export class AtomicEtl {
           unknownKeys: f.entry.unknownKeys,
         });
       });
-      before = await phase("preflight", () => fingerprintTables(db, targets), (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }));
+      before = await phase(
+        "preflight",
+        () => fingerprintTables(db, targets),
+        (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }),
+      );
 
       // ---- backup
       if (backupMode !== "off") {
-        const b = await phase("backup", () =>
-          takeBackup({ url, schema: this.config.schema, tables: tableNames, dir: this.resolve(this.config.backupDir), mode: backupMode, environment: env, release: opts.release, releaseHash, runId }),
-        (r) => ({ id: r.manifest.id, sizeBytes: r.manifest.sizeBytes }));
+        const b = await phase(
+          "backup",
+          () =>
+            takeBackup({
+              url,
+              schema: this.config.schema,
+              tables: tableNames,
+              dir: this.resolve(this.config.backupDir),
+              mode: backupMode,
+              environment: env,
+              release: opts.release,
+              releaseHash,
+              runId,
+            }),
+          (r) => ({ id: r.manifest.id, sizeBytes: r.manifest.sizeBytes }),
+        );
         backupPaths = { dump: b.dumpPath, manifest: b.manifest };
         report.backup = { id: b.manifest.id, path: b.dumpPath, sizeBytes: b.manifest.sizeBytes, durationMs: b.manifest.durationMs };
       }
@@ -212,110 +256,162 @@ export class AtomicEtl {
         return g ? g.strategy.loadTarget(catalog.get(name) as TableInfo) : (catalog.get(name) as TableInfo);
       };
       const tableReports = new Map<string, TableReport>();
-      await withRetries(retry, async (attempt) => {
-        report.attempts = attempt;
-        if (attempt > 1) {
-          groups = newGroups();
-          strategyOf = byTable(groups);
-          await client?.$disconnect().catch(() => undefined);
-          client = await this.config.client({ url });
-          // a restarted server dropped the lock with its session: take it again
-          await lock?.release().catch(() => undefined);
-          lock = null;
-          lock = await acquireRunLock(withAppName(rawUrl, `atomic-etl:lock:${runId.slice(0, 8)}`), this.config.schema, { applicationName: `atomic-etl:lock:${runId.slice(0, 8)}`, waitMs: opts.waitMs });
-        }
-        await (client as PrismaClientLike).$transaction(
-        async (tx) => {
-          txStarted = true;
-          await configureTransaction(tx, settings);
-          const [x] = await tx.$queryRawUnsafe<{ txid: string }[]>("SELECT txid_current()::text AS txid");
-          report.txid = x?.txid ?? null;
-          log.info({ phase: "transaction", txid: report.txid }, "transaction open");
-          if (plan.deferConstraints) await execute(tx, { text: "SET CONSTRAINTS ALL DEFERRED", values: [] });
-          const ctxOf = (g: StrategyGroup): StrategyContext => ({
-            tx, tables: catalog, plan, targets: g.targets, loadTargetOf, settings,
-            scopeOf: (name) => files[tableNames.indexOf(name)]?.entry.scope ?? release.scope,
-            mergeOf: (name) => ({ options: files[tableNames.indexOf(name)]?.entry.merge, mapping: (sources.get(name) as TableSource).mapping }),
-            log: (msg, fields) => log.info({ strategy: g.strategy.name, ...fields }, msg),
-            warn: (msg, fields) => log.warn({ strategy: g.strategy.name, ...fields }, msg),
-          });
-          await phase("clear", async () => {
-            for (const g of groups) await g.strategy.prepare(ctxOf(g));
-          }, () => ({ tables: targets.length, strategies: report.strategy }));
-          step = "load";
-          for (const info of targets) {
-            const src = sources.get(info.name) as TableSource;
-            opts.hooks?.onTableStart?.({ table: info.name, bytes: files.find((f) => f.path === src.path)?.size ?? 0 });
-            const r = await phase("load", () =>
-              loadTable(tx, src, loadTargetOf(info.name), {
-                onBatch: async (rows, batch) => {
-                  opts.hooks?.onProgress?.({ table: info.name, rows });
-                  await opts.hooks?.afterBatch?.({ table: info.name, batch, rows, tx });
-                },
-              }),
-            (r) => ({ table: r.table, records: r.records, batches: r.batches, bytes: r.bytes, keyMode: r.keyMode }));
-            opts.hooks?.onTableDone?.({ table: info.name });
-            const f = files.find((x) => x.path === src.path);
-            tableReports.set(info.name, {
-              table: info.name,
-              model: src.mapping.model,
-              file: src.file,
-              sha256: f?.sha256 ?? "",
-              keyMode: r.keyMode,
-              rowsBefore: before?.[info.name]?.rows ?? 0,
-              records: r.records,
-              rowsLoaded: r.rowsInserted,
-              batches: r.batches,
-              bytes: r.bytes,
-              durationMs: r.durationMs,
-              dbMs: r.dbMs,
-              applied: null,
+      await withRetries(
+        retry,
+        async (attempt) => {
+          report.attempts = attempt;
+          if (attempt > 1) {
+            groups = newGroups();
+            strategyOf = byTable(groups);
+            await client?.$disconnect().catch(() => undefined);
+            client = await this.config.client({ url });
+            // a restarted server dropped the lock with its session: take it again
+            await lock?.release().catch(() => undefined);
+            lock = null;
+            lock = await acquireRunLock(withAppName(rawUrl, `atomic-etl:lock:${runId.slice(0, 8)}`), this.config.schema, {
+              applicationName: `atomic-etl:lock:${runId.slice(0, 8)}`,
+              waitMs: opts.waitMs,
             });
           }
-          await phase("validate", async () => {
-            for (const g of groups) await g.strategy.validate(ctxOf(g));
-          }, () => ({ tables: targets.length }));
-          await phase("apply", async () => {
-            for (const g of groups) {
-              const counts = await g.strategy.finish(ctxOf(g));
-              for (const [name, c] of Object.entries(counts)) {
-                const t = tableReports.get(name);
-                if (t) t.applied = c;
-                log.info({ phase: "apply", table: name, ...c }, "applied");
+          await (client as PrismaClientLike).$transaction(
+            async (tx) => {
+              txStarted = true;
+              await configureTransaction(tx, settings);
+              const [x] = await tx.$queryRawUnsafe<{ txid: string }[]>("SELECT txid_current()::text AS txid");
+              report.txid = x?.txid ?? null;
+              log.info({ phase: "transaction", txid: report.txid }, "transaction open");
+              if (plan.deferConstraints) await execute(tx, { text: "SET CONSTRAINTS ALL DEFERRED", values: [] });
+              const ctxOf = (g: StrategyGroup): StrategyContext => ({
+                tx,
+                tables: catalog,
+                plan,
+                targets: g.targets,
+                loadTargetOf,
+                settings,
+                scopeOf: (name) => files[tableNames.indexOf(name)]?.entry.scope ?? release.scope,
+                mergeOf: (name) => ({
+                  options: files[tableNames.indexOf(name)]?.entry.merge,
+                  mapping: (sources.get(name) as TableSource).mapping,
+                }),
+                log: (msg, fields) => log.info({ strategy: g.strategy.name, ...fields }, msg),
+                warn: (msg, fields) => log.warn({ strategy: g.strategy.name, ...fields }, msg),
+              });
+              await phase(
+                "clear",
+                async () => {
+                  for (const g of groups) await g.strategy.prepare(ctxOf(g));
+                },
+                () => ({ tables: targets.length, strategies: report.strategy }),
+              );
+              step = "load";
+              for (const info of targets) {
+                const src = sources.get(info.name) as TableSource;
+                opts.hooks?.onTableStart?.({ table: info.name, bytes: files.find((f) => f.path === src.path)?.size ?? 0 });
+                const r = await phase(
+                  "load",
+                  () =>
+                    loadTable(tx, src, loadTargetOf(info.name), {
+                      onBatch: async (rows, batch) => {
+                        opts.hooks?.onProgress?.({ table: info.name, rows });
+                        await opts.hooks?.afterBatch?.({ table: info.name, batch, rows, tx });
+                      },
+                    }),
+                  (r) => ({ table: r.table, records: r.records, batches: r.batches, bytes: r.bytes, keyMode: r.keyMode }),
+                );
+                opts.hooks?.onTableDone?.({ table: info.name });
+                const f = files.find((x) => x.path === src.path);
+                tableReports.set(info.name, {
+                  table: info.name,
+                  model: src.mapping.model,
+                  file: src.file,
+                  sha256: f?.sha256 ?? "",
+                  keyMode: r.keyMode,
+                  rowsBefore: before?.[info.name]?.rows ?? 0,
+                  records: r.records,
+                  rowsLoaded: r.rowsInserted,
+                  batches: r.batches,
+                  bytes: r.bytes,
+                  durationMs: r.durationMs,
+                  dbMs: r.dbMs,
+                  applied: null,
+                });
               }
-            }
-            for (const t of targets) for (const c of t.columns) if (c.sequence) await query(tx, bumpSequence(t, c.name, c.sequence));
-          }, () => ({ tables: targets.length }));
-          // User checks see the final state of every table, still before COMMIT.
-          report.checks = await phase("validate", () => runChecks(tx, release.checks), (c) => ({ checks: c.length }));
-          await opts.hooks?.beforeCommit?.({ txid: report.txid ?? "", tx });
-          step = "commit";
-          log.info({ phase: "commit", txid: report.txid }, "sending COMMIT");
-          report.tables = targets.map((t) => tableReports.get(t.name) as TableReport);
-          commitSent = true;
+              await phase(
+                "validate",
+                async () => {
+                  for (const g of groups) await g.strategy.validate(ctxOf(g));
+                },
+                () => ({ tables: targets.length }),
+              );
+              await phase(
+                "apply",
+                async () => {
+                  for (const g of groups) {
+                    const counts = await g.strategy.finish(ctxOf(g));
+                    for (const [name, c] of Object.entries(counts)) {
+                      const t = tableReports.get(name);
+                      if (t) t.applied = c;
+                      log.info({ phase: "apply", table: name, ...c }, "applied");
+                    }
+                  }
+                  for (const t of targets) for (const c of t.columns) if (c.sequence) await query(tx, bumpSequence(t, c.name, c.sequence));
+                },
+                () => ({ tables: targets.length }),
+              );
+              // User checks see the final state of every table, still before COMMIT.
+              report.checks = await phase(
+                "validate",
+                () => runChecks(tx, release.checks),
+                (c) => ({ checks: c.length }),
+              );
+              await opts.hooks?.beforeCommit?.({ txid: report.txid ?? "", tx });
+              step = "commit";
+              log.info({ phase: "commit", txid: report.txid }, "sending COMMIT");
+              report.tables = targets.map((t) => tableReports.get(t.name) as TableReport);
+              commitSent = true;
+            },
+            { timeout: settings.transactionTimeoutMs, maxWait: settings.maxWaitMs, isolationLevel: "ReadCommitted" },
+          );
         },
-        { timeout: settings.transactionTimeoutMs, maxWait: settings.maxWaitMs, isolationLevel: "ReadCommitted" },
+        async (e) => isRetryable(await this.toEtlError(e, step, null, commitSent, sources), commitSent),
+        (e, attempt, delayMs) => {
+          const err = e instanceof EtlError ? e : pgErrorInfo(e);
+          report.retries.push({ attempt, code: e instanceof EtlError ? e.code : "CONNECTION_LOST", message: err.message, delayMs });
+          log.warn(
+            { phase: "retry", attempt, txid: report.txid, delayMs, reason: err.message },
+            "connection lost before COMMIT; re-running the whole transaction",
+          );
+        },
       );
-      }, async (e) => isRetryable(await this.toEtlError(e, step, null, commitSent, sources), commitSent), (e, attempt, delayMs) => {
-        const err = e instanceof EtlError ? e : pgErrorInfo(e);
-        report.retries.push({ attempt, code: e instanceof EtlError ? e.code : "CONNECTION_LOST", message: err.message, delayMs });
-        log.warn({ phase: "retry", attempt, txid: report.txid, delayMs, reason: err.message }, "connection lost before COMMIT; re-running the whole transaction");
-      });
       report.tables = targets.map((t) => tableReports.get(t.name) as TableReport);
       report.outcome = "committed";
       report.rows = report.tables.reduce((a, t) => a + t.rowsLoaded, 0);
       report.durationMs = Date.now() - started;
       report.rowsPerSecond = Math.round(report.rows / Math.max(0.001, (performance.now() - t0) / 1000));
       report.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-      log.info({ phase: "commit", rows: report.rows, rowsPerSecond: report.rowsPerSecond, durationMs: report.durationMs, txid: report.txid }, "committed");
+      log.info(
+        { phase: "commit", rows: report.rows, rowsPerSecond: report.rowsPerSecond, durationMs: report.durationMs, txid: report.txid },
+        "committed",
+      );
       if (backupPaths) {
-        const pruned = await pruneBackups(this.resolve(this.config.backupDir), env, settings.keepBackups, backupPaths.manifest.id).catch(() => []);
+        const pruned = await pruneBackups(this.resolve(this.config.backupDir), env, settings.keepBackups, backupPaths.manifest.id).catch(
+          () => [],
+        );
         if (pruned.length) log.info({ phase: "retention", pruned: pruned.length }, "pruned old backups");
       }
       return report;
     } catch (raw) {
       let error = await this.toEtlError(raw, step, client, commitSent, sources);
-      error = await this.settle(error, { url, before: txStarted ? before : null, targets, backup: backupPaths, txid: report.txid, commitSent, log, retry });
+      error = await this.settle(error, {
+        url,
+        before: txStarted ? before : null,
+        targets,
+        backup: backupPaths,
+        txid: report.txid,
+        commitSent,
+        log,
+        retry,
+      });
       if (error.data === "committed") {
         // The answer to COMMIT was lost, but the server says the transaction committed: that is a success.
         report.outcome = "committed";
@@ -323,10 +419,20 @@ export class AtomicEtl {
         report.rows = report.tables.reduce((a, t) => a + t.rowsLoaded, 0);
         report.durationMs = Date.now() - started;
         report.rowsPerSecond = Math.round(report.rows / Math.max(0.001, (performance.now() - t0) / 1000));
-        log.warn({ phase: "commit", txid: report.txid, status: "committed", durationMs: report.durationMs }, "the connection was lost while COMMIT was in flight; pg_xact_status confirms the commit");
+        log.warn(
+          { phase: "commit", txid: report.txid, status: "committed", durationMs: report.durationMs },
+          "the connection was lost while COMMIT was in flight; pg_xact_status confirms the commit",
+        );
         return report;
       }
-      report.outcome = error.data === "rolled back; restored from backup" ? "restored from backup" : error.data === "untouched" ? "refused" : error.data === "unknown" ? "failed" : "rolled back";
+      report.outcome =
+        error.data === "rolled back; restored from backup"
+          ? "restored from backup"
+          : error.data === "untouched"
+            ? "refused"
+            : error.data === "unknown"
+              ? "failed"
+              : "rolled back";
       report.error = error.toJSON();
       report.durationMs = Date.now() - started;
       log.error({ phase: "failed", code: error.code, step: error.step, data: error.data, durationMs: report.durationMs }, error.message);
@@ -342,12 +448,19 @@ export class AtomicEtl {
   }
 
   /** Maps whatever was thrown to an EtlError with a stable code. */
-  private async toEtlError(raw: unknown, step: Step, client: PrismaClientLike | null, commitSent: boolean, sources: ReadonlyMap<string, TableSource>): Promise<EtlError> {
+  private async toEtlError(
+    raw: unknown,
+    step: Step,
+    client: PrismaClientLike | null,
+    commitSent: boolean,
+    sources: ReadonlyMap<string, TableSource>,
+  ): Promise<EtlError> {
     // A batch cut short by a lost connection, a timeout or a deadlock failed for that reason,
     // not because of its records: classify the cause instead of diagnosing the records.
     if (raw instanceof BatchInsertFailure) {
       const c = pgErrorInfo(raw.cause);
-      if (!c.sqlstate || /^(08|40|57|55P03)/.test(c.sqlstate) || isConnectionLoss(raw.cause)) return this.toEtlError(raw.cause, step, client, commitSent, sources);
+      if (!c.sqlstate || /^(08|40|57|55P03)/.test(c.sqlstate) || isConnectionLoss(raw.cause))
+        return this.toEtlError(raw.cause, step, client, commitSent, sources);
     }
     // an FK checked after the batches (self-reference moved in the final phase, deferred to COMMIT): name the record
     if (client && !(raw instanceof BatchInsertFailure) && !(raw instanceof EtlError)) {
@@ -357,7 +470,9 @@ export class AtomicEtl {
     if (raw instanceof BatchInsertFailure) {
       if (client) {
         return diagnoseBatchFailure(raw, client, sources).catch((e: unknown) =>
-          e instanceof EtlError ? e : new EtlError("SQL_ERROR", pgErrorInfo(raw.cause).message, { step: "load", table: raw.source.info.name, cause: raw.cause }),
+          e instanceof EtlError
+            ? e
+            : new EtlError("SQL_ERROR", pgErrorInfo(raw.cause).message, { step: "load", table: raw.source.info.name, cause: raw.cause }),
         );
       }
     }
@@ -368,10 +483,33 @@ export class AtomicEtl {
     }
     const info = pgErrorInfo(raw);
     const meta = { sqlstate: info.sqlstate, prismaCode: info.prismaCode, detail: info.detail, hint: info.hint };
-    if (info.prismaCode === "P2028") return new EtlError("TRANSACTION_TIMEOUT", `the transaction timed out: ${info.message}`, { step, cause: raw, meta, next: "raise transactionTimeoutMs for this environment, or load less per release" });
-    if (info.sqlstate === "57014") return new EtlError("STATEMENT_TIMEOUT", `a statement hit statement_timeout: ${info.message}`, { step, cause: raw, meta, next: "raise statementTimeoutMs, or lower the batch size" });
-    if (info.sqlstate === "55P03") return new EtlError("LOCK_TIMEOUT", `could not take a lock within lock_timeout: ${info.message}`, { step, cause: raw, meta, next: "find the long-running session holding the table (pg_stat_activity) and retry" });
-    if (isConnectionLoss(raw)) return new EtlError(commitSent ? "COMMIT_IN_DOUBT" : "CONNECTION_LOST", `the database connection was lost: ${info.message}`, { step, cause: raw, meta });
+    if (info.prismaCode === "P2028")
+      return new EtlError("TRANSACTION_TIMEOUT", `the transaction timed out: ${info.message}`, {
+        step,
+        cause: raw,
+        meta,
+        next: "raise transactionTimeoutMs for this environment, or load less per release",
+      });
+    if (info.sqlstate === "57014")
+      return new EtlError("STATEMENT_TIMEOUT", `a statement hit statement_timeout: ${info.message}`, {
+        step,
+        cause: raw,
+        meta,
+        next: "raise statementTimeoutMs, or lower the batch size",
+      });
+    if (info.sqlstate === "55P03")
+      return new EtlError("LOCK_TIMEOUT", `could not take a lock within lock_timeout: ${info.message}`, {
+        step,
+        cause: raw,
+        meta,
+        next: "find the long-running session holding the table (pg_stat_activity) and retry",
+      });
+    if (isConnectionLoss(raw))
+      return new EtlError(commitSent ? "COMMIT_IN_DOUBT" : "CONNECTION_LOST", `the database connection was lost: ${info.message}`, {
+        step,
+        cause: raw,
+        meta,
+      });
     if (info.sqlstate) return new EtlError("SQL_ERROR", `${info.message} (SQLSTATE ${info.sqlstate})`, { step, cause: raw, meta });
     if (step === "load" || step === "validate" || step === "commit") {
       return new EtlError("HOOK_FAILED", `the run failed in ${step}: ${(raw as Error)?.message ?? String(raw)}`, { step, cause: raw });
@@ -386,7 +524,16 @@ export class AtomicEtl {
    */
   private async settle(
     error: EtlError,
-    s: { url: string; before: Record<string, Fingerprint> | null; targets: TableInfo[]; backup: { dump: string; manifest: Awaited<ReturnType<typeof takeBackup>>["manifest"] } | null; txid: string | null; commitSent: boolean; log: Logger; retry: RetryPolicy },
+    s: {
+      url: string;
+      before: Record<string, Fingerprint> | null;
+      targets: TableInfo[];
+      backup: { dump: string; manifest: Awaited<ReturnType<typeof takeBackup>>["manifest"] } | null;
+      txid: string | null;
+      commitSent: boolean;
+      log: Logger;
+      retry: RetryPolicy;
+    },
   ): Promise<EtlError> {
     if (!s.before) {
       error.data = "untouched";
@@ -395,7 +542,11 @@ export class AtomicEtl {
     let conn: Awaited<ReturnType<typeof connect>> | null = null;
     try {
       // a server that is restarting gets the same patience as the transaction did
-      conn = await withRetries(s.retry, () => connect(s.url, "atomic-etl:verify"), (e) => isConnectionLoss(e));
+      conn = await withRetries(
+        s.retry,
+        () => connect(s.url, "atomic-etl:verify"),
+        (e) => isConnectionLoss(e),
+      );
       if (s.commitSent && s.txid) {
         const status = await transactionOutcome(pgTx(conn), s.txid);
         s.log.info({ phase: "verify", txid: s.txid, status }, "resolved transaction status");
@@ -407,7 +558,11 @@ export class AtomicEtl {
           return error;
         }
         if (status === "committed") {
-          const e = new EtlError("COMMIT_IN_DOUBT", `the connection was lost while COMMIT was in flight; transaction ${s.txid} did commit`, { step: "commit", data: "committed", cause: error, meta: { txid: s.txid } });
+          const e = new EtlError(
+            "COMMIT_IN_DOUBT",
+            `the connection was lost while COMMIT was in flight; transaction ${s.txid} did commit`,
+            { step: "commit", data: "committed", cause: error, meta: { txid: s.txid } },
+          );
           return e;
         }
       }
@@ -424,7 +579,11 @@ export class AtomicEtl {
         error.next ??= `backup ${s.backup.manifest.id} was restored and verified`;
         return error;
       }
-      return new EtlError("ROLLBACK_NOT_PROVEN", `after rollback, ${changed.join(", ")} differ from their preflight fingerprints and there is no backup to restore`, { step: "verify", data: "unknown", cause: error });
+      return new EtlError(
+        "ROLLBACK_NOT_PROVEN",
+        `after rollback, ${changed.join(", ")} differ from their preflight fingerprints and there is no backup to restore`,
+        { step: "verify", data: "unknown", cause: error },
+      );
     } catch (e) {
       if (e instanceof EtlError && e.step === "restore") {
         // the restore's own outcome is relative to the failed run's leftovers, not to preflight
@@ -478,7 +637,11 @@ function groupByStrategy(targets: readonly TableInfo[], nameOf: (t: TableInfo) =
     for (const fk of t.foreignKeys) {
       const parent = targets.find((x) => x.name === fk.references.name && x.schema === fk.references.schema);
       if (parent && nameOf(parent) !== nameOf(t)) {
-        throw new EtlError("CONFIG_INVALID", `${t.name} (${nameOf(t)}) references ${parent.name} (${nameOf(parent)}): tables joined by a foreign key must use the same strategy`, { step: "config" });
+        throw new EtlError(
+          "CONFIG_INVALID",
+          `${t.name} (${nameOf(t)}) references ${parent.name} (${nameOf(parent)}): tables joined by a foreign key must use the same strategy`,
+          { step: "config" },
+        );
       }
     }
   }

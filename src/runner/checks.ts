@@ -7,7 +7,10 @@ import { EtlError } from "../errors.js";
  * passes when its query returns no rows (the rows are the violations); a function check
  * fails by returning `false` or a message, or by throwing.
  */
-export async function runChecks(tx: TxLike, checks: readonly CheckConfig[]): Promise<{ name: string; passed: boolean; durationMs: number }[]> {
+export async function runChecks(
+  tx: TxLike,
+  checks: readonly CheckConfig[],
+): Promise<{ name: string; passed: boolean; durationMs: number }[]> {
   const out: { name: string; passed: boolean; durationMs: number }[] = [];
   for (const c of checks) {
     const started = performance.now();

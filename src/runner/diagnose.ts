@@ -34,12 +34,22 @@ const fieldName = (source: TableSource, cols: readonly string[]) =>
  * value. Runs after the rollback, re-reading files (bounded by the batch size) or the
  * untouched parent tables.
  */
-export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, sources: ReadonlyMap<string, TableSource>): Promise<EtlError> {
+export async function diagnoseBatchFailure(
+  f: BatchInsertFailure,
+  db: TxLike,
+  sources: ReadonlyMap<string, TableSource>,
+): Promise<EtlError> {
   const info = pgErrorInfo(f.cause);
   const { source } = f;
   const table = source.info.name;
   const last = f.firstIndex + f.rows.length - 1;
-  const base = { step: "load" as const, table, file: source.file, cause: f.cause, meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, hint: info.hint } };
+  const base = {
+    step: "load" as const,
+    table,
+    file: source.file,
+    cause: f.cause,
+    meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, hint: info.hint },
+  };
 
   if (info.sqlstate === "23505") {
     const key = source.info.uniqueKeys.find((k) => k.name === info.constraint);
@@ -51,29 +61,55 @@ export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, so
         if (k === null) continue;
         const prev = seen.get(k);
         if (prev !== undefined) {
-          return new EtlError("DUPLICATE_KEY", `${source.file}: record #${f.firstIndex + i} repeats ${fieldName(source, cols)} = ${k} of record #${f.firstIndex + prev}`, {
-            ...base, record: f.firstIndex + i, field: fieldName(source, cols), meta: { ...base.meta, duplicateOf: f.firstIndex + prev },
-          });
+          return new EtlError(
+            "DUPLICATE_KEY",
+            `${source.file}: record #${f.firstIndex + i} repeats ${fieldName(source, cols)} = ${k} of record #${f.firstIndex + prev}`,
+            {
+              ...base,
+              record: f.firstIndex + i,
+              field: fieldName(source, cols),
+              meta: { ...base.meta, duplicateOf: f.firstIndex + prev },
+            },
+          );
         }
         seen.set(k, i);
       }
       let hit: { earlier: number; later: number; key: string } | null = null;
-      await scan(source, (row, index) => {
-        const k = uniqueKey(row, cols);
-        const i = k === null ? undefined : seen.get(k);
-        if (i !== undefined) hit = { earlier: index, later: f.firstIndex + i, key: k as string };
-        return hit !== null;
-      }, f.firstIndex);
+      await scan(
+        source,
+        (row, index) => {
+          const k = uniqueKey(row, cols);
+          const i = k === null ? undefined : seen.get(k);
+          if (i !== undefined) hit = { earlier: index, later: f.firstIndex + i, key: k as string };
+          return hit !== null;
+        },
+        f.firstIndex,
+      );
       const h = hit as { earlier: number; later: number; key: string } | null;
       if (h) {
-        return new EtlError("DUPLICATE_KEY", `${source.file}: record #${h.later} repeats ${fieldName(source, cols)} = ${h.key} of record #${h.earlier}`, {
-          ...base, record: h.later, field: fieldName(source, cols), meta: { ...base.meta, duplicateOf: h.earlier },
-        });
+        return new EtlError(
+          "DUPLICATE_KEY",
+          `${source.file}: record #${h.later} repeats ${fieldName(source, cols)} = ${h.key} of record #${h.earlier}`,
+          {
+            ...base,
+            record: h.later,
+            field: fieldName(source, cols),
+            meta: { ...base.meta, duplicateOf: h.earlier },
+          },
+        );
       }
-      const defaulted = f.rows.some((r) => uniqueKey(r, cols) === null) ? "; records without it get the column default (a serial?), which can collide with given values" : "";
-      return new EtlError("DUPLICATE_KEY", `${source.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${info.message})${defaulted}`, {
-        ...base, record: f.firstIndex, field: fieldName(source, cols),
-      });
+      const defaulted = f.rows.some((r) => uniqueKey(r, cols) === null)
+        ? "; records without it get the column default (a serial?), which can collide with given values"
+        : "";
+      return new EtlError(
+        "DUPLICATE_KEY",
+        `${source.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${info.message})${defaulted}`,
+        {
+          ...base,
+          record: f.firstIndex,
+          field: fieldName(source, cols),
+        },
+      );
     }
   }
 
@@ -82,9 +118,14 @@ export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, so
     if (fk) return diagnoseOrphan(f, fk, db, sources, base);
   }
 
-  return new EtlError("SQL_ERROR", `${source.file}: Postgres refused records #${f.firstIndex}–#${last} of ${table}: ${info.message}${info.sqlstate ? ` (SQLSTATE ${info.sqlstate})` : ""}`, {
-    ...base, record: f.firstIndex,
-  });
+  return new EtlError(
+    "SQL_ERROR",
+    `${source.file}: Postgres refused records #${f.firstIndex}–#${last} of ${table}: ${info.message}${info.sqlstate ? ` (SQLSTATE ${info.sqlstate})` : ""}`,
+    {
+      ...base,
+      record: f.firstIndex,
+    },
+  );
 }
 
 async function diagnoseOrphan(
@@ -121,12 +162,23 @@ async function diagnoseOrphan(
   const first = [...wanted].sort((a, b) => a[1] - b[1])[0];
   const field = fieldName(source, fk.columns);
   if (!first) {
-    return new EtlError("FK_VIOLATION", `${source.file}: a record in #${f.firstIndex}–#${f.firstIndex + f.rows.length - 1} references a missing ${fk.references.name} row (${fk.name})`, { ...base, record: f.firstIndex, field });
+    return new EtlError(
+      "FK_VIOLATION",
+      `${source.file}: a record in #${f.firstIndex}–#${f.firstIndex + f.rows.length - 1} references a missing ${fk.references.name} row (${fk.name})`,
+      { ...base, record: f.firstIndex, field },
+    );
   }
   const [k, i] = first;
-  return new EtlError("FK_VIOLATION", `${source.file}: record #${f.firstIndex + i} has ${field} = ${k}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`, {
-    ...base, record: f.firstIndex + i, field, meta: { ...base.meta, value: JSON.parse(k) },
-  });
+  return new EtlError(
+    "FK_VIOLATION",
+    `${source.file}: record #${f.firstIndex + i} has ${field} = ${k}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
+    {
+      ...base,
+      record: f.firstIndex + i,
+      field,
+      meta: { ...base.meta, value: JSON.parse(k) },
+    },
+  );
 }
 
 /**
@@ -160,15 +212,19 @@ export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: Re
     const h = hit as { index: number; key: string } | null;
     if (!h) return null;
     const field = fieldName(source, fk.columns);
-    return new EtlError("FK_VIOLATION", `${source.file}: record #${h.index} has ${field} = ${h.key}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`, {
-      step,
-      table: source.info.name,
-      file: source.file,
-      record: h.index,
-      field,
-      cause,
-      meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, value: JSON.parse(h.key) },
-    });
+    return new EtlError(
+      "FK_VIOLATION",
+      `${source.file}: record #${h.index} has ${field} = ${h.key}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
+      {
+        step,
+        table: source.info.name,
+        file: source.file,
+        record: h.index,
+        field,
+        cause,
+        meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, value: JSON.parse(h.key) },
+      },
+    );
   }
   return null;
 }

@@ -90,7 +90,13 @@ export async function loadTable(
 
   const send = async (rows: Row[], firstIndex: number) => {
     for (const g of groupByDefaults(info, rows)) {
-      const stmt = insertBatch(target, target, g.columns, JSON.stringify(g.rows), g.columns.some((c) => identity.has(c)));
+      const stmt = insertBatch(
+        target,
+        target,
+        g.columns,
+        JSON.stringify(g.rows),
+        g.columns.some((c) => identity.has(c)),
+      );
       const sent = performance.now();
       try {
         inserted += await execute(tx, stmt);
@@ -119,12 +125,16 @@ export async function loadTable(
   }
   if (inFlight) await inFlight;
   if (inserted !== records) {
-    throw new EtlError("ROW_COUNT_MISMATCH", `${source.file}: read ${records} records but ${inserted} rows were inserted into ${info.name}`, {
-      step: "validate",
-      table: info.name,
-      file: source.file,
-      next: "look for triggers or rules on the table that drop or add rows",
-    });
+    throw new EtlError(
+      "ROW_COUNT_MISMATCH",
+      `${source.file}: read ${records} records but ${inserted} rows were inserted into ${info.name}`,
+      {
+        step: "validate",
+        table: info.name,
+        file: source.file,
+        next: "look for triggers or rules on the table that drop or add rows",
+      },
+    );
   }
   return {
     table: info.name,

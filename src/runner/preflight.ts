@@ -33,7 +33,11 @@ async function sha256(file: string): Promise<string> {
  * Checks that every input file exists, is a regular readable file, and records its size
  * and checksum. All problems are found before anything is touched.
  */
-export async function checkReleaseFiles(config: LoadedConfig, name: string, release: ReleaseConfig): Promise<{ files: ReleaseFile[]; releaseHash: string }> {
+export async function checkReleaseFiles(
+  config: LoadedConfig,
+  name: string,
+  release: ReleaseConfig,
+): Promise<{ files: ReleaseFile[]; releaseHash: string }> {
   const dir = releaseDir(config, name, release);
   const files: ReleaseFile[] = [];
   for (const entry of release.tables) {
@@ -44,7 +48,8 @@ export async function checkReleaseFiles(config: LoadedConfig, name: string, rele
       st = await stat(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ELOOP") throw new EtlError("INPUT_UNREADABLE", `${rel}: symbolic link loop`, { step: "preflight", file: rel, cause: e });
+      if (code === "ELOOP")
+        throw new EtlError("INPUT_UNREADABLE", `${rel}: symbolic link loop`, { step: "preflight", file: rel, cause: e });
       throw new EtlError("INPUT_MISSING", `${rel}: no such file (release "${name}", ${entry.model ?? entry.table})`, {
         step: "preflight",
         file: rel,
@@ -52,15 +57,29 @@ export async function checkReleaseFiles(config: LoadedConfig, name: string, rele
         next: `generate or copy the release into ${path.relative(config.root, dir) || dir}`,
       });
     }
-    if (!st.isFile()) throw new EtlError("INPUT_UNREADABLE", `${rel}: not a regular file (${st.isDirectory() ? "a directory" : "special file"})`, { step: "preflight", file: rel });
+    if (!st.isFile())
+      throw new EtlError("INPUT_UNREADABLE", `${rel}: not a regular file (${st.isDirectory() ? "a directory" : "special file"})`, {
+        step: "preflight",
+        file: rel,
+      });
     try {
       await access(abs, constants.R_OK);
     } catch (e) {
       throw new EtlError("INPUT_UNREADABLE", `${rel}: permission denied`, { step: "preflight", file: rel, cause: e });
     }
-    files.push({ entry, path: abs, file: rel, size: st.size, sha256: await sha256(abs).catch((e: unknown) => {
-      throw new EtlError("INPUT_UNREADABLE", `${rel}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { step: "preflight", file: rel, cause: e });
-    }) });
+    files.push({
+      entry,
+      path: abs,
+      file: rel,
+      size: st.size,
+      sha256: await sha256(abs).catch((e: unknown) => {
+        throw new EtlError("INPUT_UNREADABLE", `${rel}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+          step: "preflight",
+          file: rel,
+          cause: e,
+        });
+      }),
+    });
   }
   const h = createHash("sha256");
   for (const f of files) h.update(`${f.entry.file}\0${f.sha256}\n`);

@@ -60,7 +60,9 @@ export function formatReport(r: RunReport): string {
     const w = Math.max(5, ...r.tables.map((t) => t.table.length));
     lines.push(`  ${"table".padEnd(w)}  ${"before".padStart(9)}  ${"loaded".padStart(9)}  ${"batches".padStart(7)}  ${"ms".padStart(7)}`);
     for (const t of r.tables) {
-      lines.push(`  ${t.table.padEnd(w)}  ${String(t.rowsBefore).padStart(9)}  ${String(t.rowsLoaded).padStart(9)}  ${String(t.batches).padStart(7)}  ${String(t.durationMs).padStart(7)}`);
+      lines.push(
+        `  ${t.table.padEnd(w)}  ${String(t.rowsBefore).padStart(9)}  ${String(t.rowsLoaded).padStart(9)}  ${String(t.batches).padStart(7)}  ${String(t.durationMs).padStart(7)}`,
+      );
     }
     lines.push(`  ${r.rows} rows, ${r.rowsPerSecond} rows/s, strategy ${r.strategy}, batch size ${r.batchSize}`);
   }

@@ -6,7 +6,6 @@
  * Numbers nested deeper (inside json/jsonb values) are left alone.
  */
 
-
 function significantDigits(text: string, start: number, end: number): number {
   let n = 0;
   let leading = true;

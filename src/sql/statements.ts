@@ -8,7 +8,13 @@ import { identList, type QualifiedName, qualified, quoteIdent } from "./quote.js
  */
 
 /** One batch, set-based: `INSERT … SELECT … FROM json_populate_recordset(NULL::rowtype, $1::json)`. */
-export function insertBatch(into: QualifiedName, rowType: QualifiedName, columns: readonly string[], json: string, overridingSystemValue = false): Statement {
+export function insertBatch(
+  into: QualifiedName,
+  rowType: QualifiedName,
+  columns: readonly string[],
+  json: string,
+  overridingSystemValue = false,
+): Statement {
   const cols = identList(columns);
   return {
     text: `INSERT INTO ${qualified(into)} (${cols})${overridingSystemValue ? " OVERRIDING SYSTEM VALUE" : ""} SELECT ${cols} FROM json_populate_recordset(NULL::${qualified(rowType)}, $1::json)`,
@@ -54,7 +60,13 @@ export function bumpSequence(table: QualifiedName, column: string, sequence: str
 }
 
 /** Rows of `child` whose FK columns (all non-null) have no row in `parent`. */
-export function orphanRows(child: QualifiedName, columns: readonly string[], parent: QualifiedName, parentColumns: readonly string[], limit = 5): Statement {
+export function orphanRows(
+  child: QualifiedName,
+  columns: readonly string[],
+  parent: QualifiedName,
+  parentColumns: readonly string[],
+  limit = 5,
+): Statement {
   const on = columns.map((c, i) => `p.${quoteIdent(parentColumns[i] as string)} = c.${quoteIdent(c)}`).join(" AND ");
   const notNull = columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(" AND ");
   return {

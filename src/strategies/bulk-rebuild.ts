@@ -1,6 +1,14 @@
 import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
-import { addConstraint, analyze, constraintDefinition, dropConstraint, dropIndex, ownsTables, secondaryIndexes } from "../sql/bulk-statements.js";
+import {
+  addConstraint,
+  analyze,
+  constraintDefinition,
+  dropConstraint,
+  dropIndex,
+  ownsTables,
+  secondaryIndexes,
+} from "../sql/bulk-statements.js";
 import type { ForeignKeyInfo, TableInfo } from "../sql/catalog.js";
 import { orphanRows } from "../sql/statements.js";
 import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/staging-statements.js";
@@ -62,7 +70,10 @@ export async function deferIndexesAndForeignKeys(tx: TxLike, targets: readonly T
           if (pgErrorInfo(e).sqlstate !== "23503") throw e;
           const [orphan] = await query<Record<string, unknown>>(tx, orphanRows(fk.table, fk.columns, fk.references, fk.referencedColumns));
           if (!orphan) throw e;
-          throw new OrphanFound(fk, fk.columns.map((c) => orphan[c]));
+          throw new OrphanFound(
+            fk,
+            fk.columns.map((c) => orphan[c]),
+          );
         }
       }
       for (const t of targets) await execute(tx, analyze(t));

@@ -33,7 +33,9 @@ export function directStrategy(): Strategy {
       if (referencedFromOutside) {
         // A DELETE would silently cascade into (or null out) rows of tables outside the release.
         const touching = targets.flatMap((t) =>
-          t.referencedBy.filter((fk) => !(names.has(fk.table.name) && fk.table.schema === t.schema) && ["c", "n", "d"].includes(fk.onDelete)),
+          t.referencedBy.filter(
+            (fk) => !(names.has(fk.table.name) && fk.table.schema === t.schema) && ["c", "n", "d"].includes(fk.onDelete),
+          ),
         );
         if (touching.length) {
           throw new EtlError(
@@ -46,8 +48,16 @@ export function directStrategy(): Strategy {
       } else {
         // Every lock at once within the lock budget: a TRUNCATE that waits for one table while
         // holding another deadlocks with a reader joining the two.
-        await withLockBudget(ctx.tx, { budget: lockBudgetOf(ctx.settings), tables: targets, mode: "ACCESS EXCLUSIVE", restoreLockTimeoutMs: ctx.settings.lockTimeoutMs, log: ctx.log }, () =>
-          execute(ctx.tx, truncateTables(targets)),
+        await withLockBudget(
+          ctx.tx,
+          {
+            budget: lockBudgetOf(ctx.settings),
+            tables: targets,
+            mode: "ACCESS EXCLUSIVE",
+            restoreLockTimeoutMs: ctx.settings.lockTimeoutMs,
+            log: ctx.log,
+          },
+          () => execute(ctx.tx, truncateTables(targets)),
         );
         // The tables are empty and exclusively ours until COMMIT: build indexes and FKs once, after the load.
         bulk = await deferIndexesAndForeignKeys(ctx.tx, ctx.targets);
@@ -71,7 +81,16 @@ export function directStrategy(): Strategy {
       const counts: Record<string, ApplyCounts> = {};
       for (const t of ctx.targets) {
         const stage = staged.get(t.name);
-        const inserted = stage ? await execute(ctx.tx, insertSelect(t, stage, t.columns.filter((c) => !c.isGenerated).map((c) => c.name))) : null;
+        const inserted = stage
+          ? await execute(
+              ctx.tx,
+              insertSelect(
+                t,
+                stage,
+                t.columns.filter((c) => !c.isGenerated).map((c) => c.name),
+              ),
+            )
+          : null;
         counts[t.name] = { inserted: inserted ?? -1, updated: 0, unchanged: 0, deleted: -1, duplicatesInSource: 0 };
       }
       if (bulk) ctx.log("rebuilt indexes and foreign keys", await bulk.rebuild(ctx.tx));

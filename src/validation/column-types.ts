@@ -169,8 +169,7 @@ const anyScalar: Check = (v) =>
 
 function enumCheck(values: string[], typeName: string): Check {
   const set = new Set(values);
-  return (v) =>
-    typeof v === "string" && set.has(v) ? ok(v) : bad(`${show(v)} is not a value of enum ${typeName} (${values.join(", ")})`);
+  return (v) => (typeof v === "string" && set.has(v) ? ok(v) : bad(`${show(v)} is not a value of enum ${typeName} (${values.join(", ")})`));
 }
 
 function baseCheck(c: ColumnInfo): Check {
@@ -280,7 +279,9 @@ export class RowProblem {
  * zod's parse, with the same checks, messages and required-column rule as
  * {@link deriveTableSchema}. Returns the DB-ready row, or the first problem.
  */
-export function compileTableValidator(columns: readonly ColumnInfo[]): (row: Record<string, unknown>) => Record<string, unknown> | RowProblem {
+export function compileTableValidator(
+  columns: readonly ColumnInfo[],
+): (row: Record<string, unknown>) => Record<string, unknown> | RowProblem {
   const checks = new Map<string, Check>();
   const generated = new Set<string>();
   const required: string[] = [];

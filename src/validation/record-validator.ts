@@ -48,10 +48,7 @@ export class RecordValidator {
   private renameMap(): Map<string, string> {
     if (this.rename) return this.rename;
     const cols = this.info.columns.map((c) => c.name);
-    this.rename =
-      this.mode === "fields" && this.mapping.fieldToColumn.size
-        ? this.mapping.fieldToColumn
-        : new Map(cols.map((c) => [c, c]));
+    this.rename = this.mode === "fields" && this.mapping.fieldToColumn.size ? this.mapping.fieldToColumn : new Map(cols.map((c) => [c, c]));
     return this.rename;
   }
 

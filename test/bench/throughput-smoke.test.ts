@@ -14,7 +14,9 @@ describe("npm run bench -- --smoke", () => {
     expect(r.exitCode, r.stderr.slice(-2000)).toBe(0);
     expect(r.stdout).toContain("fair: every runner loaded exactly the same rows");
     const file = /results: (\S+)/.exec(r.stdout)?.[1] as string;
-    const results = JSON.parse(await readFile(path.join(REPO_ROOT, file), "utf8")) as { table: { runner: string; rows: number; sameRowsAsCopy: boolean }[] };
+    const results = JSON.parse(await readFile(path.join(REPO_ROOT, file), "utf8")) as {
+      table: { runner: string; rows: number; sameRowsAsCopy: boolean }[];
+    };
     const runners = results.table.map((t) => t.runner);
     expect(runners).toEqual(expect.arrayContaining(["COPY (psql \\copy)", "Prisma createMany", "atomic-etl (direct)"]));
     for (const t of results.table) {

@@ -14,11 +14,7 @@ const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HARNESS_SRC = path.join(REPO_ROOT, "src", "harness", "throwaway-postgres.ts");
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
-async function query<T extends Record<string, unknown>>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
+async function query<T extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   client.on("error", () => {});
   await client.connect();
@@ -105,9 +101,7 @@ describe("startThrowawayPostgres", () => {
     expect(cluster.host).toBe("127.0.0.1");
     expect(cluster.port).toBeGreaterThan(0);
     expect(cluster.user).toBe("postgres");
-    expect(cluster.url).toBe(
-      `postgresql://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${cluster.port}/postgres`,
-    );
+    expect(cluster.url).toBe(`postgresql://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${cluster.port}/postgres`);
     const [row] = await query<{ usr: string; addr: string; port: number; enc: string; ver: string }>(
       cluster.url,
       "SELECT current_user AS usr, host(inet_server_addr()) AS addr, inet_server_port() AS port, " +
@@ -137,8 +131,7 @@ describe("startThrowawayPostgres", () => {
 
   it("should run the server as the postgres OS user when root", async () => {
     const expected = isRoot ? "postgres" : os.userInfo().username;
-    const owner = (pid: number | string) =>
-      execFileSync("ps", ["-o", "user=", "-p", String(pid)], { encoding: "utf8" }).trim();
+    const owner = (pid: number | string) => execFileSync("ps", ["-o", "user=", "-p", String(pid)], { encoding: "utf8" }).trim();
     const postmasterPid = readFileSync(path.join(cluster.dataDir, "postmaster.pid"), "utf8").split("\n")[0] ?? "";
     expect(owner(postmasterPid)).toBe(expected);
     const client = new pg.Client({ connectionString: cluster.url });
@@ -322,10 +315,7 @@ describe("test support (shared cluster from globalSetup)", () => {
   it("should provide the admin url and the binaries", async () => {
     const ctx = pgTestContext();
     expect(adminUrl()).toBe(ctx.adminUrl);
-    const [row] = await query<{ su: boolean }>(
-      adminUrl(),
-      "SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user",
-    );
+    const [row] = await query<{ su: boolean }>(adminUrl(), "SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user");
     expect(row?.su).toBe(true);
     const bins = await pgBinaries();
     expect(existsSync(bins.pg_dump)).toBe(true);

@@ -41,11 +41,20 @@ describe("direct strategy", () => {
     const password = randomBytes(12).toString("hex");
     await sql(adminUrl(), `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '${password}'`);
     try {
-      await sql(db.url, `GRANT USAGE ON SCHEMA public TO ${quoteIdent(role)}`, ...ALL_TABLES.map((t) => `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${quoteIdent(t)} TO ${quoteIdent(role)}`), `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${quoteIdent(role)}`);
+      await sql(
+        db.url,
+        `GRANT USAGE ON SCHEMA public TO ${quoteIdent(role)}`,
+        ...ALL_TABLES.map((t) => `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${quoteIdent(t)} TO ${quoteIdent(role)}`),
+        `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${quoteIdent(role)}`,
+      );
       const u = new URL(db.url);
       u.username = role;
       u.password = password;
-      const report = await new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url: u.toString(), backup: false });
+      const report = await new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({
+        release: "r",
+        url: u.toString(),
+        backup: false,
+      });
       expect(report.outcome).toBe("committed");
       expect((await snapshot(db.url)).players).toHaveLength(6);
     } finally {
@@ -61,7 +70,9 @@ describe("direct strategy", () => {
       "INSERT INTO fan_clubs SELECT 1, id FROM teams ORDER BY id LIMIT 1",
     );
     const before = await snapshot(db.url);
-    const f = await failure(new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url: db.url, backup: false }));
+    const f = await failure(
+      new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url: db.url, backup: false }),
+    );
     expect(f.error).toMatchObject({ code: "STRATEGY_REFUSED", data: "rolled back; database unchanged" });
     expect(f.error.message).toContain("fan_clubs");
     expect(await snapshot(db.url)).toEqual(before);
