@@ -1,6 +1,7 @@
 /**
  * pgbench readers and writers next to back-to-back imports: no reader ever sees a state that
- * is not one whole release, nobody gets an error, nothing deadlocks, every import commits.
+ * is not one whole release, nobody gets an error, nothing deadlocks; every import commits or,
+ * on a loaded machine, gives up within its lock budget (LOCK_TIMEOUT, database unchanged).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureState, stateDiff } from "./support/db-state.js";
@@ -33,6 +34,8 @@ describe("readers and writers during imports", () => {
     const strategies = replaceStrategies();
     const failures: string[] = [];
     let imports = 0;
+    let committed = 0;
+    let lockBudgetSpent = 0;
     const until = Date.now() + (seconds - 1) * 1000;
     while (Date.now() < until) {
       const release = other(bench.current);
@@ -41,14 +44,19 @@ describe("readers and writers during imports", () => {
         const strategy = imports % 2 === 0 ? "direct" : strategies[(imports >> 1) % strategies.length];
         await bench.etl({ local: { retries: 0 } }).import({ release, url: bench.url, backup: false, strategy });
         bench.current = release;
+        committed++;
       } catch (e) {
-        failures.push((e as { error?: { describe(): string } }).error?.describe() ?? String(e));
+        const err = (e as { error?: { code: string; data: string; describe(): string } }).error;
+        // The lock budget giving up behind a steady stream of readers is the documented outcome, not an error.
+        if (err?.code === "LOCK_TIMEOUT" && err.data === "rolled back; database unchanged") lockBudgetSpent++;
+        else failures.push(err?.describe() ?? String(e));
       }
       imports++;
     }
     const [r, w] = await Promise.all([readers, writers]);
     expect(failures).toEqual([]);
     expect(imports).toBeGreaterThan(3);
+    expect(committed).toBeGreaterThan(lockBudgetSpent > 0 ? 0 : 3);
     expect({ code: r.code, failed: r.failed, stderr: r.stderr }).toEqual({ code: 0, failed: 0, stderr: "" });
     expect({ code: w.code, failed: w.failed, stderr: w.stderr }).toEqual({ code: 0, failed: 0, stderr: "" });
     expect(r.processed).toBeGreaterThan(0);
