@@ -1,24 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { columnInfo } from "../fixtures/catalog.js";
 import type { BackupManifest } from "../../src/backup/manifest.js";
 import { assertSchemaCompatible, schemaDifferences } from "../../src/backup/schema-check.js";
 import type { ColumnInfo, TableInfo } from "../../src/sql/catalog.js";
 
-const column = (name: string, formatted: string): ColumnInfo => ({
-  name,
-  type: formatted,
-  typeKind: "b",
-  isArray: false,
-  formatted,
-  nullable: true,
-  hasDefault: false,
-  isIdentity: false,
-  isGenerated: false,
-  maxLength: null,
-  numericPrecision: null,
-  numericScale: null,
-  enumValues: null,
-  sequence: null,
-});
+const column = (name: string, formatted: string): ColumnInfo => columnInfo(name, formatted);
 
 const table = (name: string, columns: ColumnInfo[]): TableInfo => ({
   schema: "public",

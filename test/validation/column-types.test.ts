@@ -1,26 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { columnInfo } from "../fixtures/catalog.js";
 import type { ColumnInfo } from "../../src/sql/catalog.js";
 import { columnCheck, compileTableValidator, deriveTableSchema, Invalid, RowProblem } from "../../src/validation/column-types.js";
 
-function column(type: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
-  return {
-    name: "c",
-    type,
-    typeKind: "b",
-    isArray: false,
-    formatted: type,
-    nullable: true,
-    hasDefault: false,
-    isIdentity: false,
-    isGenerated: false,
-    maxLength: null,
-    numericPrecision: null,
-    numericScale: null,
-    enumValues: null,
-    sequence: null,
-    ...extra,
-  };
-}
+const column = (type: string, extra: Partial<ColumnInfo> = {}): ColumnInfo => columnInfo("c", type, extra);
 
 const accepts = (c: ColumnInfo, v: unknown) => {
   const r = columnCheck(c)(v);

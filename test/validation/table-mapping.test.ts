@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { columnInfo } from "../fixtures/catalog.js";
 import { EtlError } from "../../src/errors.js";
 import type { ColumnInfo, TableInfo } from "../../src/sql/catalog.js";
 import { RecordValidator } from "../../src/validation/record-validator.js";
 import { detectKeyMode, mapModel } from "../../src/validation/table-mapping.js";
 
-const col = (name: string, type = "int4", extra: Partial<ColumnInfo> = {}): ColumnInfo => ({
-  name,
-  type,
-  typeKind: "b",
-  isArray: false,
-  formatted: type,
-  nullable: true,
-  hasDefault: false,
-  isIdentity: false,
-  isGenerated: false,
-  maxLength: null,
-  numericPrecision: null,
-  numericScale: null,
-  enumValues: null,
-  sequence: null,
-  ...extra,
-});
+const col = (name: string, type = "int4", extra: Partial<ColumnInfo> = {}): ColumnInfo => columnInfo(name, type, extra);
 
 const teams: TableInfo = {
   schema: "public",
