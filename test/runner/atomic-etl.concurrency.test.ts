@@ -1,24 +1,14 @@
 import pg from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { ALL_TABLES, failure, nextRelease, seed, snapshot, sql, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { ALL_TABLES, failure, nextRelease, snapshot, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject();
 let reader: pg.Client | null = null;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-});
 
 afterEach(async () => {
   await reader?.end().catch(() => undefined);
   reader = null;
-  await db.drop();
-  await ws.cleanup();
 });
 
 type Probe = { table: string; kind: "rows"; rows: string[] } | { table: string; kind: "waited" };

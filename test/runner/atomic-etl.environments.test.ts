@@ -1,24 +1,13 @@
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { failure, nextRelease, seed, stateOf, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { failure, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ release: true });
 
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-  await ws.writeRelease("r", nextRelease());
-});
-
-afterEach(async () => {
+afterEach(() => {
   vi.unstubAllEnvs();
-  await db.drop();
-  await ws.cleanup();
 });
 
 const etl = (extra = {}) => new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } }, extra));

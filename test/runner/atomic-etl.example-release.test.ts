@@ -1,23 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { expectTableEquals, REPO_ROOT, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { expectTableEquals, REPO_ROOT, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject({ seed: false });
 
 const FILES = [
   ["leagues.json", "leagues"],

@@ -1,34 +1,10 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import {
-  clone,
-  expectTableEquals,
-  nextRelease,
-  RawJson,
-  seed,
-  snapshot,
-  sql,
-  STANDARD_TABLES,
-  workspace,
-  type Workspace,
-} from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { clone, expectTableEquals, nextRelease, RawJson, snapshot, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject();
 
 /** The standard release with every fidelity edge case the column types have. */
 function fidelityRelease() {

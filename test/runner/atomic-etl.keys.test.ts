@@ -1,32 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import {
-  clone,
-  expectTableEquals,
-  failure,
-  nextRelease,
-  seed,
-  sql,
-  stateOf,
-  STANDARD_TABLES,
-  workspace,
-  type Workspace,
-} from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { clone, expectTableEquals, failure, nextRelease, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject();
 
 type Rec = Record<string, unknown>;
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

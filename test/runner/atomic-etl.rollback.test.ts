@@ -1,33 +1,10 @@
 import { readdir } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { AtomicEtl, type ImportOptions } from "../../src/runner/atomic-etl.js";
-import {
-  clone,
-  failure,
-  nextRelease,
-  type ReleaseFiles,
-  seed,
-  stateOf,
-  STANDARD_TABLES,
-  workspace,
-  type Workspace,
-} from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { clone, failure, nextRelease, type ReleaseFiles, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject();
 
 type Rec = Record<string, unknown>;
 type ReleaseInput = ConfigInput["releases"][string];

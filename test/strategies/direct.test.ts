@@ -1,24 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
 import { quoteIdent } from "../../src/sql/quote.js";
-import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import { ALL_TABLES, failure, nextRelease, seed, snapshot, sql, STANDARD_TABLES, workspace, type Workspace } from "./fixtures.js";
+import { adminUrl } from "../support/postgres.js";
+import { ALL_TABLES, failure, snapshot, sql, STANDARD_TABLES, useTestProject } from "./fixtures.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-  await ws.writeRelease("r", nextRelease());
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject({ release: true });
 
 describe("direct strategy", () => {
   it("should rebuild the secondary indexes and foreign keys it drops for the bulk load, with the same definitions", async () => {

@@ -10,7 +10,18 @@ import pg from "pg";
 import { quoteIdent } from "../../src/sql/quote.js";
 import { sql } from "../fixtures/core/kit.js";
 
-export { ALL_TABLES, failure, nextRelease, seed, snapshot, sql, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
+export {
+  ALL_TABLES,
+  failure,
+  nextRelease,
+  seed,
+  snapshot,
+  sql,
+  STANDARD_TABLES,
+  useTestProject,
+  workspace,
+  type Workspace,
+} from "../fixtures/core/kit.js";
 
 /** A plain `pg` connection playing an application reader. */
 export async function openReader(url: string, opts: { statementTimeoutMs?: number; name?: string } = {}): Promise<pg.Client> {

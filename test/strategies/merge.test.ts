@@ -1,24 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { ConfigError } from "../../src/errors.js";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { failure, fingerprints, prismaClient, seed, snapshot, sql, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { failure, fingerprints, prismaClient, snapshot, sql, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject();
 
 type Rec = Record<string, unknown>;
 type TableEntry = ConfigInput["releases"][string]["tables"][number];

@@ -1,21 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import { failure, nextRelease, seed, snapshot, sql, STANDARD_TABLES, workspace, type Workspace, workTables } from "./fixtures.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+import { failure, nextRelease, snapshot, sql, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
 
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject();
 
 type Rec = Record<string, unknown>;
 
