@@ -9,6 +9,13 @@ export const backupModes = ["tables", "full", "off"] as const;
 export const environmentSettingsSchema = z.strictObject({
   /** Rows per INSERT batch. */
   batchSize: z.number().int().min(1).max(1_000_000),
+  /** A batch also closes at this many bytes of JSON text, so wide rows make smaller batches. */
+  maxBatchBytes: z.number().int().min(1024),
+  /**
+   * Resident memory the import aims to stay under, in MB: above it, a full GC runs between
+   * batches (0 leaves collection to V8). See src/runner/memory-budget.ts.
+   */
+  memoryBudgetMb: z.number().int().min(0),
   /** Prisma interactive-transaction timeout for the whole load. */
   transactionTimeoutMs: z.number().int().min(1_000),
   /** How long to wait for a pooled connection to open the transaction. */
@@ -45,8 +52,12 @@ export const environmentSettingsSchema = z.strictObject({
 export type EnvironmentSettings = z.infer<typeof environmentSettingsSchema>;
 
 const BASE: EnvironmentSettings = {
-  // Measured (README "Benchmarks"): 20k-row batches loaded ~25% faster than 5k; 50k was no faster.
-  batchSize: 20_000,
+  // Measured at 1M rows (README "Benchmarks"): 2.5k-20k rows per batch load within noise of
+  // each other; 5k keeps peak RSS under the 256 MB budget, 20k does not (314 MB).
+  batchSize: 5_000,
+  // ~5,000 rows of 400 bytes; only wider rows make batches smaller than batchSize
+  maxBatchBytes: 2 * 1024 * 1024,
+  memoryBudgetMb: 256,
   transactionTimeoutMs: 30 * 60_000,
   maxWaitMs: 10_000,
   statementTimeoutMs: 10 * 60_000,

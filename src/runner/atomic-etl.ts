@@ -22,6 +22,7 @@ import { mapModel } from "../validation/table-mapping.js";
 import { runChecks } from "./checks.js";
 import { diagnoseBatchFailure, diagnoseLateOrphan, diagnoseOrphanFound } from "./diagnose.js";
 import { BatchInsertFailure, loadTable, type TableSource } from "./load-table.js";
+import { MemoryBudget } from "./memory-budget.js";
 import { checkReleaseFiles, newRunId } from "./preflight.js";
 import { isRetryable, type RetryPolicy, transactionOutcome, withRetries } from "./retry.js";
 import type { RunReport, TableReport } from "./report.js";
@@ -106,6 +107,7 @@ export class AtomicEtl {
       checks: [],
       phases,
       peakRssMb: 0,
+      memory: { budgetMb: 0, collections: 0, gcMs: 0 },
       attempts: 0,
       retries: [],
       error: null,
@@ -162,6 +164,8 @@ export class AtomicEtl {
       }
       const batchSize = opts.batchSize ?? settings.batchSize;
       report.batchSize = batchSize;
+      const memory = new MemoryBudget(settings.memoryBudgetMb);
+      report.memory = { budgetMb: settings.memoryBudgetMb, ...memory.stats };
       const urlVar = this.config.databaseUrlEnv[env] ?? "DATABASE_URL";
       const rawUrl = opts.url ?? process.env[urlVar];
       if (!rawUrl) {
@@ -209,6 +213,7 @@ export class AtomicEtl {
           path: f.path,
           file: f.file,
           batchSize: opts.batchSize ?? f.entry.batchSize ?? settings.batchSize,
+          maxBatchBytes: settings.maxBatchBytes,
           keys: f.entry.keys,
           userSchema: f.entry.schema,
           unknownKeys: f.entry.unknownKeys,
@@ -311,6 +316,7 @@ export class AtomicEtl {
                   "load",
                   () =>
                     loadTable(tx, src, loadTargetOf(info.name), {
+                      memory,
                       onBatch: async (rows, batch) => {
                         opts.hooks?.onProgress?.({ table: info.name, rows });
                         await opts.hooks?.afterBatch?.({ table: info.name, batch, rows, tx });
@@ -389,6 +395,7 @@ export class AtomicEtl {
       report.durationMs = Date.now() - started;
       report.rowsPerSecond = Math.round(report.rows / Math.max(0.001, (performance.now() - t0) / 1000));
       report.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      report.memory = { ...report.memory, ...memory.stats, gcMs: Math.round(memory.stats.gcMs) };
       log.info(
         { phase: "commit", rows: report.rows, rowsPerSecond: report.rowsPerSecond, durationMs: report.durationMs, txid: report.txid },
         "committed",

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { forgetPrismaDebugHistory } from "../db/prisma-debug-history.js";
 import { execute, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import { readRecords } from "../sources/read-records.js";
@@ -6,6 +7,7 @@ import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { insertBatch } from "../sql/statements.js";
 import { RecordValidator } from "../validation/record-validator.js";
+import type { MemoryBudget } from "./memory-budget.js";
 import type { KeyMode, TableMapping } from "../validation/table-mapping.js";
 
 export interface TableSource {
@@ -16,6 +18,8 @@ export interface TableSource {
   /** As shown to people (relative to the project). */
   file: string;
   batchSize: number;
+  /** See readRecords. */
+  maxBatchBytes: number;
   keys: "auto" | KeyMode;
   userSchema: z.ZodType | undefined;
   unknownKeys: "error" | "ignore";
@@ -75,7 +79,7 @@ export async function loadTable(
   tx: TxLike,
   source: TableSource,
   target: QualifiedName,
-  opts: { onBatch?: (rows: number, batchNo: number) => Promise<void> | void } = {},
+  opts: { onBatch?: (rows: number, batchNo: number) => Promise<void> | void; memory?: MemoryBudget } = {},
 ): Promise<TableLoadResult> {
   const started = performance.now();
   const { info } = source;
@@ -103,6 +107,8 @@ export async function loadTable(
         dbMs += performance.now() - sent;
       } catch (e) {
         throw new BatchInsertFailure(source, firstIndex, rows, e);
+      } finally {
+        forgetPrismaDebugHistory();
       }
     }
     batches++;
@@ -110,12 +116,22 @@ export async function loadTable(
   };
 
   try {
-    for await (const batch of readRecords(source.path, { batchSize: source.batchSize, onBytes: (n) => (bytes += n), label: source.file })) {
+    for await (const batch of readRecords(source.path, {
+      batchSize: source.batchSize,
+      maxBatchBytes: source.maxBatchBytes,
+      onBytes: (n) => (bytes += n),
+      label: source.file,
+    })) {
       const rows = validator.validate(batch.records, batch.firstIndex);
       records += rows.length;
+      // while the server still works on the previous batch
+      opts.memory?.check();
       if (inFlight) await inFlight;
       inFlight = send(rows, batch.firstIndex);
       inFlight.catch(() => undefined); // handled when awaited; keeps Node from flagging it meanwhile
+      // Let Prisma's promise chain put the INSERT on the wire before parsing the next batch
+      // takes the thread; without it the two ran one after the other (measured 1.4x slower).
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } catch (e) {
     // The INSERT in flight holds earlier records: let it settle before the rollback, and

@@ -44,6 +44,8 @@ export interface RunReport {
   phases: Record<string, number>;
   /** Peak resident memory of the importing process. */
   peakRssMb: number;
+  /** The memory budget (environment `memoryBudgetMb`) and the full GCs it ran to hold it. */
+  memory: { budgetMb: number; collections: number; gcMs: number };
   /** Transactions run: 1, plus one per retry after a connection lost before COMMIT. */
   attempts: number;
   /** The failures that were retried, oldest first. */

@@ -53,7 +53,15 @@ function parseOne(file: string, text: string, index: number, where: string, prec
  */
 export async function* readRecords(
   file: string,
-  opts: { batchSize: number; format?: SourceFormat; highWaterMark?: number; onBytes?: (n: number) => void; label?: string },
+  opts: {
+    batchSize: number;
+    /** A batch also closes once its records' JSON text reaches this many characters (≈ bytes): wide rows make smaller batches. */
+    maxBatchBytes?: number;
+    format?: SourceFormat;
+    highWaterMark?: number;
+    onBytes?: (n: number) => void;
+    label?: string;
+  },
 ): AsyncGenerator<RawBatch> {
   const format = opts.format ?? formatOf(file);
   // errors name the file as people know it (relative to the project), not the absolute path
@@ -61,6 +69,9 @@ export async function* readRecords(
   const stream = createReadStream(file, { encoding: "utf8", highWaterMark: opts.highWaterMark ?? 1 << 20 });
   let index = 0;
   let batch: unknown[] = [];
+  let batchChars = 0;
+  const maxChars = opts.maxBatchBytes ?? Infinity;
+  const full = (text: string) => (batchChars += text.length) >= maxChars || batch.length >= opts.batchSize;
   let sawAny = false;
   try {
     if (format === "json") {
@@ -73,9 +84,10 @@ export async function* readRecords(
         for (const t of texts) {
           batch.push(parseOne(shown, t, index, "array element", true));
           index++;
-          if (batch.length >= opts.batchSize) {
+          if (full(t)) {
             yield { firstIndex: index - batch.length, records: batch };
             batch = [];
+            batchChars = 0;
           }
         }
         texts.length = 0;
@@ -98,9 +110,10 @@ export async function* readRecords(
           if (!l) continue;
           batch.push(parseOne(shown, l, index, `line ${line}`, false));
           index++;
-          if (batch.length >= opts.batchSize) {
+          if (full(l)) {
             yield { firstIndex: index - batch.length, records: batch };
             batch = [];
+            batchChars = 0;
           }
         }
         rest = text.slice(from);

@@ -125,7 +125,7 @@ describe("resolveEnvironment", () => {
     expect(staging.settings).toMatchObject({ batchSize: 123, requireForce: false, allowNoBackup: true });
     const prod = resolveEnvironment(c, "production").settings;
     expect(prod).toMatchObject({ keepBackups: 2, requireForce: true, allowNoBackup: false });
-    expect(resolveEnvironment(c, "local").settings.batchSize).toBe(20000);
+    expect(resolveEnvironment(c, "local").settings).toMatchObject({ batchSize: 5000, maxBatchBytes: 2 * 1024 * 1024, memoryBudgetMb: 256 });
   });
 
   it("should refuse an unknown environment with UNKNOWN_ENVIRONMENT", () => {

@@ -54,6 +54,24 @@ describe("readRecords (JSON arrays)", () => {
     expect(batches.flatMap((b) => b.records)).toEqual(records);
   });
 
+  it("should close a batch early once its records' text reaches maxBatchBytes (wide rows)", async () => {
+    const wide = [{ id: 0, blob: "x".repeat(100) }, { id: 1 }, { id: 2, blob: "y".repeat(100) }, { id: 3 }, { id: 4 }];
+    for (const format of ["json", "ndjson"] as const) {
+      const p = await file(
+        format === "json" ? JSON.stringify(wide) : wide.map((r) => JSON.stringify(r)).join("\n"),
+        format === "json" ? "json" : "ndjson",
+      );
+      const batches = await readAll(p, { batchSize: 3, maxBatchBytes: 100 });
+      // [0] alone passes 100 chars; [1, 2] pass it together; [3, 4] end the file
+      expect(batches.map((b) => [b.firstIndex, b.records.length])).toEqual([
+        [0, 1],
+        [1, 2],
+        [3, 2],
+      ]);
+      expect(batches.flatMap((b) => b.records)).toEqual(wide);
+    }
+  });
+
   it("should read the same records when the stream delivers one byte at a time", async () => {
     const p = await file(JSON.stringify(records));
     const batches = await readAll(p, { batchSize: 2, highWaterMark: 1 });
