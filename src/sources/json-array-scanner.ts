@@ -44,15 +44,23 @@ export class JsonArrayScanner {
     while (i < n) {
       if (start >= 0) {
         // inside an element
-        const c = text.charCodeAt(i);
         if (inString) {
-          if (c === 92) i += 2;
-          else {
-            if (c === 34) inString = false;
-            i++;
+          // jump to the next quote (native search: most of a record is inside strings); it
+          // closes the string unless an odd run of backslashes escapes it. The run cannot
+          // reach past the string's opening quote, which is in `text` (the carry starts at
+          // the element).
+          const q = text.indexOf('"', i);
+          if (q < 0) {
+            i = n;
+            break;
           }
+          let b = q - 1;
+          while (text.charCodeAt(b) === 92) b--;
+          if ((q - 1 - b) % 2 === 0) inString = false;
+          i = q + 1;
           continue;
         }
+        const c = text.charCodeAt(i);
         if ((c >= 48 && c <= 57) || c === 46) {
           if (++run >= 16) long = true;
           i++;

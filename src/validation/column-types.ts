@@ -64,10 +64,16 @@ function decimalShape(s: string): { intDigits: number; fracDigits: number } {
 }
 
 function numericCheck(precision: number | null, scale: number | null): Check {
+  const unit = scale === null ? 0 : 10 ** scale;
+  const limit = precision === null || scale === null ? 0 : 10 ** (precision - scale);
   return (v) => {
     let s: string;
     if (typeof v === "number") {
       if (!Number.isFinite(v)) return bad(`expected a finite number, got ${show(v)}`);
+      // Fast path for the common case: a JSON number within range whose shortest form has at
+      // most `scale` decimals is the double nearest to round(v·10^scale)/10^scale. Anything
+      // else takes the exact digit count below (and its error message).
+      if (limit && Math.abs(v) < limit && Math.round(v * unit) / unit === v) return ok(String(v));
       s = String(v);
     } else if (typeof v === "string" && NUMERIC.test(v)) s = v;
     else return bad(`expected a decimal number or a decimal string, got ${show(v)}`);

@@ -45,6 +45,32 @@ describe("columnCheck", () => {
     expect(accepts(column("numeric"), "123456789012345678901234567890.123456789")).toBe("123456789012345678901234567890.123456789");
   });
 
+  it("should judge a JSON number exactly as the same number written as a string (the number fast path agrees)", () => {
+    // deterministic pseudo-random doubles of every magnitude and 0-6 decimals, near the limits too
+    let seed = 42;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const [p, sc] of [
+      [4, 2],
+      [14, 2],
+      [10, 0],
+      [6, 6],
+      [18, 4],
+    ] as const) {
+      const check = columnCheck(column("numeric", { numericPrecision: p, numericScale: sc }));
+      for (let i = 0; i < 5000; i++) {
+        const decimals = Math.floor(rand() * 7);
+        const magnitude = 10 ** (Math.floor(rand() * (p - sc + 2)) - 1);
+        const v = Number((((rand() - 0.5) * 2 * magnitude) as number).toFixed(decimals));
+        for (const x of [v, v + 1e-12, 10 ** (p - sc) - 10 ** -sc, 10 ** (p - sc)]) {
+          const asNumber = check(x);
+          const asString = check(String(x));
+          expect([x, asNumber instanceof Invalid]).toEqual([x, asString instanceof Invalid]);
+          if (!(asNumber instanceof Invalid)) expect(asNumber).toBe(String(x));
+        }
+      }
+    }
+  });
+
   it("should apply an exponent before deciding whether a decimal would be rounded or overflow", () => {
     const c = column("numeric", { numericPrecision: 4, numericScale: 2 });
     expect(refuses(c, 0.0000001)).toContain("it would be rounded");
