@@ -14,6 +14,12 @@ export function lockKey(schema: string): number {
 export interface HeldLock {
   /** Backend pid of the lock's session. */
   pid: number;
+  /**
+   * Throws LOCK_LOST unless the lock's session is alive and still holds the lock: a run
+   * calls it right before COMMIT, so that it never commits once another run could have
+   * taken the lock (its session was terminated, or the network dropped it).
+   */
+  assertHeld(): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -36,6 +42,10 @@ LIMIT 1`;
  * The server releases it if the process dies. A second run fails fast with LOCK_HELD,
  * naming the holder, or waits up to `waitMs` when given.
  */
+const HELD_SQL = `
+SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+  AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2) AS ok`;
+
 export async function acquireRunLock(url: string, schema: string, opts: { applicationName: string; waitMs?: number }): Promise<HeldLock> {
   const client = new pg.Client({ connectionString: url, application_name: opts.applicationName });
   client.on("error", () => undefined); // a dropped lock connection surfaces in the run itself
@@ -77,6 +87,22 @@ export async function acquireRunLock(url: string, schema: string, opts: { applic
     const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
     return {
       pid,
+      async assertHeld() {
+        const held = await client.query<{ ok: boolean }>(HELD_SQL, [LOCK_CLASS, key]).then(
+          (r) => r.rows[0]?.ok === true,
+          () => false,
+        );
+        if (!held) {
+          throw new EtlError(
+            "LOCK_LOST",
+            `the run lock's session (pid ${pid}) ended or no longer holds the lock; another run may have started`,
+            {
+              step: "commit",
+              next: "check for another atomic-etl run (atomic-etl backups, pg_stat_activity), then re-run",
+            },
+          );
+        }
+      },
       async release() {
         try {
           await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_CLASS, key]);

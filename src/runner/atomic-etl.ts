@@ -372,6 +372,7 @@ export class AtomicEtl {
               );
               await opts.hooks?.beforeCommit?.({ txid: report.txid ?? "", tx });
               step = "commit";
+              await lock?.assertHeld();
               log.info({ phase: "commit", txid: report.txid }, "sending COMMIT");
               report.tables = targets.map((t) => tableReports.get(t.name) as TableReport);
               commitSent = true;

@@ -194,4 +194,28 @@ describe("AtomicEtl.import (one run at a time)", () => {
     expect(order).toEqual(["first", "second"]);
     expect(b.tables[0]?.rowsBefore).toBe(2);
   });
+  it("should roll back with LOCK_LOST, not commit, when the run lock's session ended during the run", async () => {
+    await ws.writeRelease("r", nextRelease());
+    const before = await snapshot(db.url);
+    const f = await failure(
+      new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({
+        release: "r",
+        url: db.url,
+        backup: false,
+        hooks: {
+          // another session ends the lock's connection (an admin, a proxy, a failover)
+          beforeCommit: async () => {
+            const [t] = await sql<{ ok: boolean }>(
+              db.url,
+              "SELECT bool_and(pg_terminate_backend(pid, 5000)) AS ok FROM pg_stat_activity WHERE application_name LIKE 'atomic-etl:lock:%'",
+            );
+            expect(t?.ok).toBe(true);
+          },
+        },
+      }),
+    );
+    expect(f.error).toMatchObject({ code: "LOCK_LOST", step: "commit", data: "rolled back; database unchanged" });
+    expect(f.error.exitCode).toBe(7);
+    expect(await snapshot(db.url)).toEqual(before);
+  });
 });
