@@ -7,6 +7,7 @@ import { acquireRunLock } from "../db/advisory-lock.js";
 import { EtlError } from "../errors.js";
 import { silentLogger } from "../reporting/logger.js";
 import { listBackups } from "./retention.js";
+import { isGoodBackup } from "./verify.js";
 import { restoreBackup, type RestoreResult } from "./restore.js";
 
 export interface RestoreByIdOptions {
@@ -60,6 +61,21 @@ export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions
       lockTimeoutMs: settings.lockTimeoutMs,
     });
     return { ...r, id: b.manifest.id };
+  } catch (e) {
+    // Never a silent step back to older data: name the newest backup that does verify.
+    if (e instanceof EtlError && e.code === "BACKUP_VERIFY_FAILED") {
+      let good: (typeof all)[number] | undefined;
+      for (const other of all) {
+        if (other !== b && (await isGoodBackup(other))) {
+          good = other;
+          break;
+        }
+      }
+      e.next = good
+        ? `the newest backup of ${env} that verifies is ${good.manifest.id} (taken ${good.manifest.createdAt}); if its data is what you want: atomic-etl restore ${good.manifest.id} --env ${env}`
+        : `no other backup of ${env} verifies; restore by hand`;
+    }
+    throw e;
   } finally {
     await lock.release().catch(() => undefined);
   }

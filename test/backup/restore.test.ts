@@ -95,6 +95,21 @@ describe("restore", () => {
     expect(await stateOf(db.url)).toEqual(b);
   });
 
+  it("should refuse a corrupted `latest` and name the newest backup that verifies, restoring nothing", async () => {
+    await etl.import({ release: "A", url: db.url, backup: false });
+    const older = await etl.import({ release: "B", url: db.url, backup: "tables" });
+    const newer = await etl.import({ release: "A", url: db.url, backup: "tables" });
+    const state = await stateOf(db.url);
+    await corruptMiddle(newer.backup!.path);
+
+    const e = await rejection(restoreById(etl.config, { id: "latest", url: db.url }));
+
+    expect(e.code).toBe("BACKUP_VERIFY_FAILED");
+    expect(e.message).toContain(newer.backup!.id);
+    expect(e.next).toContain(`atomic-etl restore ${older.backup!.id} --env local`);
+    expect(await stateOf(db.url)).toEqual(state);
+  });
+
   it("should refuse a truncated dump with BACKUP_VERIFY_FAILED and leave the database unchanged", async () => {
     const { id, dumpPath } = await importAThenB();
     const b = await stateOf(db.url);
