@@ -305,6 +305,8 @@ export class AtomicEtl {
                 "clear",
                 async () => {
                   for (const g of groups) await g.strategy.prepare(ctxOf(g));
+                  // a staged strategy that could not stage now loads as `direct`
+                  report.strategy = [...new Set(groups.map((g) => g.strategy.name))].join(",");
                 },
                 () => ({ tables: targets.length, strategies: report.strategy }),
               );

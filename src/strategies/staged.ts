@@ -49,7 +49,10 @@ export function stagedStrategy(plan: StagedPlan): Strategy {
   let counts = new Map<string, number>();
   let fallback: Strategy | null = null;
   return {
-    name: plan.name,
+    /** `direct` once it fell back. */
+    get name() {
+      return fallback ? fallback.name : plan.name;
+    },
     async prepare(ctx) {
       await plan.refuse?.(ctx);
       const stages = await createStagingTables(ctx, plan.name, plan.canFallBack);

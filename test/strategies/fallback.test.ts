@@ -57,6 +57,8 @@ describe("staging fallback (no TEMP privilege)", () => {
     const report = await etl.import({ release: "r", url: roleUrl, backup: false });
 
     expect(report.outcome).toBe("committed");
+    // the report says what ran, not what was asked for
+    expect(report.strategy).toBe("direct");
     expect((await snapshot(db.url)).players).toHaveLength(6);
     expect(await workTables(db.url)).toEqual([]);
   });
