@@ -219,14 +219,15 @@ export class AtomicEtl {
           unknownKeys: f.entry.unknownKeys,
         });
       });
-      before = await phase(
-        "preflight",
-        () => fingerprintTables(db, targets),
-        (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }),
-      );
-
-      // ---- backup
-      if (backupMode !== "off") {
+      // ---- backup; its manifest's fingerprints (same snapshot as the dump) are the "before"
+      // that a rollback is proven against. Without a backup they are taken here.
+      if (backupMode === "off") {
+        before = await phase(
+          "preflight",
+          () => fingerprintTables(db, targets),
+          (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }),
+        );
+      } else {
         const b = await phase(
           "backup",
           () =>
@@ -241,9 +242,14 @@ export class AtomicEtl {
               releaseHash,
               runId,
             }),
-          (r) => ({ id: r.manifest.id, sizeBytes: r.manifest.sizeBytes }),
+          (r) => ({
+            id: r.manifest.id,
+            sizeBytes: r.manifest.sizeBytes,
+            rows: Object.values(r.manifest.tables).reduce((n, t) => n + t.rows, 0),
+          }),
         );
         backupPaths = { dump: b.dumpPath, manifest: b.manifest };
+        before = Object.fromEntries(Object.entries(b.manifest.tables).map(([name, t]) => [name, { rows: t.rows, hash: t.hash }]));
         report.backup = { id: b.manifest.id, path: b.dumpPath, sizeBytes: b.manifest.sizeBytes, durationMs: b.manifest.durationMs };
       }
 
