@@ -8,7 +8,7 @@
  * --smoke (CI): one run each at --rows (default 20000), checks that every runner loaded exactly
  * the same rows (equal fingerprints), never asserts on time; exits 1 on a mismatch.
  */
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -56,6 +56,8 @@ async function timed(
   return { ms, peakRssMb: m ? Math.round(Number(m[1]) / 1024) : null, stdout: r.stdout };
 }
 
+const configs: string[] = [];
+
 async function main() {
   const db = await benchDatabase();
   try {
@@ -71,7 +73,10 @@ async function main() {
     const cli = fromSource ? ["--import", "tsx", "src/cli/main.ts"] : ["dist/cli/main.js"];
     // Inside the repo (git-ignored) so that the config resolves the project's node_modules.
     await mkdir(path.join(repo, "bench/data"), { recursive: true });
-    const configPath = path.join(repo, "bench/data/bench.config.ts");
+    // One config per bench process: a concurrent run (say the smoke test in `npm test`) must
+    // not repoint this one at its own release.
+    const configPath = path.join(repo, `bench/data/bench-${process.pid}.config.ts`);
+    configs.push(configPath);
     await writeFile(
       configPath,
       `import { PrismaPg } from "@prisma/adapter-pg";
@@ -124,6 +129,7 @@ export default {
             },
           );
           const report = JSON.parse(r.stdout) as { rows: number; tables: { dbMs: number }[] };
+          if (report.rows !== rows) throw new Error(`atomic-etl (${s}) loaded ${report.rows} rows, not ${rows}`);
           return { ms: r.ms, rows: report.rows, peakRssMb: r.peakRssMb, dbMs: report.tables.reduce((a, t) => a + t.dbMs, 0) };
         },
       })),
@@ -204,7 +210,8 @@ export default {
       const sizes = [100_000, 1_000_000, ...(arg("with-5m") === "true" ? [5_000_000] : [])];
       for (const n of sizes) {
         const r2 = n === rows ? rel : await benchRelease(n, root);
-        const cfg = path.join(repo, `bench/data/scale-${n}.config.ts`);
+        const cfg = path.join(repo, `bench/data/scale-${n}-${process.pid}.config.ts`);
+        configs.push(cfg);
         const { readFile } = await import("node:fs/promises");
         await writeFile(cfg, (await readFile(configPath, "utf8")).replace(JSON.stringify(rel.dir), JSON.stringify(r2.dir)));
         await emptyTables(db.url);
@@ -213,6 +220,8 @@ export default {
           ...env,
           ATOMIC_ETL_LOG_LEVEL: "warn",
         });
+        const loaded = (JSON.parse(r.stdout) as { rows: number }).rows;
+        if (loaded !== n) throw new Error(`scaling: loaded ${loaded} rows, not ${n}`);
         scaling.push({ rows: n, rowsPerSec: Math.round((n / r.ms) * 1000), peakRssMb: r.peakRssMb });
       }
       console.log("\nscaling series (atomic-etl, direct):");
@@ -238,6 +247,7 @@ export default {
     } else console.log("fair: every runner loaded exactly the same rows (fingerprints equal)");
   } finally {
     await db.stop();
+    for (const c of configs) await rm(c, { force: true });
   }
 }
 
