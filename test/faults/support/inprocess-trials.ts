@@ -12,7 +12,7 @@ import type { EnvironmentSettings } from "../../../src/config/environments.js";
 import { type FaultBench, other } from "./fault-bench.js";
 import { sleep } from "./fault-cluster.js";
 import { captureLogs, type LogCapture } from "./log-capture.js";
-import { PHASE_GROUP, phaseAt, phaseWindows, type RunPhase } from "./run-phases.js";
+import { backupStarts, PHASE_GROUP, phaseAt, phaseWindows, type RunPhase } from "./run-phases.js";
 import { RELEASE_FILES, type Variant } from "./release-fixture.js";
 import type { Rng } from "./seeded-random.js";
 import type { LogLine } from "./spawn-run.js";
@@ -22,7 +22,7 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 const START: Partial<Record<FaultPoint, (l: LogLine) => boolean>> = {
   preflight: (l) => l.msg === "lock done",
-  backup: (l) => l.msg === "preflight done" && "rows" in l,
+  backup: backupStarts,
   clear: (l) => l.msg === "transaction open",
   apply: (l) => l.msg === "validate done" && !("checks" in l),
   validate: (l) => l.msg === "apply done",

@@ -10,7 +10,7 @@
  */
 import { type FaultBench, other } from "./fault-bench.js";
 import { FAULT_CONFIG } from "./paths.js";
-import { PHASE_GROUP, phaseAt, phaseWindows, type RunPhase } from "./run-phases.js";
+import { backupStarts, PHASE_GROUP, phaseAt, phaseWindows, type RunPhase } from "./run-phases.js";
 import type { Rng } from "./seeded-random.js";
 import { type SpawnedRun, spawnCli, spawnDriver } from "./spawn-run.js";
 import { replaceStrategies } from "./strategies.js";
@@ -50,7 +50,7 @@ export interface KillSummary {
 
 const START: Record<Exclude<KillKind, "batch" | "commit-self" | "commit">, (l: { msg?: string; [k: string]: unknown }) => boolean> = {
   preflight: (l) => l.msg === "lock done",
-  backup: (l) => l.msg === "preflight done" && "rows" in l,
+  backup: backupStarts,
   clear: (l) => l.msg === "transaction open",
   load: (l) => l.msg === "clear done",
   apply: (l) => l.msg === "validate done" && !("checks" in l),

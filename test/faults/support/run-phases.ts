@@ -59,6 +59,12 @@ const MILESTONES = new Set([
   "pruned old backups",
 ]);
 
+/**
+ * The log line after which the backup runs: the catalog step of preflight (with a backup, its
+ * manifest's fingerprints stand for preflight's, so no fingerprint line comes between).
+ */
+export const backupStarts = (l: { msg?: string; [k: string]: unknown }): boolean => l.msg === "preflight done" && "tables" in l;
+
 export function phaseAt(lines: readonly LogLine[], tablesInRelease: number): RunPhase {
   const logged = lines.filter((l) => typeof l.msg === "string" && (MILESTONES.has(l.msg) || l.phase === "failed" || l.phase === "verify"));
   const last = logged.at(-1);
@@ -67,7 +73,7 @@ export function phaseAt(lines: readonly LogLine[], tablesInRelease: number): Run
   switch (last.msg) {
     case "preflight done":
       if ("files" in last) return "lock";
-      if ("rows" in last) return "backup";
+      if (backupStarts(last) || "rows" in last) return "backup";
       return "preflight";
     case "lock done":
       return "preflight";
@@ -106,7 +112,7 @@ export function phaseWindows(lines: readonly LogLine[]): Record<string, number> 
     return l.time;
   };
   const lockDone = t((l) => l.msg === "lock done");
-  const preflightRows = t((l) => l.msg === "preflight done" && "rows" in l);
+  const preflightRows = t(backupStarts);
   const backupDone = t((l) => l.msg === "backup done");
   const txOpen = t((l) => l.msg === "transaction open");
   const clearDone = t((l) => l.msg === "clear done");
