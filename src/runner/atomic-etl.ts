@@ -14,7 +14,7 @@ import { EtlError, type Step } from "../errors.js";
 import { planLoadOrder } from "../planner/fk-order.js";
 import { silentLogger } from "../reporting/logger.js";
 import { readCatalog, type TableInfo } from "../sql/catalog.js";
-import { bumpSequence, setLocal } from "../sql/statements.js";
+import { bumpSequence, ping, setLocal } from "../sql/statements.js";
 import { OrphanFound } from "../strategies/bulk-rebuild.js";
 import { STRATEGIES } from "../strategies/index.js";
 import type { Strategy, StrategyContext } from "../strategies/strategy.js";
@@ -380,6 +380,8 @@ export class AtomicEtl {
               );
               await opts.hooks?.beforeCommit?.({ txid: report.txid ?? "", tx });
               step = "commit";
+              // the transaction's own connection first: a server that is gone is CONNECTION_LOST, not a lost lock
+              await query(tx, ping());
               await lock?.assertHeld();
               log.info({ phase: "commit", txid: report.txid }, "sending COMMIT");
               report.tables = targets.map((t) => tableReports.get(t.name) as TableReport);

@@ -36,6 +36,11 @@ export function deleteAll(table: QualifiedName): Statement {
   return { text: `DELETE FROM ${qualified(table)}`, values: [] };
 }
 
+/** A round trip that proves a connection (and its server) still answers. */
+export function ping(): Statement {
+  return { text: "SELECT 1", values: [] };
+}
+
 export function countRows(table: QualifiedName): Statement {
   return { text: `SELECT count(*)::bigint AS n FROM ${qualified(table)}`, values: [] };
 }
