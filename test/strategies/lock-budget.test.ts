@@ -1,37 +1,16 @@
 import type pg from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { StrategyName } from "../../src/config/schema.js";
 import type { Blocker } from "../../src/db/lock-budget.js";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import {
-  failure,
-  nextRelease,
-  openReader,
-  QUICK_LOCKS,
-  seed,
-  snapshot,
-  STANDARD_TABLES,
-  workspace,
-  type Workspace,
-  workTables,
-} from "./fixtures.js";
+import { failure, openReader, QUICK_LOCKS, snapshot, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ release: true });
 const clients: pg.Client[] = [];
 
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-  await ws.writeRelease("r", nextRelease());
-});
-
+// runs before the project's own cleanup drops the database
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
-  await db.drop();
-  await ws.cleanup();
 });
 
 /** A session that opens a transaction and holds whatever `statement` locks until it ends. */

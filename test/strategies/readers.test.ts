@@ -1,36 +1,15 @@
 import type pg from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { StrategyName } from "../../src/config/schema.js";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import {
-  ALL_TABLES,
-  nextRelease,
-  openReader,
-  readAll,
-  seed,
-  snapshot,
-  STANDARD_TABLES,
-  workspace,
-  type Workspace,
-  workTables,
-} from "./fixtures.js";
+import { ALL_TABLES, openReader, readAll, snapshot, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ release: true });
 const readers: pg.Client[] = [];
 
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-  await ws.writeRelease("r", nextRelease());
-});
-
+// runs before the project's own cleanup drops the database
 afterEach(async () => {
-  await Promise.all(readers.splice(0).map((r) => r.end().catch(() => undefined)));
-  await db.drop();
-  await ws.cleanup();
+  await Promise.all(readers.splice(0).map((c) => c.end().catch(() => undefined)));
 });
 
 type Rows = Record<string, string[]>;
