@@ -10,7 +10,7 @@ import { diffFingerprints, type Fingerprint, fingerprintTables } from "../db/fin
 import { connect, pgTx } from "../db/pg-client.js";
 import { isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
 import { execute, type PrismaClientLike, query, type TxLike } from "../db/prisma-like.js";
-import { EtlError, type Step } from "../errors.js";
+import { type ErrorCode, EtlError, type Step } from "../errors.js";
 import { planLoadOrder } from "../planner/fk-order.js";
 import { silentLogger } from "../reporting/logger.js";
 import { readCatalog, type TableInfo } from "../sql/catalog.js";
@@ -259,7 +259,7 @@ export class AtomicEtl {
       const configured = (t: TableInfo) => files[tableNames.indexOf(t.name)]?.entry.strategy ?? release.strategy;
       const newGroups = () => groupByStrategy(targets, (t) => (configured(t) === "merge" ? "merge" : (opts.strategy ?? configured(t))));
       let groups = newGroups();
-      report.strategy = [...new Set(groups.map((g) => g.strategy.name))].join(",");
+      report.strategy = strategyNames(groups);
       const byTable = (gs: StrategyGroup[]) => new Map(gs.flatMap((g) => g.targets.map((t) => [t.name, g] as const)));
       let strategyOf = byTable(groups);
       const loadTargetOf = (name: string) => {
@@ -312,7 +312,7 @@ export class AtomicEtl {
                 async () => {
                   for (const g of groups) await g.strategy.prepare(ctxOf(g));
                   // a staged strategy that could not stage now loads as `direct`
-                  report.strategy = [...new Set(groups.map((g) => g.strategy.name))].join(",");
+                  report.strategy = strategyNames(groups);
                 },
                 () => ({ tables: targets.length, strategies: report.strategy }),
               );
@@ -501,27 +501,8 @@ export class AtomicEtl {
     }
     const info = pgErrorInfo(raw);
     const meta = { sqlstate: info.sqlstate, prismaCode: info.prismaCode, detail: info.detail, hint: info.hint };
-    if (info.prismaCode === "P2028")
-      return new EtlError("TRANSACTION_TIMEOUT", `the transaction timed out: ${info.message}`, {
-        step,
-        cause: raw,
-        meta,
-        next: "raise transactionTimeoutMs for this environment, or load less per release",
-      });
-    if (info.sqlstate === "57014")
-      return new EtlError("STATEMENT_TIMEOUT", `a statement hit statement_timeout: ${info.message}`, {
-        step,
-        cause: raw,
-        meta,
-        next: "raise statementTimeoutMs, or lower the batch size",
-      });
-    if (info.sqlstate === "55P03")
-      return new EtlError("LOCK_TIMEOUT", `could not take a lock within lock_timeout: ${info.message}`, {
-        step,
-        cause: raw,
-        meta,
-        next: "find the long-running session holding the table (pg_stat_activity) and retry",
-      });
+    const timeout = TIMEOUTS.find((t) => (t.prismaCode ? info.prismaCode === t.prismaCode : info.sqlstate === t.sqlstate));
+    if (timeout) return new EtlError(timeout.code, `${timeout.what}: ${info.message}`, { step, cause: raw, meta, next: timeout.next });
     if (isConnectionLoss(raw))
       return new EtlError(commitSent ? "COMMIT_IN_DOUBT" : "CONNECTION_LOST", `the database connection was lost: ${info.message}`, {
         step,
@@ -537,8 +518,9 @@ export class AtomicEtl {
 
   /**
    * After a failure: decide what happened to the data and prove it. An in-doubt COMMIT is
-   * resolved with pg_xact_status; otherwise the targets must equal their preflight
-   * fingerprints, and only if they do not is the backup restored.
+   * resolved with pg_xact_status; otherwise the targets must equal their fingerprints from
+   * before the transaction (the backup manifest's, or preflight's without a backup), and only
+   * if they do not is the backup restored.
    */
   private async settle(
     error: EtlError,
@@ -643,6 +625,31 @@ interface StrategyGroup {
  * One strategy instance per strategy name, serving its tables in load order. Tables joined
  * by an FK must share a strategy: the final phase replaces such a group together.
  */
+/** Timeouts by what reports them: Prisma's interactive-transaction timer, or the server. */
+const TIMEOUTS: readonly { prismaCode?: string; sqlstate?: string; code: ErrorCode; what: string; next: string }[] = [
+  {
+    prismaCode: "P2028",
+    code: "TRANSACTION_TIMEOUT",
+    what: "the transaction timed out",
+    next: "raise transactionTimeoutMs for this environment, or load less per release",
+  },
+  {
+    sqlstate: "57014",
+    code: "STATEMENT_TIMEOUT",
+    what: "a statement hit statement_timeout",
+    next: "raise statementTimeoutMs, or lower the batch size",
+  },
+  {
+    sqlstate: "55P03",
+    code: "LOCK_TIMEOUT",
+    what: "could not take a lock within lock_timeout",
+    next: "find the long-running session holding the table (pg_stat_activity) and retry",
+  },
+];
+
+/** The strategies that run, as the report names them (a fallback shows as what actually ran). */
+const strategyNames = (groups: readonly StrategyGroup[]) => [...new Set(groups.map((g) => g.strategy.name))].join(",");
+
 function groupByStrategy(targets: readonly TableInfo[], nameOf: (t: TableInfo) => StrategyName): StrategyGroup[] {
   const byName = new Map<StrategyName, StrategyGroup>();
   for (const t of targets) {
