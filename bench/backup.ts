@@ -14,9 +14,9 @@ import { takeBackup } from "../src/backup/pg-dump.js";
 import { restoreBackup } from "../src/backup/restore.js";
 import { inspectDump, sha256File } from "../src/backup/verify.js";
 import { loadConfig } from "../src/config/load.js";
-import { applyMigrations } from "../src/db/migrations.js";
-import { startThrowawayPostgres } from "../src/harness/throwaway-postgres.js";
-import { AtomicEtl } from "../src/runner/atomic-etl.js";
+import { applyMigrations } from "../tools/migrations.js";
+import { startThrowawayPostgres } from "../tools/harness/throwaway-postgres.js";
+import { AtomicEtl } from "../src/atomic-etl.js";
 import { arg, benchRelease, TABLES } from "./support.js";
 
 const rows = Number(arg("rows", "1000000"));

@@ -12,7 +12,7 @@
 import pg from "pg";
 import { fingerprintTable } from "../src/db/fingerprint.js";
 import { pgTx } from "../src/db/pg-client.js";
-import { startThrowawayPostgres } from "../src/harness/throwaway-postgres.js";
+import { startThrowawayPostgres } from "../tools/harness/throwaway-postgres.js";
 import { arg, median } from "./support.js";
 
 const rows = Number(arg("rows", "1000000"));

@@ -8,7 +8,7 @@
 import path from "node:path";
 import pg from "pg";
 import { readRecords } from "../src/sources/read-records.js";
-import { insertBatch } from "../src/sql/statements.js";
+import { insertBatch } from "../src/sql/bulk.js";
 import { RELEASE_COLUMNS, RELEASE_TABLES } from "../scripts/release-generator.js";
 
 const dir = process.argv[2] as string;

@@ -20,8 +20,8 @@ import { once } from "node:events";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../etl/generated/prisma/client.js";
 import { parseConfig } from "../src/config/load.js";
-import { AtomicEtl } from "../src/runner/atomic-etl.js";
-import type { RunReport } from "../src/runner/report.js";
+import { AtomicEtl } from "../src/atomic-etl.js";
+import type { RunReport } from "../src/reporting/report.js";
 import { arg, benchDatabase, median, withClient } from "./support.js";
 
 const rows = Number(arg("rows", "1000000"));

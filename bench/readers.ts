@@ -28,11 +28,11 @@ import { generateRelease, RELEASE_TABLES, type ReleaseTable } from "../scripts/r
 import { PrismaClient } from "../etl/generated/prisma/client.js";
 import { parseConfig } from "../src/config/load.js";
 import type { StrategyName } from "../src/config/schema.js";
-import { applyMigrations } from "../src/db/migrations.js";
-import { findPgBinaries, pgToolPath } from "../src/harness/pg-binaries.js";
-import { startThrowawayPostgres } from "../src/harness/throwaway-postgres.js";
+import { applyMigrations } from "../tools/migrations.js";
+import { findPgBinaries, pgToolPath } from "../tools/harness/pg-binaries.js";
+import { startThrowawayPostgres } from "../tools/harness/throwaway-postgres.js";
 import { EtlError } from "../src/errors.js";
-import { AtomicEtl, RunFailed } from "../src/runner/atomic-etl.js";
+import { AtomicEtl, RunFailed } from "../src/atomic-etl.js";
 
 type Counts = Record<ReleaseTable, number>;
 /** One reader query: when it started (epoch ms), how long it took, and for count probes what it saw. */

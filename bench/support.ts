@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { fingerprintTables, type Fingerprint } from "../src/db/fingerprint.js";
-import { applyMigrations } from "../src/db/migrations.js";
+import { applyMigrations } from "../tools/migrations.js";
 import { pgTx } from "../src/db/pg-client.js";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "../src/harness/throwaway-postgres.js";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "../tools/harness/throwaway-postgres.js";
 import { generateRelease, RELEASE_TABLES } from "../scripts/release-generator.js";
 
 export const TABLES = RELEASE_TABLES;

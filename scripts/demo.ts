@@ -5,8 +5,8 @@
  * With DATABASE_URL set, everything runs against that database instead.
  */
 import { execa } from "execa";
-import { applyMigrations } from "../src/db/migrations.js";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "../src/harness/throwaway-postgres.js";
+import { applyMigrations } from "../tools/migrations.js";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "../tools/harness/throwaway-postgres.js";
 
 const release = process.argv[2] ?? "league-2026";
 let cluster: ThrowawayPostgres | null = null;

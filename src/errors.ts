@@ -9,8 +9,13 @@
 export type Step =
   "config" | "preflight" | "lock" | "backup" | "clear" | "load" | "validate" | "apply" | "commit" | "rollback" | "verify" | "restore";
 
-/** What happened to the target data when the error was raised. */
-export type DataOutcome = "untouched" | "rolled back; database unchanged" | "rolled back; restored from backup" | "committed" | "unknown";
+/**
+ * What happened to the target data. `rolled back; concurrent changes kept`: the run's
+ * transaction was rolled back (confirmed by the server), but other sessions changed the
+ * targets meanwhile; their committed writes are kept, never restored over.
+ */
+export type DataOutcome =
+  "untouched" | "rolled back; database unchanged" | "rolled back; concurrent changes kept" | "committed" | "unknown";
 
 /** Every stable error code, with the process exit code the CLI uses for it. */
 export const ERROR_CODES = {
@@ -22,6 +27,8 @@ export const ERROR_CODES = {
   PRODUCTION_REQUIRES_FORCE: 2,
   NO_BACKUP_FORBIDDEN: 2,
   DATABASE_URL_MISSING: 2,
+  URL_INVALID: 2,
+  ENVIRONMENT_REQUIRED: 2,
   INPUT_MISSING: 3,
   INPUT_UNREADABLE: 3,
   INPUT_MALFORMED: 4,
@@ -32,10 +39,13 @@ export const ERROR_CODES = {
   FK_VIOLATION: 5,
   ROW_COUNT_MISMATCH: 5,
   CHECK_FAILED: 5,
+  EMPTY_FILE_REFUSED: 5,
+  DELETE_LIMIT_EXCEEDED: 5,
   CATALOG_MISMATCH: 6,
   FK_CYCLE: 6,
   STRATEGY_REFUSED: 6,
   STAGING_UNAVAILABLE: 6,
+  DATABASE_MISMATCH: 6,
   LOCK_HELD: 7,
   LOCK_TIMEOUT: 7,
   LOCK_LOST: 7,
@@ -59,6 +69,8 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface EtlErrorDetails {
+  /** The run the error belongs to. */
+  runId?: string;
   step?: Step;
   table?: string;
   file?: string;
@@ -80,18 +92,20 @@ export interface EtlErrorDetails {
 export class EtlError extends Error {
   override readonly name = "EtlError";
   readonly code: ErrorCode;
-  step: Step | undefined;
+  readonly runId: string | undefined;
+  readonly step: Step | undefined;
   readonly table: string | undefined;
   readonly file: string | undefined;
   readonly record: number | undefined;
   readonly field: string | undefined;
-  data: DataOutcome;
-  next: string | undefined;
+  readonly data: DataOutcome;
+  readonly next: string | undefined;
   readonly meta: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, details: EtlErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
+    this.runId = details.runId;
     this.step = details.step;
     this.table = details.table;
     this.file = details.file;
@@ -100,6 +114,32 @@ export class EtlError extends Error {
     this.data = details.data ?? "untouched";
     this.next = details.next;
     this.meta = details.meta ?? {};
+  }
+
+  /** Everything this error says, as details (to build a completed copy with {@link with}). */
+  details(): EtlErrorDetails {
+    return {
+      runId: this.runId,
+      step: this.step,
+      table: this.table,
+      file: this.file,
+      record: this.record,
+      field: this.field,
+      data: this.data,
+      next: this.next,
+      cause: this.cause,
+      meta: this.meta,
+    };
+  }
+
+  /**
+   * The same error, completed: what the run learned after it was raised (the run id, what
+   * happened to the data, the next step). Errors are never patched in place.
+   *
+   * @example throw e.with({ runId, data: "rolled back; database unchanged" })
+   */
+  with(more: EtlErrorDetails): EtlError {
+    return new EtlError(this.code, this.message, { ...this.details(), ...more, meta: { ...this.meta, ...more.meta } });
   }
 
   /** The CLI exit code for this error. */
@@ -121,6 +161,7 @@ export class EtlError extends Error {
     if (where) lines.push(`  where: ${where}`);
     lines.push(`  data:  ${this.data}`);
     if (this.next) lines.push(`  next:  ${this.next}`);
+    if (this.runId) lines.push(`  run:   ${this.runId}`);
     return lines.join("\n");
   }
 
@@ -128,6 +169,7 @@ export class EtlError extends Error {
     return {
       code: this.code,
       message: this.message,
+      runId: this.runId,
       step: this.step,
       table: this.table,
       file: this.file,

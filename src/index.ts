@@ -2,8 +2,9 @@
  * atomic-etl: deploy JSON data releases into PostgreSQL through Prisma as one atomic unit.
  * Public surface only.
  */
-export { AtomicEtl, type ImportOptions, RunFailed, type RunHooks } from "./runner/atomic-etl.js";
-export type { RunReport, TableReport, Outcome } from "./runner/report.js";
+export { AtomicEtl, type ImportOptions, RunFailed, type RunHooks } from "./atomic-etl.js";
+export type { RunReport, TableReport, Outcome } from "./reporting/report.js";
+export type { RunWarning } from "./runner/settle.js";
 export { defineConfig } from "./config/define-config.js";
 export { loadConfig, parseConfig, type LoadedConfig } from "./config/load.js";
 export type { ConfigInput, Config, ReleaseConfig, TableConfig, CheckConfig } from "./config/schema.js";

@@ -13,8 +13,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { findPgBinaries, type PgBinaries } from "../src/harness/pg-binaries.js";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "../src/harness/throwaway-postgres.js";
+import { findPgBinaries, type PgBinaries } from "../tools/harness/pg-binaries.js";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "../tools/harness/throwaway-postgres.js";
 import { quoteIdent } from "../src/sql/quote.js";
 // type-only: support/postgres.ts imports `vitest`, which must not be loaded in the main process
 import type { PgTestContext } from "./support/postgres.js";
@@ -65,7 +65,7 @@ async function dropTemplate(adminUrl: string): Promise<void> {
 async function buildTemplate(adminUrl: string): Promise<void> {
   await dropTemplate(adminUrl);
   await runSql(adminUrl, `CREATE DATABASE ${quoteIdent(TEMPLATE_DB)} TEMPLATE template0`);
-  const { applyMigrations } = await import("../src/db/migrations.js");
+  const { applyMigrations } = await import("../tools/migrations.js");
   await applyMigrations(databaseUrl(adminUrl, TEMPLATE_DB), MIGRATIONS_DIR);
   await runSql(
     adminUrl,

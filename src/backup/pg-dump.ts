@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { fingerprintTables } from "../db/fingerprint.js";
 import { connect, pgTx } from "../db/pg-client.js";
 import { EtlError } from "../errors.js";
-import { readCatalog } from "../sql/catalog.js";
+import { readCatalog } from "../db/catalog.js";
 import { compressionChoices, lacksCompression } from "./compression.js";
 import { type BackupManifest, manifestPathOf, writeManifest } from "./manifest.js";
 import { libpqEnv, type ResolvedTool, resolveClientTool } from "./pg-tools.js";

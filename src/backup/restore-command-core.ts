@@ -71,9 +71,11 @@ export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions
           break;
         }
       }
-      e.next = good
-        ? `the newest backup of ${env} that verifies is ${good.manifest.id} (taken ${good.manifest.createdAt}); if its data is what you want: atomic-etl restore ${good.manifest.id} --env ${env}`
-        : `no other backup of ${env} verifies; restore by hand`;
+      throw e.with({
+        next: good
+          ? `the newest backup of ${env} that verifies is ${good.manifest.id} (taken ${good.manifest.createdAt}); if its data is what you want: atomic-etl restore ${good.manifest.id} --env ${env}`
+          : `no other backup of ${env} verifies; restore by hand`,
+      });
     }
     throw e;
   } finally {

@@ -2,10 +2,11 @@ import type { Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import { STRATEGY_NAMES, type StrategyName } from "../config/schema.js";
 import { EtlError } from "../errors.js";
-import { AtomicEtl, RunFailed } from "../runner/atomic-etl.js";
-import { formatReport } from "../runner/report.js";
+import { importRelease } from "../commands/import.js";
+import { progressHooks } from "../reporting/progress.js";
+import { formatReport, RunFailed } from "../reporting/report.js";
 import type { CliContext } from "./context.js";
-import { progressHooks } from "./progress.js";
+import { positiveInt, waitOption } from "./options.js";
 
 export function registerImport(program: Command, ctx: CliContext): void {
   program
@@ -42,19 +43,22 @@ export function registerImport(program: Command, ctx: CliContext): void {
           throw new EtlError("USAGE", `unknown strategy "${o.strategy}"; expected ${STRATEGY_NAMES.join(", ")}`, { step: "config" });
         }
         const config = await loadConfig(o.config);
-        const etl = new AtomicEtl(config, { logger: ctx.logger });
         const progress = progressHooks(!o.json && process.stderr.isTTY === true);
         try {
-          const report = await etl.import({
-            release,
-            env: o.env,
-            force: o.force,
-            backup: o.backup,
-            batchSize: o.batchSize,
-            strategy: o.strategy as StrategyName | undefined,
-            waitMs: o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 600_000 : positiveInt(o.wait, "--wait") * 1000,
-            hooks: progress.hooks,
-          });
+          const report = await importRelease(
+            config,
+            {
+              release,
+              env: o.env,
+              force: o.force,
+              backup: o.backup,
+              batchSize: o.batchSize,
+              strategy: o.strategy as StrategyName | undefined,
+              waitMs: waitOption(o.wait),
+              hooks: progress.hooks,
+            },
+            ctx.logger,
+          );
           progress.stop();
           ctx.out(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
         } catch (e) {
@@ -67,10 +71,4 @@ export function registerImport(program: Command, ctx: CliContext): void {
         }
       },
     );
-}
-
-export function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new EtlError("USAGE", `${flag} takes a positive whole number, got "${v}"`, { step: "config" });
-  return n;
 }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { restoreById } from "../backup/restore-command-core.js";
 import { loadConfig } from "../config/load.js";
 import type { CliContext } from "./context.js";
-import { positiveInt } from "./import-command.js";
+import { waitOption } from "./options.js";
 
 /** `atomic-etl restore <id|latest> [--env] [--force] [--wait [s]] [--json]`. */
 export function registerRestore(program: Command, ctx: CliContext): void {
@@ -17,8 +17,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option("--json", "print the result as JSON on stdout")
     .action(async (id: string, o: { config: string; env?: string; force?: boolean; wait?: string | boolean; json?: boolean }) => {
       const config = await loadConfig(o.config);
-      const waitMs =
-        o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 600_000 : positiveInt(o.wait, "--wait") * 1000;
+      const waitMs = waitOption(o.wait);
       const r = await restoreById(config, { id, env: o.env, force: o.force, waitMs, log: ctx.logger });
       ctx.out(
         o.json

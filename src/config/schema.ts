@@ -79,6 +79,10 @@ export const tableConfigSchema = z
     merge: mergeOptionsSchema.optional(),
     /** Keys of the record that are not columns: refused (default) or ignored. */
     unknownKeys: z.enum(["error", "ignore"]).default("error"),
+    /** An empty file may empty a table that has rows (refused otherwise: an empty export is usually a broken one). */
+    allowEmpty: z.boolean().default(false),
+    /** Refuse a run that would leave this table with more than this share (0–100) of its rows fewer. */
+    maxDeletePercent: z.number().min(0).max(100).optional(),
   })
   .refine((t) => (t.model === undefined) !== (t.table === undefined), {
     message: "give exactly one of `model` or `table`",
@@ -137,6 +141,8 @@ export const configSchema = z.strictObject({
   schema: identifier.default("public"),
   /** Environment variable that holds the connection URL, per environment. */
   databaseUrlEnv: z.partialRecord(z.enum(ENVIRONMENT_NAMES), z.string().min(1)).default({}),
+  /** More hosts that count as this machine (a Docker service name, say): without `--env`, only local hosts may run as `local`. */
+  localHosts: z.array(z.string().min(1)).default([]),
   releasesDir: z.string().min(1).default("etl/releases"),
   backupDir: z.string().min(1).default("backups"),
   environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),

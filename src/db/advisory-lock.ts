@@ -1,5 +1,10 @@
 import pg from "pg";
 import { EtlError } from "../errors.js";
+import { advisoryLock, advisoryLockHolder, advisoryUnlock, holdsAdvisoryLock, sessionLockTimeout, tryAdvisoryLock } from "../sql/locks.js";
+import { backendPid } from "../sql/session.js";
+import type { Statement } from "../sql/statement.js";
+import { pgTx } from "./pg-client.js";
+import type { TxLike } from "./prisma-like.js";
 
 /** The advisory-lock key pair every atomic-etl run (import or restore) takes on a database. */
 export const LOCK_CLASS = 0x41544f4d; // "ATOM"
@@ -14,6 +19,8 @@ export function lockKey(schema: string): number {
 export interface HeldLock {
   /** Backend pid of the lock's session. */
   pid: number;
+  /** The lock's own session, for reading facts of the database it reached (its identity). */
+  session: TxLike;
   /**
    * Throws LOCK_LOST unless the lock's session is alive and still holds the lock: a run
    * calls it right before COMMIT, so that it never commits once another run could have
@@ -23,29 +30,47 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-export interface LockHolder {
+interface HolderRow {
   pid: number;
-  applicationName: string;
-  backendStart: string | null;
+  application_name: string;
+  client_addr: string | null;
+  client_port: number | null;
+  backend_start: string | null;
   state: string | null;
 }
 
-const HOLDER_SQL = `
-SELECT a.pid, a.application_name, a.backend_start::text AS backend_start, a.state
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-LIMIT 1`;
+const run = async <T>(client: pg.Client, s: Statement) => (await client.query(s.text, s.values)).rows as T[];
+
+function lockHeld(holder: HolderRow | undefined): EtlError {
+  const client = holder?.client_addr ? `${holder.client_addr}${holder.client_port ? `:${holder.client_port}` : ""}` : "a local socket";
+  return new EtlError(
+    "LOCK_HELD",
+    holder
+      ? `another run holds the lock: PostgreSQL backend pid ${holder.pid} (client ${client}, ${holder.application_name || "unknown application"}, connected ${holder.backend_start})`
+      : "another run holds the lock",
+    {
+      step: "lock",
+      next: "wait for it to finish, or pass --wait to queue behind it",
+      meta: holder
+        ? {
+            pid: holder.pid,
+            clientAddress: holder.client_addr,
+            clientPort: holder.client_port,
+            applicationName: holder.application_name,
+            backendStart: holder.backend_start,
+          }
+        : {},
+    },
+  );
+}
 
 /**
  * Takes the session-level advisory lock on its own connection, held for the whole run.
  * The server releases it if the process dies. A second run fails fast with LOCK_HELD,
- * naming the holder, or waits up to `waitMs` when given.
+ * naming the holder's backend pid and client, or waits up to `waitMs` when given.
+ *
+ * @example const lock = await acquireRunLock(url, "public", { applicationName: "atomic-etl:lock" });
  */
-const HELD_SQL = `
-SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
-  AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2) AS ok`;
-
 export async function acquireRunLock(url: string, schema: string, opts: { applicationName: string; waitMs?: number }): Promise<HeldLock> {
   const client = new pg.Client({ connectionString: url, application_name: opts.applicationName });
   client.on("error", () => undefined); // a dropped lock connection surfaces in the run itself
@@ -54,8 +79,8 @@ export async function acquireRunLock(url: string, schema: string, opts: { applic
   try {
     let got: boolean;
     if (opts.waitMs && opts.waitMs > 0) {
-      await client.query("SELECT set_config('lock_timeout', $1, false)", [`${opts.waitMs}ms`]);
-      got = await client.query("SELECT pg_advisory_lock($1, $2)", [LOCK_CLASS, key]).then(
+      await run(client, sessionLockTimeout(opts.waitMs));
+      got = await run(client, advisoryLock(LOCK_CLASS, key)).then(
         () => true,
         (e: { code?: string }) => {
           if (e.code === "55P03") return false;
@@ -63,33 +88,16 @@ export async function acquireRunLock(url: string, schema: string, opts: { applic
         },
       );
     } else {
-      const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [LOCK_CLASS, key]);
-      got = r.rows[0]?.ok === true;
+      got = (await run<{ ok: boolean }>(client, tryAdvisoryLock(LOCK_CLASS, key)))[0]?.ok === true;
     }
-    if (!got) {
-      const h = await client.query<{ pid: number; application_name: string; backend_start: string | null; state: string | null }>(
-        HOLDER_SQL,
-        [LOCK_CLASS, key],
-      );
-      const holder = h.rows[0];
-      throw new EtlError(
-        "LOCK_HELD",
-        holder
-          ? `another run holds the lock (pid ${holder.pid}, ${holder.application_name || "unknown application"}, started ${holder.backend_start})`
-          : "another run holds the lock",
-        {
-          step: "lock",
-          next: "wait for it to finish, or pass --wait to queue behind it",
-          meta: holder ? { pid: holder.pid, applicationName: holder.application_name, backendStart: holder.backend_start } : {},
-        },
-      );
-    }
-    const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
+    if (!got) throw lockHeld((await run<HolderRow>(client, advisoryLockHolder(LOCK_CLASS, key)))[0]);
+    const pid = (await run<{ pid: number }>(client, backendPid()))[0]?.pid ?? 0;
     return {
       pid,
+      session: pgTx(client),
       async assertHeld() {
-        const held = await client.query<{ ok: boolean }>(HELD_SQL, [LOCK_CLASS, key]).then(
-          (r) => r.rows[0]?.ok === true,
+        const held = await run<{ ok: boolean }>(client, holdsAdvisoryLock(LOCK_CLASS, key)).then(
+          (r) => r[0]?.ok === true,
           () => false,
         );
         if (!held) {
@@ -105,7 +113,7 @@ export async function acquireRunLock(url: string, schema: string, opts: { applic
       },
       async release() {
         try {
-          await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_CLASS, key]);
+          await run(client, advisoryUnlock(LOCK_CLASS, key));
         } finally {
           await client.end().catch(() => undefined);
         }

@@ -1,4 +1,4 @@
-import { fingerprint as fingerprintSql } from "../sql/statements.js";
+import { fingerprint as fingerprintSql } from "../sql/fingerprint.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { query, type TxLike } from "./prisma-like.js";
 

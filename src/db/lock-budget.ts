@@ -6,12 +6,12 @@ import {
   blockingSessions,
   clearStatsSnapshot,
   type LockMode,
-  lockTablesInMode,
+  lockTables,
   releaseSavepoint,
   rollbackToSavepoint,
   savepoint,
-} from "../sql/staging-statements.js";
-import { setLocal } from "../sql/statements.js";
+} from "../sql/locks.js";
+import { setLocal } from "../sql/session.js";
 import { pgErrorInfo } from "./pg-errors.js";
 import { execute, query, type TxLike } from "./prisma-like.js";
 
@@ -76,7 +76,7 @@ export async function withLockBudget<T>(tx: TxLike, opts: FinalPhaseOptions, wor
     await execute(tx, savepoint(SAVEPOINT));
     try {
       await query(tx, setLocal("lock_timeout", budget.timeoutMs));
-      await execute(tx, lockTablesInMode(opts.tables, opts.mode));
+      await execute(tx, lockTables(opts.tables, opts.mode));
       const result = await work();
       await execute(tx, releaseSavepoint(SAVEPOINT));
       await query(tx, setLocal("lock_timeout", opts.restoreLockTimeoutMs));

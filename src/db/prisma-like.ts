@@ -2,6 +2,8 @@
  * The Prisma boundary. The core never imports a generated client: it needs only the
  * raw-SQL methods, so any Prisma 7 client (with a driver adapter) fits these shapes.
  */
+import type { Statement } from "../sql/statement.js";
+
 export interface TxLike {
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
@@ -30,12 +32,6 @@ export interface PrismaClientLike extends TxLike {
   $disconnect(): Promise<void>;
   /** Prisma's own model metadata; read when present to map fields to columns. */
   _runtimeDataModel?: RuntimeDataModel;
-}
-
-/** A SQL statement with bind parameters, as every builder in `src/sql` returns it. */
-export interface Statement {
-  text: string;
-  values: unknown[];
 }
 
 export async function query<T>(tx: TxLike, s: Statement): Promise<T[]> {

@@ -1,4 +1,4 @@
-/** Replaces the password of every connection URL in `text` with `***`. */
+/** Replaces the password of every connection URL in `text` (any scheme) with `***`. */
 export function redactUrl(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/?#\s@]*:)([^@\s]*)@/gi, "$1***@");
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@\s]*)@/gi, "$1***@");
 }

@@ -1,12 +1,12 @@
 import { query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
 import { EtlError, type Step } from "../errors.js";
+import type { TablePlan } from "../planner/table-plan.js";
 import { readRecords } from "../sources/read-records.js";
+import { missingParentKeys } from "../sql/bulk.js";
 import type { ForeignKeyInfo } from "../sql/catalog.js";
-import { missingParentKeys } from "../sql/statements.js";
-import { RecordValidator } from "../validation/record-validator.js";
 import type { OrphanFound } from "../strategies/bulk-rebuild.js";
-import type { BatchInsertFailure, TableSource } from "./load-table.js";
+import { type BatchInsertFailure, validatorFor } from "./load.js";
 
 type Row = Record<string, unknown>;
 const tupleKey = (r: Row, cols: readonly string[]) => JSON.stringify(cols.map((c) => r[c] ?? null));
@@ -14,9 +14,9 @@ const tupleKey = (r: Row, cols: readonly string[]) => JSON.stringify(cols.map((c
 const uniqueKey = (r: Row, cols: readonly string[]) => (cols.every((c) => r[c] !== null && r[c] !== undefined) ? tupleKey(r, cols) : null);
 
 /** Streams a source file through its validator, calling `visit` per row until it returns true. */
-async function scan(source: TableSource, visit: (row: Row, index: number) => boolean, until = Number.POSITIVE_INFINITY): Promise<void> {
-  const v = new RecordValidator(source.mapping, source.info, source.file, source.keys, source.userSchema, source.unknownKeys);
-  for await (const b of readRecords(source.path, { batchSize: 10_000, label: source.file })) {
+async function scan(source: TablePlan, visit: (row: Row, index: number) => boolean, until = Number.POSITIVE_INFINITY): Promise<void> {
+  const v = validatorFor(source);
+  for await (const b of readRecords(source.file.path, { batchSize: 10_000, label: source.file.file })) {
     const rows = v.validate(b.records, b.firstIndex);
     for (let i = 0; i < rows.length; i++) {
       const index = b.firstIndex + i;
@@ -26,7 +26,7 @@ async function scan(source: TableSource, visit: (row: Row, index: number) => boo
   }
 }
 
-const fieldName = (source: TableSource, cols: readonly string[]) =>
+const fieldName = (source: TablePlan, cols: readonly string[]) =>
   cols.map((c) => (source.mapping.fieldToColumn.size ? (source.mapping.columnToField.get(c) ?? c) : c)).join(", ");
 
 /**
@@ -34,11 +34,7 @@ const fieldName = (source: TableSource, cols: readonly string[]) =>
  * value. Runs after the rollback, re-reading files (bounded by the batch size) or the
  * untouched parent tables.
  */
-export async function diagnoseBatchFailure(
-  f: BatchInsertFailure,
-  db: TxLike,
-  sources: ReadonlyMap<string, TableSource>,
-): Promise<EtlError> {
+export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, sources: ReadonlyMap<string, TablePlan>): Promise<EtlError> {
   const info = pgErrorInfo(f.cause);
   const { source } = f;
   const table = source.info.name;
@@ -46,71 +42,14 @@ export async function diagnoseBatchFailure(
   const base = {
     step: "load" as const,
     table,
-    file: source.file,
+    file: source.file.file,
     cause: f.cause,
     meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, hint: info.hint },
   };
 
   if (info.sqlstate === "23505") {
     const key = source.info.uniqueKeys.find((k) => k.name === info.constraint);
-    if (key) {
-      const cols = key.columns;
-      const seen = new Map<string, number>();
-      for (let i = 0; i < f.rows.length; i++) {
-        const k = uniqueKey(f.rows[i] as Row, cols);
-        if (k === null) continue;
-        const prev = seen.get(k);
-        if (prev !== undefined) {
-          return new EtlError(
-            "DUPLICATE_KEY",
-            `${source.file}: record #${f.firstIndex + i} repeats ${fieldName(source, cols)} = ${k} of record #${f.firstIndex + prev}`,
-            {
-              ...base,
-              record: f.firstIndex + i,
-              field: fieldName(source, cols),
-              meta: { ...base.meta, duplicateOf: f.firstIndex + prev },
-            },
-          );
-        }
-        seen.set(k, i);
-      }
-      let hit: { earlier: number; later: number; key: string } | null = null;
-      await scan(
-        source,
-        (row, index) => {
-          const k = uniqueKey(row, cols);
-          const i = k === null ? undefined : seen.get(k);
-          if (i !== undefined) hit = { earlier: index, later: f.firstIndex + i, key: k as string };
-          return hit !== null;
-        },
-        f.firstIndex,
-      );
-      const h = hit as { earlier: number; later: number; key: string } | null;
-      if (h) {
-        return new EtlError(
-          "DUPLICATE_KEY",
-          `${source.file}: record #${h.later} repeats ${fieldName(source, cols)} = ${h.key} of record #${h.earlier}`,
-          {
-            ...base,
-            record: h.later,
-            field: fieldName(source, cols),
-            meta: { ...base.meta, duplicateOf: h.earlier },
-          },
-        );
-      }
-      const defaulted = f.rows.some((r) => uniqueKey(r, cols) === null)
-        ? "; records without it get the column default (a serial?), which can collide with given values"
-        : "";
-      return new EtlError(
-        "DUPLICATE_KEY",
-        `${source.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${info.message})${defaulted}`,
-        {
-          ...base,
-          record: f.firstIndex,
-          field: fieldName(source, cols),
-        },
-      );
-    }
+    if (key) return diagnoseDuplicate(f, key.columns, base, info.message);
   }
 
   if (info.sqlstate === "23503") {
@@ -120,7 +59,7 @@ export async function diagnoseBatchFailure(
 
   return new EtlError(
     "SQL_ERROR",
-    `${source.file}: Postgres refused records #${f.firstIndex}–#${last} of ${table}: ${info.message}${info.sqlstate ? ` (SQLSTATE ${info.sqlstate})` : ""}`,
+    `${source.file.file}: Postgres refused records #${f.firstIndex}–#${last} of ${table}: ${info.message}${info.sqlstate ? ` (SQLSTATE ${info.sqlstate})` : ""}`,
     {
       ...base,
       record: f.firstIndex,
@@ -132,7 +71,7 @@ async function diagnoseOrphan(
   f: BatchInsertFailure,
   fk: ForeignKeyInfo,
   db: TxLike,
-  sources: ReadonlyMap<string, TableSource>,
+  sources: ReadonlyMap<string, TablePlan>,
   base: { step: "load"; table: string; file: string; cause: unknown; meta: Record<string, unknown> },
 ): Promise<EtlError> {
   const { source } = f;
@@ -164,14 +103,14 @@ async function diagnoseOrphan(
   if (!first) {
     return new EtlError(
       "FK_VIOLATION",
-      `${source.file}: a record in #${f.firstIndex}–#${f.firstIndex + f.rows.length - 1} references a missing ${fk.references.name} row (${fk.name})`,
+      `${source.file.file}: a record in #${f.firstIndex}–#${f.firstIndex + f.rows.length - 1} references a missing ${fk.references.name} row (${fk.name})`,
       { ...base, record: f.firstIndex, field },
     );
   }
   const [k, i] = first;
   return new EtlError(
     "FK_VIOLATION",
-    `${source.file}: record #${f.firstIndex + i} has ${field} = ${k}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
+    `${source.file.file}: record #${f.firstIndex + i} has ${field} = ${k}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
     {
       ...base,
       record: f.firstIndex + i,
@@ -189,7 +128,7 @@ async function diagnoseOrphan(
  *
  * @example await diagnoseLateOrphan(err, "apply", sources) // FK_VIOLATION … record #3 …
  */
-export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: ReadonlyMap<string, TableSource>): Promise<EtlError | null> {
+export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: ReadonlyMap<string, TablePlan>): Promise<EtlError | null> {
   const info = pgErrorInfo(cause);
   if (info.sqlstate !== "23503") return null;
   for (const source of sources.values()) {
@@ -214,11 +153,11 @@ export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: Re
     const field = fieldName(source, fk.columns);
     return new EtlError(
       "FK_VIOLATION",
-      `${source.file}: record #${h.index} has ${field} = ${h.key}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
+      `${source.file.file}: record #${h.index} has ${field} = ${h.key}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
       {
         step,
         table: source.info.name,
-        file: source.file,
+        file: source.file.file,
         record: h.index,
         field,
         cause,
@@ -233,7 +172,7 @@ export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: Re
  * Names the record behind an FK found broken when the bulk rebuild re-validated it: the
  * first record of the child's file holding that FK value.
  */
-export async function diagnoseOrphanFound(o: OrphanFound, sources: ReadonlyMap<string, TableSource>): Promise<EtlError> {
+export async function diagnoseOrphanFound(o: OrphanFound, sources: ReadonlyMap<string, TablePlan>): Promise<EtlError> {
   const source = sources.get(o.fk.table.name);
   const want = JSON.stringify(o.values.map((v) => (v === null || v === undefined ? null : String(v))));
   let record: number | undefined;
@@ -248,7 +187,70 @@ export async function diagnoseOrphanFound(o: OrphanFound, sources: ReadonlyMap<s
   const value = o.values.length === 1 ? JSON.stringify(o.values[0]) : JSON.stringify(o.values);
   return new EtlError(
     "FK_VIOLATION",
-    `${source?.file ?? o.fk.table.name}: ${record === undefined ? "a record" : `record #${record}`} has ${field} = ${value}, which is not in ${o.fk.references.name} (${o.fk.referencedColumns.join(", ")})`,
-    { step: "apply", table: o.fk.table.name, file: source?.file, record, field, meta: { constraint: o.fk.name, value: o.values } },
+    `${source?.file.file ?? o.fk.table.name}: ${record === undefined ? "a record" : `record #${record}`} has ${field} = ${value}, which is not in ${o.fk.references.name} (${o.fk.referencedColumns.join(", ")})`,
+    { step: "apply", table: o.fk.table.name, file: source?.file.file, record, field, meta: { constraint: o.fk.name, value: o.values } },
+  );
+}
+
+type Base = { step: "load"; table: string; file: string; cause: unknown; meta: Record<string, unknown> };
+
+/** A unique key the batch broke: a repeat inside the batch, of an earlier record of the file, or of a row already there. */
+async function diagnoseDuplicate(f: BatchInsertFailure, cols: readonly string[], base: Base, message: string): Promise<EtlError> {
+  const { source } = f;
+  const last = f.firstIndex + f.rows.length - 1;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < f.rows.length; i++) {
+    const k = uniqueKey(f.rows[i] as Row, cols);
+    if (k === null) continue;
+    const prev = seen.get(k);
+    if (prev !== undefined) {
+      return new EtlError(
+        "DUPLICATE_KEY",
+        `${source.file.file}: record #${f.firstIndex + i} repeats ${fieldName(source, cols)} = ${k} of record #${f.firstIndex + prev}`,
+        {
+          ...base,
+          record: f.firstIndex + i,
+          field: fieldName(source, cols),
+          meta: { ...base.meta, duplicateOf: f.firstIndex + prev },
+        },
+      );
+    }
+    seen.set(k, i);
+  }
+  let hit: { earlier: number; later: number; key: string } | null = null;
+  await scan(
+    source,
+    (row, index) => {
+      const k = uniqueKey(row, cols);
+      const i = k === null ? undefined : seen.get(k);
+      if (i !== undefined) hit = { earlier: index, later: f.firstIndex + i, key: k as string };
+      return hit !== null;
+    },
+    f.firstIndex,
+  );
+  const h = hit as { earlier: number; later: number; key: string } | null;
+  if (h) {
+    return new EtlError(
+      "DUPLICATE_KEY",
+      `${source.file.file}: record #${h.later} repeats ${fieldName(source, cols)} = ${h.key} of record #${h.earlier}`,
+      {
+        ...base,
+        record: h.later,
+        field: fieldName(source, cols),
+        meta: { ...base.meta, duplicateOf: h.earlier },
+      },
+    );
+  }
+  const defaulted = f.rows.some((r) => uniqueKey(r, cols) === null)
+    ? "; records without it get the column default (a serial?), which can collide with given values"
+    : "";
+  return new EtlError(
+    "DUPLICATE_KEY",
+    `${source.file.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${message})${defaulted}`,
+    {
+      ...base,
+      record: f.firstIndex,
+      field: fieldName(source, cols),
+    },
   );
 }

@@ -1,6 +1,5 @@
-import { EtlError } from "../errors.js";
-import { query, type TxLike } from "../db/prisma-like.js";
-import type { QualifiedName } from "./quote.js";
+import { type QualifiedName, qualified } from "./quote.js";
+import type { Statement } from "./statement.js";
 
 export interface ColumnInfo {
   name: string;
@@ -45,24 +44,12 @@ export interface TableInfo extends QualifiedName {
   referencedBy: ForeignKeyInfo[];
 }
 
-interface ColumnRow {
-  table_name: string;
-  name: string;
-  type: string;
-  type_kind: string;
-  is_array: boolean;
-  formatted: string;
-  not_null: boolean;
-  has_default: boolean;
-  is_identity: boolean;
-  is_generated: boolean;
-  typmod: number;
-  enum_values: string[] | null;
-  sequence: string | null;
-}
-
 /** Catalog queries: pg_catalog only, ordinary and partitioned tables, no system schemas. */
-const COLUMNS_SQL = `
+
+/** Columns of the tables, in table order, with type facts, defaults and sequences. */
+export function tableColumns(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `
 SELECT c.relname AS table_name, a.attname AS name,
        COALESCE(et.typname, t.typname) AS type,
        COALESCE(et.typtype, t.typtype)::text AS type_kind,
@@ -81,9 +68,15 @@ JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type et ON t.typcategory = 'A' AND et.oid = t.typelem
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r','p')
   AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY c.relname, a.attnum`;
+ORDER BY c.relname, a.attnum`,
+    values: [schema, [...tables]],
+  };
+}
 
-const KEYS_SQL = `
+/** Unique indexes (the primary key first) of the tables, by column list. */
+export function uniqueKeys(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `
 SELECT c.relname AS table_name, i.indisprimary AS primary, ic.relname AS index_name,
        array_agg(a.attname::text ORDER BY k.ord) AS columns
 FROM pg_index i
@@ -95,9 +88,15 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND i.indisunique
   AND i.indpred IS NULL AND i.indexprs IS NULL
 GROUP BY c.relname, ic.relname, i.indexrelid, i.indisprimary
-ORDER BY c.relname, i.indisprimary DESC, i.indexrelid`;
+ORDER BY c.relname, i.indisprimary DESC, i.indexrelid`,
+    values: [schema, [...tables]],
+  };
+}
 
-const FKS_SQL = `
+/** FKs from the tables, and FKs from any table into them. */
+export function foreignKeys(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `
 SELECT con.conname AS name,
        sn.nspname AS schema, s.relname AS table_name,
        tn.nspname AS ref_schema, t.relname AS ref_table,
@@ -111,86 +110,43 @@ JOIN pg_class s ON s.oid = con.conrelid JOIN pg_namespace sn ON sn.oid = s.relna
 JOIN pg_class t ON t.oid = con.confrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
 WHERE con.contype = 'f'
   AND ((sn.nspname = $1 AND s.relname = ANY($2::text[])) OR (tn.nspname = $1 AND t.relname = ANY($2::text[])))
-ORDER BY con.conname`;
-
-interface FkRow {
-  name: string;
-  schema: string;
-  table_name: string;
-  ref_schema: string;
-  ref_table: string;
-  columns: string[];
-  ref_columns: string[];
-  on_delete: ForeignKeyInfo["onDelete"];
-  deferrable: boolean;
-}
-
-function lengthOf(type: string, typmod: number): Pick<ColumnInfo, "maxLength" | "numericPrecision" | "numericScale"> {
-  if (typmod < 0) return { maxLength: null, numericPrecision: null, numericScale: null };
-  if (type === "varchar" || type === "bpchar") return { maxLength: typmod - 4, numericPrecision: null, numericScale: null };
-  if (type === "numeric") {
-    const m = typmod - 4;
-    return { maxLength: null, numericPrecision: (m >> 16) & 0xffff, numericScale: m & 0xffff };
-  }
-  return { maxLength: null, numericPrecision: null, numericScale: null };
+ORDER BY con.conname`,
+    values: [schema, [...tables]],
+  };
 }
 
 /**
- * Reads tables, columns, keys and FKs of the given tables in one schema.
- * A table that does not exist is a `CATALOG_MISMATCH` error naming it.
+ * SQL of the bulk rebuild (strategies/bulk-rebuild.ts): which secondary indexes and FKs the
+ * targets have, and how to drop and recreate them. Definitions come from Postgres itself
+ * (pg_get_indexdef / pg_get_constraintdef), so a rebuilt object is the object that was dropped.
  */
-export async function readCatalog(tx: TxLike, schema: string, tables: readonly string[]): Promise<Map<string, TableInfo>> {
-  const names = [...tables];
-  const [cols, keys, fks] = await Promise.all([
-    query<ColumnRow>(tx, { text: COLUMNS_SQL, values: [schema, names] }),
-    query<{ table_name: string; primary: boolean; index_name: string; columns: string[] }>(tx, { text: KEYS_SQL, values: [schema, names] }),
-    query<FkRow>(tx, { text: FKS_SQL, values: [schema, names] }),
-  ]);
-  const out = new Map<string, TableInfo>();
-  for (const name of names) {
-    out.set(name, { schema, name, columns: [], primaryKey: [], uniqueKeys: [], foreignKeys: [], referencedBy: [] });
-  }
-  for (const r of cols) {
-    out.get(r.table_name)?.columns.push({
-      name: r.name,
-      type: r.type,
-      typeKind: r.type_kind,
-      isArray: r.is_array,
-      formatted: r.formatted,
-      nullable: !r.not_null,
-      hasDefault: r.has_default || r.is_identity,
-      isIdentity: r.is_identity,
-      isGenerated: r.is_generated,
-      ...lengthOf(r.type, r.typmod),
-      enumValues: r.enum_values,
-      sequence: r.sequence,
-    });
-  }
-  for (const k of keys) {
-    const t = out.get(k.table_name);
-    if (!t) continue;
-    if (k.primary) t.primaryKey = k.columns;
-    t.uniqueKeys.push({ name: k.index_name, columns: k.columns });
-  }
-  for (const f of fks) {
-    const fk: ForeignKeyInfo = {
-      name: f.name,
-      table: { schema: f.schema, name: f.table_name },
-      columns: f.columns,
-      references: { schema: f.ref_schema, name: f.ref_table },
-      referencedColumns: f.ref_columns,
-      onDelete: f.on_delete,
-      deferrable: f.deferrable,
-    };
-    if (f.schema === schema && out.has(f.table_name)) out.get(f.table_name)?.foreignKeys.push(fk);
-    if (f.ref_schema === schema && out.has(f.ref_table)) out.get(f.ref_table)?.referencedBy.push(fk);
-  }
-  const missing = [...out.values()].filter((t) => t.columns.length === 0).map((t) => `${schema}.${t.name}`);
-  if (missing.length) {
-    throw new EtlError("CATALOG_MISMATCH", `table(s) not found in the database: ${missing.join(", ")}`, {
-      step: "preflight",
-      next: "apply your migrations (prisma migrate deploy) or fix the release's table mapping",
-    });
-  }
-  return out;
+/** Non-unique, non-partial-constraint secondary indexes of the given tables, with their definitions. */
+export function secondaryIndexes(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `SELECT t.relname AS table_name, ic.relname AS index_name, pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = $1 AND t.relname = ANY($2::text[]) AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+ORDER BY t.relname, ic.relname`,
+    values: [schema, [...tables]],
+  };
+}
+
+/** An FK's definition as Postgres prints it (`FOREIGN KEY (…) REFERENCES …`). */
+export function constraintDefinition(table: QualifiedName, name: string): Statement {
+  return {
+    text: `SELECT pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c WHERE c.conrelid = to_regclass($1) AND c.conname = $2`,
+    values: [qualified(table), name],
+  };
+}
+
+/** True when the current role owns (or is a member of the owner of) every one of the tables. */
+export function ownsTables(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `SELECT COALESCE(bool_and(pg_has_role(c.relowner, 'USAGE')), false) AS ok FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`,
+    values: [schema, [...tables]],
+  };
 }

@@ -1,17 +1,10 @@
 import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
-import {
-  addConstraint,
-  analyze,
-  constraintDefinition,
-  dropConstraint,
-  dropIndex,
-  ownsTables,
-  secondaryIndexes,
-} from "../sql/bulk-statements.js";
-import type { ForeignKeyInfo, TableInfo } from "../sql/catalog.js";
-import { orphanRows } from "../sql/statements.js";
-import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/staging-statements.js";
+import { orphanRows } from "../sql/bulk.js";
+import { constraintDefinition, type ForeignKeyInfo, ownsTables, secondaryIndexes, type TableInfo } from "../sql/catalog.js";
+import { addConstraint, analyze, dropConstraint, dropIndex } from "../sql/ddl.js";
+import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
+import { maintenanceWorkMem } from "../sql/session.js";
 
 /** An FK whose re-validation found a child row without a parent; the runner names the record. */
 export class OrphanFound extends Error {
@@ -58,7 +51,7 @@ export async function deferIndexesAndForeignKeys(tx: TxLike, targets: readonly T
 
   return {
     async rebuild(tx) {
-      await query(tx, { text: "SELECT set_config('maintenance_work_mem', '256MB', true)", values: [] });
+      await query(tx, maintenanceWorkMem("256MB"));
       for (const i of indexes) await execute(tx, { text: i.definition, values: [] });
       for (const [fk, definition] of definitions) {
         await execute(tx, savepoint(SAVEPOINT));

@@ -1,7 +1,7 @@
 import type { MergeOptions } from "../config/schema.js";
 import { EtlError } from "../errors.js";
 import type { ColumnInfo, TableInfo } from "../sql/catalog.js";
-import type { MergeSpec, OrderTerm } from "../sql/merge-statements.js";
+import type { MergeSpec, OrderTerm } from "../sql/merge.js";
 import type { QualifiedName } from "../sql/quote.js";
 import type { TableMapping } from "../validation/table-mapping.js";
 
@@ -23,6 +23,88 @@ const fresh = (base: string, taken: ReadonlySet<string>) => {
   return name;
 };
 
+/** Names in merge options (Prisma fields or columns) resolved to columns; every refusal names the option. */
+class OptionNames {
+  private readonly byName: Map<string, ColumnInfo>;
+
+  constructor(
+    private readonly info: TableInfo,
+    private readonly mapping: TableMapping,
+  ) {
+    this.byName = new Map(info.columns.map((c) => [c.name, c]));
+  }
+
+  refuse(what: string, message: string, next?: string): never {
+    throw new EtlError("CONFIG_INVALID", `merge.${what} of ${this.info.name}: ${message}`, { step: "config", table: this.info.name, next });
+  }
+
+  column(what: string, name: string): ColumnInfo {
+    const viaField = this.mapping.fieldToColumn.get(name);
+    if (viaField !== undefined && viaField !== name && this.byName.has(name)) {
+      this.refuse(
+        what,
+        `"${name}" is both a Prisma field (column ${viaField}) and another column`,
+        "name the column by its other spelling",
+      );
+    }
+    const c = this.byName.get(viaField ?? name);
+    if (!c) {
+      const known = this.mapping.fieldToColumn.size ? [...this.mapping.fieldToColumn.keys()] : [...this.byName.keys()];
+      const of = this.mapping.model ? `field of model ${this.mapping.model} nor a ` : "";
+      return this.refuse(what, `unknown name "${name}": not a ${of}column (known: ${known.join(", ")})`);
+    }
+    if (c.isGenerated) this.refuse(what, `"${name}" is a generated column; the database computes it`);
+    return c;
+  }
+}
+
+const list = (v: string | string[] | undefined) => (v === undefined ? undefined : typeof v === "string" ? [v] : v);
+
+/** The idempotency key: the given names or the primary key, matched by a unique index. */
+function resolveKey(n: OptionNames, info: TableInfo, options: MergeOptions | undefined): string[] {
+  const keyNames = list(options?.key);
+  const key = keyNames ? keyNames.map((k) => n.column("key", k).name) : info.primaryKey;
+  if (key.length === 0) n.refuse("key", "the table has no primary key", "give merge.key: the column(s) that identify a row");
+  if (new Set(key).size !== key.length) n.refuse("key", `a column appears twice in (${key.join(", ")})`);
+  const same = (a: readonly string[]) => a.length === key.length && key.every((k) => a.includes(k));
+  if (!info.uniqueKeys.some((u) => same(u.columns))) {
+    const choices = info.uniqueKeys.map((u) => `(${u.columns.join(", ")})`).join(", ") || "none";
+    n.refuse(
+      "key",
+      `no unique index on (${key.join(", ")}); an upsert needs one (unique keys: ${choices})`,
+      `create one (CREATE UNIQUE INDEX ON ${info.name} (${key.join(", ")})) or use a unique key`,
+    );
+  }
+  return key;
+}
+
+function resolveOrder(n: OptionNames, options: MergeOptions | undefined): OrderTerm[] {
+  const order = (list(options?.order) ?? []).map((term) => {
+    const [name = "", dir = "asc"] = term.trim().split(/\s+/);
+    return { column: n.column("order", name).name, desc: dir.toLowerCase() === "desc" };
+  });
+  if (new Set(order.map((o) => o.column)).size !== order.length) n.refuse("order", "a column appears twice");
+  return order;
+}
+
+/** Columns written on a match: the given ones, or every column the database does not assign itself. */
+function resolveUpdate(n: OptionNames, info: TableInfo, key: readonly string[], options: MergeOptions | undefined): string[] {
+  const assigned = (c: ColumnInfo) => c.isIdentity || c.sequence !== null;
+  const update = options?.update
+    ? options.update.map((u) => n.column("update", u).name)
+    : info.columns.filter((c) => !c.isGenerated && !assigned(c) && !key.includes(c.name)).map((c) => c.name);
+  const inKey = update.find((c) => key.includes(c));
+  if (inKey !== undefined) n.refuse("update", `${inKey} is part of the key, which a match never changes`);
+  return update;
+}
+
+function resolveDeleteScope(n: OptionNames, options: MergeOptions | undefined): MergeSpec["deleteScope"] {
+  const deleteMissing = options?.deleteMissing ?? false;
+  if (deleteMissing === false) return null;
+  const scope = deleteMissing === true ? {} : deleteMissing.scope;
+  return Object.fromEntries(Object.entries(scope).map(([c, v]) => [n.column("deleteMissing.scope", c).name, v]));
+}
+
 /**
  * Resolves one table's `merge` options against the catalog. Names may be Prisma field
  * names or column names; unknown names, a key without a unique index, generated columns
@@ -36,65 +118,13 @@ export function resolveMergeSpec(
   mapping: TableMapping,
   relations: { stage: QualifiedName; dedup: QualifiedName; changes: QualifiedName },
 ): ResolvedMerge {
-  const refuse = (what: string, message: string, next?: string): never => {
-    throw new EtlError("CONFIG_INVALID", `merge.${what} of ${info.name}: ${message}`, { step: "config", table: info.name, next });
-  };
-  const byName = new Map(info.columns.map((c) => [c.name, c]));
-  const column = (what: string, name: string): ColumnInfo => {
-    const viaField = mapping.fieldToColumn.get(name);
-    if (viaField !== undefined && viaField !== name && byName.has(name)) {
-      refuse(what, `"${name}" is both a Prisma field (column ${viaField}) and another column`, "name the column by its other spelling");
-    }
-    const c = byName.get(viaField ?? name);
-    if (!c) {
-      const known = mapping.fieldToColumn.size ? [...mapping.fieldToColumn.keys()] : [...byName.keys()];
-      return refuse(
-        what,
-        `unknown name "${name}": not a ${mapping.model ? `field of model ${mapping.model} nor a ` : ""}column (known: ${known.join(", ")})`,
-      );
-    }
-    if (c.isGenerated) refuse(what, `"${name}" is a generated column; the database computes it`);
-    return c;
-  };
-  const names = (v: string | string[] | undefined) => (v === undefined ? undefined : typeof v === "string" ? [v] : v);
-
-  const keyNames = names(options?.key);
-  const key = keyNames ? keyNames.map((n) => column("key", n).name) : info.primaryKey;
-  if (key.length === 0) refuse("key", "the table has no primary key", "give merge.key: the column(s) that identify a row");
-  const same = (a: readonly string[]) => a.length === key.length && key.every((k) => a.includes(k));
-  if (new Set(key).size !== key.length) refuse("key", `a column appears twice in (${key.join(", ")})`);
-  if (!info.uniqueKeys.some((u) => same(u.columns))) {
-    const choices = info.uniqueKeys.map((u) => `(${u.columns.join(", ")})`).join(", ") || "none";
-    refuse(
-      "key",
-      `no unique index on (${key.join(", ")}); an upsert needs one (unique keys: ${choices})`,
-      `create one (CREATE UNIQUE INDEX ON ${info.name} (${key.join(", ")})) or use a unique key`,
-    );
-  }
-
-  const order: OrderTerm[] = (names(options?.order) ?? []).map((term) => {
-    const [name = "", dir = "asc"] = term.trim().split(/\s+/);
-    return { column: column("order", name).name, desc: dir.toLowerCase() === "desc" };
-  });
-  if (new Set(order.map((o) => o.column)).size !== order.length) refuse("order", "a column appears twice");
-
+  const n = new OptionNames(info, mapping);
+  const key = resolveKey(n, info, options);
+  const order = resolveOrder(n, options);
+  const update = resolveUpdate(n, info, key, options);
+  const deleteScope = resolveDeleteScope(n, options);
   const insert = info.columns.filter((c) => !c.isGenerated).map((c) => c.name);
-  const assigned = (c: ColumnInfo) => c.isIdentity || c.sequence !== null;
-  const updateNames = options?.update;
-  const update = updateNames
-    ? updateNames.map((n) => column("update", n).name)
-    : info.columns.filter((c) => !c.isGenerated && !assigned(c) && !key.includes(c.name)).map((c) => c.name);
-  const inKey = update.find((c) => key.includes(c));
-  if (inKey !== undefined) refuse("update", `${inKey} is part of the key, which a match never changes`);
-
-  const deleteMissing = options?.deleteMissing ?? false;
-  const deleteScope =
-    deleteMissing === false
-      ? null
-      : Object.fromEntries(
-          Object.entries(deleteMissing === true ? {} : deleteMissing.scope).map(([n, v]) => [column("deleteMissing.scope", n).name, v]),
-        );
-
+  const byName = new Map(info.columns.map((c) => [c.name, c]));
   // NOT NULL columns with a default: a record may omit them, and NULL in staging says it did
   const relax = info.columns.filter((c) => !c.isGenerated && !c.nullable && c.hasDefault).map((c) => c.name);
   const nullsEqual = options?.nullsEqual ?? false;

@@ -1,6 +1,25 @@
 import { EtlError } from "../errors.js";
+import { refuseOutsideReferences } from "./outside-references.js";
 import { replaceByDelete, stagedStrategy } from "./staged.js";
-import type { Strategy } from "./strategy.js";
+import { infosOf, type Strategy, type StrategyContext } from "./strategy.js";
+
+/** Every table needs a scope on its own columns. */
+function refuseMissingScopes(ctx: StrategyContext): void {
+  const problems: string[] = [];
+  for (const t of ctx.tables) {
+    if (!t.scope) {
+      problems.push(`${t.name} has no scope`);
+      continue;
+    }
+    const missing = Object.keys(t.scope).filter((c) => !t.info.columns.some((col) => col.name === c));
+    if (missing.length) problems.push(`${t.name} has no column ${missing.join(", ")} (scope ${JSON.stringify(t.scope)})`);
+  }
+  if (problems.length === 0) return;
+  throw new EtlError("CONFIG_INVALID", `scoped needs a scope on a column of every table it replaces: ${problems.join("; ")}`, {
+    step: "clear",
+    next: 'set `scope: { column: value }` on the release or on each table, e.g. scope: { dataset: "eu" }',
+  });
+}
 
 /**
  * `scoped`: the release owns only the rows its scope selects (config `scope: { column: value }`,
@@ -16,24 +35,10 @@ export function scopedStrategy(): Strategy {
     name: "scoped",
     canFallBack: false,
     async refuse(ctx) {
-      const problems: string[] = [];
-      for (const t of ctx.targets) {
-        const scope = ctx.scopeOf(t.name);
-        if (!scope) {
-          problems.push(`${t.name} has no scope`);
-          continue;
-        }
-        const missing = Object.keys(scope).filter((c) => !t.columns.some((col) => col.name === c));
-        if (missing.length) problems.push(`${t.name} has no column ${missing.join(", ")} (scope ${JSON.stringify(scope)})`);
-      }
-      if (problems.length === 0) return;
-      throw new EtlError("CONFIG_INVALID", `scoped needs a scope on a column of every table it replaces: ${problems.join("; ")}`, {
-        step: "clear",
-        next: 'set `scope: { column: value }` on the release or on each table, e.g. scope: { dataset: "eu" }',
-      });
+      refuseMissingScopes(ctx);
+      await refuseOutsideReferences(ctx, "scoped", { truncate: false });
     },
-    scopeOf: (ctx, t) => ctx.scopeOf(t.name) ?? null,
-    locks: (ctx) => ({ tables: [...ctx.targets], mode: "ROW EXCLUSIVE" }),
+    locks: (ctx) => ({ tables: infosOf(ctx), mode: "ROW EXCLUSIVE" }),
     apply: replaceByDelete,
   });
 }

@@ -1,5 +1,6 @@
+import { refuseOutsideReferences } from "./outside-references.js";
 import { replaceByDelete, stagedStrategy } from "./staged.js";
-import type { Strategy } from "./strategy.js";
+import { infosOf, type Strategy } from "./strategy.js";
 
 /**
  * `staged-delete`: load into TEMP staging while the targets stay untouched; the final phase
@@ -11,7 +12,8 @@ export function stagedDeleteStrategy(): Strategy {
   return stagedStrategy({
     name: "staged-delete",
     canFallBack: true,
-    locks: (ctx) => ({ tables: [...ctx.targets], mode: "ROW EXCLUSIVE" }),
+    refuse: (ctx) => refuseOutsideReferences(ctx, "staged-delete", { truncate: false }),
+    locks: (ctx) => ({ tables: infosOf(ctx), mode: "ROW EXCLUSIVE" }),
     apply: replaceByDelete,
   });
 }

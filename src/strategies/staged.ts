@@ -1,16 +1,16 @@
 import { lockBudgetOf, withLockBudget } from "../db/lock-budget.js";
 import { execute } from "../db/prisma-like.js";
-import { EtlError } from "../errors.js";
-import type { TableInfo } from "../sql/catalog.js";
+import type { LockMode } from "../sql/locks.js";
 import type { QualifiedName } from "../sql/quote.js";
-import { deleteInScope, insertFromStage, type LockMode } from "../sql/staging-statements.js";
-import { deleteAll } from "../sql/statements.js";
+import { deleteInScope, insertFromStage } from "../sql/staging.js";
+import { deleteAll } from "../sql/bulk.js";
+import { checkStaged, type StagedTarget } from "../validation/staged-checks.js";
+import { expectRowCount } from "../validation/row-counts.js";
 import { directStrategy } from "./direct.js";
-import { checkStaged, type StagedTarget } from "./staged-checks.js";
 import { createStagingTables } from "./staging.js";
-import type { ApplyCounts, Strategy, StrategyContext } from "./strategy.js";
+import { type ApplyCounts, infosOf, type Strategy, type StrategyContext } from "./strategy.js";
 
-export type { StagedTarget } from "./staged-checks.js";
+export type { StagedTarget } from "../validation/staged-checks.js";
 
 /** What sets one staged strategy apart; see {@link stagedStrategy}. */
 export interface StagedPlan {
@@ -19,8 +19,6 @@ export interface StagedPlan {
   canFallBack: boolean;
   /** Up-front refusals, before anything is created or loaded. */
   refuse?(ctx: StrategyContext): Promise<void>;
-  /** Which rows of `table` the release replaces; null for all of them. */
-  scopeOf?(ctx: StrategyContext, table: TableInfo): StagedTarget["scope"];
   /** After the staging tables exist (swap creates its new tables here). */
   afterStaging?(ctx: StrategyContext, staged: ReadonlyMap<string, StagedTarget>): Promise<void>;
   /** After the staged rows passed validation (swap fills its new tables here). */
@@ -60,17 +58,16 @@ export function stagedStrategy(plan: StagedPlan): Strategy {
         fallback = directStrategy();
         return fallback.prepare(ctx);
       }
-      for (const t of ctx.targets)
-        staged.set(t.name, { info: t, stage: stages.get(t.name) as QualifiedName, scope: plan.scopeOf?.(ctx, t) ?? null });
+      for (const t of ctx.tables) staged.set(t.name, { info: t.info, stage: stages.get(t.name) as QualifiedName, scope: t.scope });
       await plan.afterStaging?.(ctx, staged);
     },
     loadTarget(table) {
       if (fallback) return fallback.loadTarget(table);
-      return staged.get(table.name)?.stage ?? table;
+      return staged.get(table.name)?.stage ?? table.info;
     },
     async validate(ctx) {
       if (fallback) return fallback.validate(ctx);
-      counts = await checkStaged(ctx, staged);
+      counts = await checkStaged(ctx.tx, infosOf(ctx), staged, ctx.log);
       await plan.afterChecks?.(ctx, staged, counts);
     },
     async finish(ctx) {
@@ -83,7 +80,7 @@ export function stagedStrategy(plan: StagedPlan): Strategy {
         () => plan.apply(ctx, staged, counts),
       );
       ctx.log("final phase done", {
-        tables: ctx.targets.length,
+        tables: ctx.tables.length,
         rows: [...counts.values()].reduce((a, b) => a + b, 0),
         durationMs: Math.round(performance.now() - started),
       });
@@ -109,13 +106,13 @@ export async function insertStaged(ctx: StrategyContext, s: StagedTarget, into: 
       fill,
     ),
   );
-  if (inserted !== expected) {
-    throw new EtlError("ROW_COUNT_MISMATCH", `${s.info.name}: ${expected} rows were staged but ${inserted} were inserted`, {
-      step: "apply",
-      table: s.info.name,
-      next: "look for triggers or rules on the table that drop or add rows",
-    });
-  }
+  expectRowCount({
+    table: s.info.name,
+    expected,
+    actual: inserted,
+    message: `${s.info.name}: ${expected} rows were staged but ${inserted} were inserted`,
+    step: "apply",
+  });
   return inserted;
 }
 
@@ -130,13 +127,13 @@ export async function replaceByDelete(
   counts: ReadonlyMap<string, number>,
 ): Promise<Record<string, ApplyCounts>> {
   const deleted = new Map<string, number>();
-  for (const t of [...ctx.targets].reverse()) {
+  for (const t of [...infosOf(ctx)].reverse()) {
     const s = staged.get(t.name) as StagedTarget;
     deleted.set(t.name, await execute(ctx.tx, s.scope ? deleteInScope(t, s.scope) : deleteAll(t)));
   }
   const out: Record<string, ApplyCounts> = {};
-  for (const t of ctx.targets) {
-    const inserted = await insertStaged(ctx, staged.get(t.name) as StagedTarget, t, counts.get(t.name) ?? 0);
+  for (const t of ctx.tables) {
+    const inserted = await insertStaged(ctx, staged.get(t.name) as StagedTarget, t.info, counts.get(t.name) ?? 0);
     out[t.name] = { inserted, updated: 0, unchanged: 0, deleted: deleted.get(t.name) ?? 0, duplicatesInSource: 0 };
   }
   return out;

@@ -3,8 +3,9 @@ import { pgErrorInfo } from "../db/pg-errors.js";
 import { execute } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { QualifiedName } from "../sql/quote.js";
-import { createStaging, dropNotNull, releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/staging-statements.js";
-import type { StrategyContext } from "./strategy.js";
+import { createStaging, dropNotNull } from "../sql/ddl.js";
+import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
+import { infosOf, type StrategyContext } from "./strategy.js";
 
 /** Every relation a strategy creates starts with this; none outlives its transaction. */
 export const WORK_TABLE_PREFIX = "atomic_etl_";
@@ -49,9 +50,9 @@ export async function createStagingTables(
   const staged = new Map<string, QualifiedName>();
   await execute(ctx.tx, savepoint(SAVEPOINT));
   try {
-    for (const t of ctx.targets) {
+    for (const t of infosOf(ctx)) {
       const stage = { schema: "pg_temp", name: stagingName(t.name) };
-      await execute(ctx.tx, createStaging(stage.name, t));
+      await execute(ctx.tx, createStaging(stage.name, t, { constraints: true }));
       // identity values missing from the release are drawn at the final insert
       for (const c of t.columns) if (c.isIdentity && !c.nullable) await execute(ctx.tx, dropNotNull(stage, c.name));
       staged.set(t.name, stage);
@@ -78,7 +79,7 @@ export async function createStagingTables(
     ctx.warn(`${strategy} cannot create its staging tables; falling back to direct (readers may wait for the whole load)`, {
       reason: info.message,
       ...meta,
-      tables: ctx.targets.length,
+      tables: ctx.tables.length,
     });
     return null;
   }

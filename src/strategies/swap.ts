@@ -2,6 +2,8 @@ import { execute, query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { type QualifiedName, qualified } from "../sql/quote.js";
+import type { LockMode } from "../sql/locks.js";
+import { currentUser } from "../sql/session.js";
 import {
   addForeignKey,
   alterOwner,
@@ -17,10 +19,10 @@ import {
   setOptions,
   setReplicaIdentity,
   setStatisticsTarget,
-} from "../sql/staging-statements.js";
-import { insertStaged, type StagedTarget, stagedStrategy } from "./staged.js";
+} from "../sql/ddl.js";
+import { insertStaged, type StagedPlan, type StagedTarget, stagedStrategy } from "./staged.js";
 import { boundedName, WORK_TABLE_PREFIX } from "./staging.js";
-import type { ApplyCounts, Strategy, StrategyContext } from "./strategy.js";
+import { type ApplyCounts, infosOf, type Strategy, type StrategyContext } from "./strategy.js";
 import {
   aclDifferences,
   type ColumnSettings,
@@ -45,7 +47,7 @@ const same = (a: QualifiedName, b: QualifiedName) => a.schema === b.schema && a.
 function refused(ctx: StrategyContext, problems: string[]): EtlError {
   return new EtlError(
     "STRATEGY_REFUSED",
-    `swap refuses to replace ${ctx.targets.map((t) => t.name).join(", ")}; a new table would not take over:\n  - ${problems.join("\n  - ")}`,
+    `swap refuses to replace ${ctx.tables.map((t) => t.name).join(", ")}; a new table would not take over:\n  - ${problems.join("\n  - ")}`,
     {
       step: "clear",
       meta: { dependents: problems },
@@ -138,115 +140,134 @@ async function carryReplicaIdentity(
  * swapped tables are rebuilt between the new tables. Not MVCC-safe for REPEATABLE READ
  * readers that started before the COMMIT (they see the new table empty).
  */
-export function swapStrategy(): Strategy {
-  const built = new Map<string, QualifiedName>();
-  let facts = new Map<string, TableFacts>();
-  let sequences: OwnedSequence[] = [];
-  let builtSequences: OwnedSequence[] = [];
-  let foreignKeys: OutgoingForeignKey[] = [];
-  let renames: Rename[] = [];
+export const swapStrategy = (): Strategy => stagedStrategy(new SwapPlan());
 
-  const schemaOf = (ctx: StrategyContext) => (ctx.targets[0] as TableInfo).schema;
-  const names = (ctx: StrategyContext) => ctx.targets.map((t) => t.name);
+/** The swap's part of the staged shape: what it learns in `refuse` and builds in `afterStaging` it uses in the final phase. */
+class SwapPlan implements StagedPlan {
+  readonly name = "swap";
+  readonly canFallBack = true;
+  private readonly built = new Map<string, QualifiedName>();
+  private facts = new Map<string, TableFacts>();
+  private sequences: OwnedSequence[] = [];
+  private builtSequences: OwnedSequence[] = [];
+  private foreignKeys: OutgoingForeignKey[] = [];
+  private renames: Rename[] = [];
 
-  return stagedStrategy({
-    name: "swap",
-    canFallBack: true,
-    async refuse(ctx) {
-      const schema = schemaOf(ctx);
-      facts = await readTableFacts(ctx.tx, schema, names(ctx));
-      const problems: string[] = [];
-      for (const t of ctx.targets) {
-        const f = facts.get(t.name) as TableFacts;
-        if (!f.mayOwn) problems.push(`${t.name} is owned by ${f.owner}, and this role cannot act as its owner`);
-        problems.push(...f.shapeProblems.map((p) => `${t.name}: ${p}`));
-      }
-      problems.push(...(await readDependents(ctx.tx, schema, names(ctx))).map((d) => `${d.what} (depends on ${d.table})`));
-      if (problems.length) throw refused(ctx, problems);
-      sequences = await readOwnedSequences(ctx.tx, schema, names(ctx));
-      foreignKeys = await readForeignKeys(ctx.tx, schema, names(ctx));
-    },
-    async afterStaging(ctx) {
-      const started = performance.now();
-      const schema = schemaOf(ctx);
-      const [me] = await query<{ me: string }>(ctx.tx, { text: "SELECT current_user AS me", values: [] });
-      const settings = await readColumnSettings(ctx.tx, schema, names(ctx));
-      for (const t of ctx.targets) {
-        const neu = { schema, name: swapName(t.name) };
-        await buildLike(
-          ctx,
-          t,
-          neu,
-          facts.get(t.name) as TableFacts,
-          me?.me ?? "",
-          settings.filter((x) => x.table === t.name),
-        );
-        built.set(t.name, neu);
-      }
-      const builtNames = [...built.values()].map((b) => b.name);
-      const shapes = await readShapes(ctx.tx, schema, [...names(ctx), ...builtNames]);
-      const oldName = new Map([...built].map(([o, b]) => [b.name, o]));
-      renames = ctx.targets.flatMap((t) =>
-        pairByShape(
-          ctx,
-          shapes.filter((s) => s.table === t.name),
-          shapes.filter((s) => oldName.get(s.table) === t.name),
-        ),
+  async refuse(ctx: StrategyContext): Promise<void> {
+    const schema = schemaOf(ctx);
+    this.facts = await readTableFacts(ctx.tx, schema, names(ctx));
+    const problems: string[] = [];
+    for (const t of infosOf(ctx)) {
+      const f = this.facts.get(t.name) as TableFacts;
+      if (!f.mayOwn) problems.push(`${t.name} is owned by ${f.owner}, and this role cannot act as its owner`);
+      problems.push(...f.shapeProblems.map((p) => `${t.name}: ${p}`));
+    }
+    problems.push(...(await readDependents(ctx.tx, schema, names(ctx))).map((d) => `${d.what} (depends on ${d.table})`));
+    if (problems.length) throw refused(ctx, problems);
+    this.sequences = await readOwnedSequences(ctx.tx, schema, names(ctx));
+    this.foreignKeys = await readForeignKeys(ctx.tx, schema, names(ctx));
+  }
+
+  async afterStaging(ctx: StrategyContext): Promise<void> {
+    const started = performance.now();
+    const schema = schemaOf(ctx);
+    const [me] = await query<{ me: string }>(ctx.tx, currentUser());
+    const settings = await readColumnSettings(ctx.tx, schema, names(ctx));
+    for (const t of infosOf(ctx)) {
+      const neu = { schema, name: swapName(t.name) };
+      await buildLike(
+        ctx,
+        t,
+        neu,
+        this.facts.get(t.name) as TableFacts,
+        me?.me ?? "",
+        settings.filter((x) => x.table === t.name),
       );
-      for (const t of ctx.targets)
-        await carryReplicaIdentity(ctx, t, built.get(t.name) as QualifiedName, facts.get(t.name) as TableFacts, renames);
-      builtSequences = await readOwnedSequences(ctx.tx, schema, builtNames);
-      for (const s of builtSequences) {
-        const old = sequences.find((o) => o.identity && o.column === s.column && o.table === oldName.get(s.table));
-        if (old) renames.push({ kind: "SEQUENCE", from: s.sequence, to: old.sequence.name });
-      }
-      ctx.log("swap tables created", { tables: built.size, durationMs: Math.round(performance.now() - started) });
-    },
-    async afterChecks(ctx, staged, counts) {
-      const started = performance.now();
-      for (const t of ctx.targets)
-        await insertStaged(ctx, staged.get(t.name) as StagedTarget, built.get(t.name) as QualifiedName, counts.get(t.name) ?? 0);
-      for (const fk of foreignKeys) {
-        const parent = ctx.targets.find((t) => same(t, fk.references));
-        await execute(
-          ctx.tx,
-          addForeignKey(built.get(fk.table) as QualifiedName, fk.def, parent ? (built.get(parent.name) as QualifiedName) : fk.references),
-        );
-      }
-      ctx.log("swap tables filled", {
-        tables: built.size,
-        foreignKeys: foreignKeys.length,
-        durationMs: Math.round(performance.now() - started),
-      });
-    },
-    locks(ctx) {
-      // dropping a table with an FK also locks the table it references
-      const parents = foreignKeys
-        .map((fk) => fk.references)
-        .filter((p, i, all) => !ctx.targets.some((t) => same(t, p)) && all.findIndex((q) => same(q, p)) === i);
-      return { tables: [...ctx.targets, ...parents], mode: "ACCESS EXCLUSIVE" };
-    },
-    async apply(ctx, _staged, counts) {
-      const oldName = new Map([...built].map(([o, b]) => [b.name, o]));
-      const continued = builtSequences.flatMap((s) => {
-        const old = sequences.find((o) => o.identity && o.column === s.column && o.table === oldName.get(s.table));
-        return old ? [copySequenceState(s.sequence, old.sequence)] : [];
-      });
-      // readers wait from the LOCK until COMMIT: everything in between is one round trip
-      await execute(
-        ctx.tx,
-        doBlock([
-          ...continued,
-          ...sequences.filter((s) => !s.identity).map((s) => sequenceOwnedBy(s.sequence, built.get(s.table) as QualifiedName, s.column)),
-          dropTables(ctx.targets),
-          ...ctx.targets.map((t) => renameRelation("TABLE", built.get(t.name) as QualifiedName, t.name)),
-          ...renames.map((r) => renameRelation(r.kind, r.from, r.to)),
-        ]),
-      );
-      const out: Record<string, ApplyCounts> = {};
-      for (const t of ctx.targets)
-        out[t.name] = { inserted: counts.get(t.name) ?? 0, updated: 0, unchanged: 0, deleted: -1, duplicatesInSource: 0 };
-      return out;
-    },
-  });
+      this.built.set(t.name, neu);
+    }
+    const builtNames = [...this.built.values()].map((b) => b.name);
+    const shapes = await readShapes(ctx.tx, schema, [...names(ctx), ...builtNames]);
+    const oldName = this.oldNames();
+    this.renames = infosOf(ctx).flatMap((t) =>
+      pairByShape(
+        ctx,
+        shapes.filter((s) => s.table === t.name),
+        shapes.filter((s) => oldName.get(s.table) === t.name),
+      ),
+    );
+    for (const t of infosOf(ctx))
+      await carryReplicaIdentity(ctx, t, this.built.get(t.name) as QualifiedName, this.facts.get(t.name) as TableFacts, this.renames);
+    this.builtSequences = await readOwnedSequences(ctx.tx, schema, builtNames);
+    for (const s of this.builtSequences) {
+      const old = this.identityBefore(s, oldName);
+      if (old) this.renames.push({ kind: "SEQUENCE", from: s.sequence, to: old.sequence.name });
+    }
+    ctx.log("swap tables created", { tables: this.built.size, durationMs: Math.round(performance.now() - started) });
+  }
+
+  async afterChecks(ctx: StrategyContext, staged: ReadonlyMap<string, StagedTarget>, counts: ReadonlyMap<string, number>): Promise<void> {
+    const started = performance.now();
+    for (const t of infosOf(ctx))
+      await insertStaged(ctx, staged.get(t.name) as StagedTarget, this.built.get(t.name) as QualifiedName, counts.get(t.name) ?? 0);
+    for (const fk of this.foreignKeys) {
+      const parent = infosOf(ctx).find((t) => same(t, fk.references));
+      const references = parent ? (this.built.get(parent.name) as QualifiedName) : fk.references;
+      await execute(ctx.tx, addForeignKey(this.built.get(fk.table) as QualifiedName, fk.def, references));
+    }
+    ctx.log("swap tables filled", {
+      tables: this.built.size,
+      foreignKeys: this.foreignKeys.length,
+      durationMs: Math.round(performance.now() - started),
+    });
+  }
+
+  locks(ctx: StrategyContext): { tables: QualifiedName[]; mode: LockMode } {
+    // dropping a table with an FK also locks the table it references
+    const parents = this.foreignKeys
+      .map((fk) => fk.references)
+      .filter((p, i, all) => !infosOf(ctx).some((t) => same(t, p)) && all.findIndex((q) => same(q, p)) === i);
+    return { tables: [...infosOf(ctx), ...parents], mode: "ACCESS EXCLUSIVE" };
+  }
+
+  async apply(
+    ctx: StrategyContext,
+    _staged: ReadonlyMap<string, StagedTarget>,
+    counts: ReadonlyMap<string, number>,
+  ): Promise<Record<string, ApplyCounts>> {
+    const oldName = this.oldNames();
+    const continued = this.builtSequences.flatMap((s) => {
+      const old = this.identityBefore(s, oldName);
+      return old ? [copySequenceState(s.sequence, old.sequence)] : [];
+    });
+    const built = (table: string) => this.built.get(table) as QualifiedName;
+    // readers wait from the LOCK until COMMIT: everything in between is one round trip
+    await execute(
+      ctx.tx,
+      doBlock([
+        ...continued,
+        ...this.sequences.filter((s) => !s.identity).map((s) => sequenceOwnedBy(s.sequence, built(s.table), s.column)),
+        dropTables(infosOf(ctx)),
+        ...infosOf(ctx).map((t) => renameRelation("TABLE", built(t.name), t.name)),
+        ...this.renames.map((r) => renameRelation(r.kind, r.from, r.to)),
+      ]),
+    );
+    // deleted: the old table is dropped whole; counting it here would hold every reader for a scan
+    const out: Record<string, ApplyCounts> = {};
+    for (const t of infosOf(ctx))
+      out[t.name] = { inserted: counts.get(t.name) ?? 0, updated: 0, unchanged: 0, deleted: null, duplicatesInSource: 0 };
+    return out;
+  }
+
+  /** New table name → the target it replaces. */
+  private oldNames(): Map<string, string> {
+    return new Map([...this.built].map(([o, b]) => [b.name, o]));
+  }
+
+  /** The identity sequence of the old table that a new table's identity continues. */
+  private identityBefore(s: OwnedSequence, oldName: ReadonlyMap<string, string>): OwnedSequence | undefined {
+    return this.sequences.find((o) => o.identity && o.column === s.column && o.table === oldName.get(s.table));
+  }
 }
+
+const schemaOf = (ctx: StrategyContext) => (infosOf(ctx)[0] as TableInfo).schema;
+const names = (ctx: StrategyContext) => ctx.tables.map((t) => t.name);

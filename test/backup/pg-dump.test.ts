@@ -6,7 +6,7 @@ import { manifestPathOf, readManifest } from "../../src/backup/manifest.js";
 import { takeBackup } from "../../src/backup/pg-dump.js";
 import { restoreBackup } from "../../src/backup/restore.js";
 import { inspectDump, sha256File } from "../../src/backup/verify.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import {
   failure,
   fingerprints,

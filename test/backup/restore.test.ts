@@ -7,7 +7,7 @@ import { restoreBackup } from "../../src/backup/restore.js";
 import { restoreById } from "../../src/backup/restore-command-core.js";
 import { sha256File } from "../../src/backup/verify.js";
 import { acquireRunLock } from "../../src/db/advisory-lock.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { clone, nextRelease, rejection, snapshot, sql, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import { corruptMiddle, cutTail, truncateTo } from "./support.js";

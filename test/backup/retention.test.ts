@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { takeBackup } from "../../src/backup/pg-dump.js";
 import { listBackups, pruneBackups } from "../../src/backup/retention.js";
 import { ENVIRONMENT_DEFAULTS } from "../../src/config/environments.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { nextRelease, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import { corruptMiddle } from "./support.js";

@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { restoreById } from "../../src/backup/restore-command-core.js";
 import { createLogger } from "../../src/reporting/logger.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { nextRelease, rejection, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import { corruptMiddle, envGuard, recordingTools } from "./support.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listBackups } from "../../src/backup/retention.js";
-import type { RunReport } from "../../src/runner/report.js";
+import type { RunReport } from "../../src/reporting/report.js";
 import {
   clone,
   linkNodeModules,

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { envGuard } from "../backup/support.js";
 import { clone, nextRelease, snapshot, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";

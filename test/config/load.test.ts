@@ -35,7 +35,13 @@ describe("parseConfig", () => {
       environments: {},
     });
     expect(c.releases.r).toMatchObject({ checks: [], strategy: "direct" });
-    expect(c.releases.r?.tables[0]).toEqual({ model: "League", file: "leagues.json", keys: "auto", unknownKeys: "error" });
+    expect(c.releases.r?.tables[0]).toEqual({
+      model: "League",
+      file: "leagues.json",
+      keys: "auto",
+      unknownKeys: "error",
+      allowEmpty: false,
+    });
   });
 
   it("should refuse unknown keys at every level", () => {

@@ -3,8 +3,8 @@
  * (exit 7), or with --wait queues behind it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunFailed } from "../../src/runner/atomic-etl.js";
-import type { RunReport } from "../../src/runner/report.js";
+import { RunFailed } from "../../src/atomic-etl.js";
+import type { RunReport } from "../../src/reporting/report.js";
 import { freshDatabase } from "../support/postgres.js";
 import { captureState, stateDiff } from "./support/db-state.js";
 import { type FaultBench, openBench, other } from "./support/fault-bench.js";
@@ -59,7 +59,9 @@ describe("two runs at once", () => {
     const e = lost[0] as RunFailed;
     expect(e).toBeInstanceOf(RunFailed);
     expect(e.error.code).toBe("LOCK_HELD");
-    expect(e.error.message).toMatch(/^another run holds the lock \(pid \d+, .+, started .+\)$/);
+    expect(e.error.message).toMatch(
+      /^another run holds the lock: PostgreSQL backend pid \d+ \(client 127\.0\.0\.1:\d+, .+, connected .+\)$/,
+    );
     expect(e.error.data).toBe("untouched");
     expect(e.exitCode).toBe(7);
     bench.current = target;
@@ -74,7 +76,9 @@ describe("two runs at once", () => {
     await holder.done;
     bench.current = other(bench.current);
     expect(cli.code).toBe(7);
-    expect(cli.stderr).toMatch(/LOCK_HELD in lock: another run holds the lock \(pid \d+, atomic-etl:lock:[0-9a-f]{8}, started [^)]+\)/);
+    expect(cli.stderr).toMatch(
+      /LOCK_HELD in lock: another run holds the lock: PostgreSQL backend pid \d+ \(client 127\.0\.0\.1:\d+, atomic-etl:lock:[0-9a-f]{8}, connected [^)]+\)/,
+    );
     expect(stateDiff(await captureState(bench.url), bench.states[bench.current])).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
  */
 import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunFailed } from "../../src/runner/atomic-etl.js";
+import { RunFailed } from "../../src/atomic-etl.js";
 import { captureState, stateDiff } from "./support/db-state.js";
 import { startCutProxy } from "./support/cut-proxy.js";
 import { type FaultBench, openBench, other } from "./support/fault-bench.js";

@@ -3,7 +3,7 @@
  * codes are STATEMENT_TIMEOUT / TRANSACTION_TIMEOUT (exit 8), and neither is retried.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunFailed } from "../../src/runner/atomic-etl.js";
+import { RunFailed } from "../../src/atomic-etl.js";
 import { freshDatabase } from "../support/postgres.js";
 import { captureState, stateDiff } from "./support/db-state.js";
 import { type FaultBench, openBench, other } from "./support/fault-bench.js";

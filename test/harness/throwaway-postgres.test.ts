@@ -6,12 +6,12 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { findPgBinaries, HarnessError } from "../../src/harness/pg-binaries.js";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "../../src/harness/throwaway-postgres.js";
+import { findPgBinaries, HarnessError } from "../../tools/harness/pg-binaries.js";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "../../tools/harness/throwaway-postgres.js";
 import { adminUrl, freshDatabase, pgBinaries, pgTestContext } from "../support/postgres.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const HARNESS_SRC = path.join(REPO_ROOT, "src", "harness", "throwaway-postgres.ts");
+const HARNESS_SRC = path.join(REPO_ROOT, "tools", "harness", "throwaway-postgres.ts");
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 async function query<T extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunReport } from "../../src/runner/report.js";
+import type { RunReport } from "../../src/reporting/report.js";
 import { REPO_ROOT, sql } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 

@@ -6,7 +6,7 @@
  * test/support/prisma-schema.ts) says the schema declares, and with the generated client's
  * runtime data model. Editing one side without the other fails here.
  *
- * The second half covers src/db/migrations.ts: the offline applier must keep Prisma Migrate's
+ * The second half covers tools/migrations.ts: the offline applier must keep Prisma Migrate's
  * `_prisma_migrations` bookkeeping so `prisma migrate deploy` agrees with it later.
  */
 import { randomUUID } from "node:crypto";
@@ -18,7 +18,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as GeneratedEnums from "../../etl/generated/prisma/enums.js";
 import { Prisma, PrismaClient } from "../../etl/generated/prisma/client.js";
-import { applyMigrations, MigrationError, migrationChecksum, PRISMA_MIGRATE_ADVISORY_LOCK } from "../../src/db/migrations.js";
+import { applyMigrations, MigrationError, migrationChecksum, PRISMA_MIGRATE_ADVISORY_LOCK } from "../../tools/migrations.js";
 import { type FreshDatabase, freshDatabase, MIGRATIONS_DIR, REPO_ROOT } from "../support/postgres.js";
 import {
   type DmmfDatamodel,
@@ -507,7 +507,7 @@ describe("prisma/schema.prisma vs prisma/migrations", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// src/db/migrations.ts: offline applier with Prisma Migrate's bookkeeping
+// tools/migrations.ts: offline applier with Prisma Migrate's bookkeeping
 // ---------------------------------------------------------------------------------------------
 
 describe("applyMigrations", () => {

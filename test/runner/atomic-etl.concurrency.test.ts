@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { ALL_TABLES, failure, nextRelease, snapshot, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject();

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { failure, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject({ release: true });

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { expectTableEquals, REPO_ROOT, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject({ seed: false });

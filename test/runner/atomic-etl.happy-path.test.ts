@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { clone, expectTableEquals, nextRelease, RawJson, snapshot, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { clone, expectTableEquals, failure, nextRelease, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject();

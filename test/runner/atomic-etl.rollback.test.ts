@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/config/schema.js";
-import { AtomicEtl, type ImportOptions } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl, type ImportOptions } from "../../src/atomic-etl.js";
 import { clone, failure, nextRelease, type ReleaseFiles, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject();

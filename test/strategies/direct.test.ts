@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { quoteIdent } from "../../src/sql/quote.js";
 import { adminUrl } from "../support/postgres.js";
 import { ALL_TABLES, failure, snapshot, sql, STANDARD_TABLES, useTestProject } from "./fixtures.js";
@@ -64,5 +64,51 @@ describe("direct strategy", () => {
     expect(f.error.message).toContain("fan_clubs");
     expect(await snapshot(db.url)).toEqual(before);
     expect(await sql(db.url, "SELECT count(*)::int AS n FROM fan_clubs")).toEqual([{ n: 1 }]);
+  });
+
+  it("should refuse up front, naming the referencing rows and merge, when a table outside the release references rows it deletes", async () => {
+    // the release replaces leagues and teams only; players and matches (outside) reference teams
+    await ws.writeRelease("part", {
+      "leagues.json": [{ id: 7, code: "OLD", name: "Old League", country: "Nowhere", season: 2025 }],
+      "teams.json": [{ id: 70, leagueId: 7, name: "New Town" }],
+    });
+    const before = await snapshot(db.url);
+    const config = ws.config({
+      part: {
+        tables: [
+          { model: "League", file: "leagues.json" },
+          { model: "Team", file: "teams.json" },
+        ],
+      },
+    });
+    const f = await failure(new AtomicEtl(config).import({ release: "part", url: db.url, backup: false }));
+    expect(f.error).toMatchObject({ code: "STRATEGY_REFUSED", step: "clear", data: "rolled back; database unchanged" });
+    expect(f.error.message).toContain(
+      "players.players_team_id_fkey (ON DELETE RESTRICT) has rows that reference teams rows this run deletes, e.g. team_id = 70",
+    );
+    expect(f.error.next).toContain('mode: "merge"');
+    expect(await snapshot(db.url)).toEqual(before);
+  });
+
+  it("should clear with DELETE (no bulk mode) when outside tables reference the targets but no row does, and count what it deleted", async () => {
+    await sql(db.url, "DELETE FROM player_match_stats", "DELETE FROM matches", "DELETE FROM players");
+    await ws.writeRelease("part", {
+      "leagues.json": [{ id: 7, code: "NEW", name: "New League", country: "Here", season: 2026 }],
+      "teams.json": [{ id: 70, leagueId: 7, name: "New Town" }],
+    });
+    const config = ws.config({
+      part: {
+        tables: [
+          { model: "League", file: "leagues.json" },
+          { model: "Team", file: "teams.json" },
+        ],
+      },
+    });
+    const report = await new AtomicEtl(config).import({ release: "part", url: db.url, backup: false });
+    expect(report.tables.map((t) => [t.table, t.applied?.inserted, t.applied?.deleted])).toEqual([
+      ["leagues", 1, 2],
+      ["teams", 1, 3],
+    ]);
+    expect(await sql(db.url, "SELECT id, name FROM teams")).toEqual([{ id: 70, name: "New Town" }]);
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { quoteIdent } from "../../src/sql/quote.js";
 import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import {

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StrategyName } from "../../src/config/schema.js";
 import type { Blocker } from "../../src/db/lock-budget.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { failure, openReader, QUICK_LOCKS, snapshot, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
 
 const { db, ws } = useTestProject({ release: true });

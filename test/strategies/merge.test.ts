@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { ConfigError } from "../../src/errors.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { failure, fingerprints, prismaClient, snapshot, sql, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject();

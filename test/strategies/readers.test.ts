@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StrategyName } from "../../src/config/schema.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { ALL_TABLES, openReader, readAll, snapshot, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
 
 const { db, ws } = useTestProject({ release: true });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/config/schema.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import { failure, openReader, readAll, sql, workspace, type Workspace, workTables } from "./fixtures.js";
 

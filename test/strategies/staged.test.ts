@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import { failure, sql, workspace, type Workspace, workTables } from "./fixtures.js";
 

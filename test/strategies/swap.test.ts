@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 
 import { failure, snapshot, sql, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
 

@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { inject } from "vitest";
-import { findPgBinaries, type PgBinaries } from "../../src/harness/pg-binaries.js";
+import { findPgBinaries, type PgBinaries } from "../../tools/harness/pg-binaries.js";
 import { quoteIdent } from "../../src/sql/quote.js";
 
 /** What globalSetup hands to test files (via `project.provide('pg', …)`). */

@@ -8,7 +8,7 @@
  */
 import { loadConfig } from "../../../src/config/load.js";
 import type { StrategyName } from "../../../src/config/schema.js";
-import { AtomicEtl, RunFailed } from "../../../src/runner/atomic-etl.js";
+import { AtomicEtl, RunFailed } from "../../../src/atomic-etl.js";
 import { createLogger } from "../../../src/reporting/logger.js";
 import { FAULT_CONFIG } from "./paths.js";
 

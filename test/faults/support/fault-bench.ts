@@ -11,7 +11,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { EnvironmentSettings } from "../../../src/config/environments.js";
 import { type LoadedConfig, parseConfig } from "../../../src/config/load.js";
-import { AtomicEtl } from "../../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../../src/atomic-etl.js";
 import { captureState, classify, type DbState, stateDiff } from "./db-state.js";
 import { faultConfig } from "./fault-config.js";
 import { type FaultCluster, isClean, type Residue, sql, startFaultCluster, waitForNoResidue } from "./fault-cluster.js";

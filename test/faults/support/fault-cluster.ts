@@ -6,8 +6,8 @@
  * const fc = await startFaultCluster(); … await fc.stop();
  */
 import pg from "pg";
-import { applyMigrations } from "../../../src/db/migrations.js";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "../../../src/harness/throwaway-postgres.js";
+import { applyMigrations } from "../../../tools/migrations.js";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "../../../tools/harness/throwaway-postgres.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { FAULT_CATEGORIES_DDL } from "./release-fixture.js";
 

@@ -5,9 +5,9 @@
  * COMMIT could complete, or the run resolves it), nothing may be left behind, and the next
  * run must succeed.
  */
-import type { RunHooks } from "../../../src/runner/atomic-etl.js";
-import { RunFailed } from "../../../src/runner/atomic-etl.js";
-import type { RunReport } from "../../../src/runner/report.js";
+import type { RunHooks } from "../../../src/atomic-etl.js";
+import { RunFailed } from "../../../src/atomic-etl.js";
+import type { RunReport } from "../../../src/reporting/report.js";
 import type { EnvironmentSettings } from "../../../src/config/environments.js";
 import { type FaultBench, other } from "./fault-bench.js";
 import { sleep } from "./fault-cluster.js";

@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { findPgBinaries, pgToolPath } from "../../../src/harness/pg-binaries.js";
+import { findPgBinaries, pgToolPath } from "../../../tools/harness/pg-binaries.js";
 import { libpqEnv } from "../../../src/backup/pg-tools.js";
 
 export const PGBENCH_SCRIPTS = path.join(import.meta.dirname, "pgbench");

@@ -13,7 +13,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../../../etl/generated/prisma/client.js";
 import { parseConfig } from "../../../src/config/load.js";
 import type { ConfigInput } from "../../../src/config/schema.js";
-import { AtomicEtl, RunFailed } from "../../../src/runner/atomic-etl.js";
+import { AtomicEtl, RunFailed } from "../../../src/atomic-etl.js";
 import { captureState, type DbState } from "../../faults/support/db-state.js";
 import { sql } from "../../faults/support/fault-cluster.js";
 import { REPO_ROOT } from "../../faults/support/paths.js";

@@ -1,24 +1,14 @@
 import { describe, expect, it } from "vitest";
-import {
-  addForeignKey,
-  commentOnTable,
-  createStaging,
-  deleteInScope,
-  doBlock,
-  finalOrphans,
-  grant,
-  insertFromStage,
-  lockTablesInMode,
-  rowsOutsideScope,
-  setOptions,
-} from "../../src/sql/staging-statements.js";
+import { addForeignKey, commentOnTable, createStaging, doBlock, grant, setOptions } from "../../src/sql/ddl.js";
+import { lockTables } from "../../src/sql/locks.js";
+import { deleteInScope, finalOrphans, insertFromStage, rowsOutsideScope } from "../../src/sql/staging.js";
 
 const players = { schema: "public", name: "players" };
 const stage = { schema: "pg_temp", name: "atomic_etl_stage_players" };
 
 describe("staging statements", () => {
   it("should create a TEMP staging table with defaults, checks and generated columns, dropped at COMMIT", () => {
-    expect(createStaging("atomic_etl_stage_players", players)).toEqual({
+    expect(createStaging("atomic_etl_stage_players", players, { constraints: true })).toEqual({
       text: 'CREATE TEMP TABLE "atomic_etl_stage_players" (LIKE "public"."players" INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED) ON COMMIT DROP',
       values: [],
     });
@@ -55,7 +45,7 @@ describe("staging statements", () => {
   });
 
   it("should lock several tables in one statement", () => {
-    expect(lockTablesInMode([players, { schema: "public", name: "teams" }], "ROW EXCLUSIVE").text).toBe(
+    expect(lockTables([players, { schema: "public", name: "teams" }], "ROW EXCLUSIVE").text).toBe(
       'LOCK TABLE "public"."players", "public"."teams" IN ROW EXCLUSIVE MODE',
     );
   });
@@ -92,7 +82,7 @@ describe("staging statements", () => {
 
   it("should run parameterless statements in one DO block whose dollar-quote tag the body does not contain", () => {
     const weird = { schema: "public", name: "x$atomic_etl$y" };
-    expect(doBlock([lockTablesInMode([players], "ACCESS EXCLUSIVE"), lockTablesInMode([weird], "ACCESS EXCLUSIVE")]).text).toBe(
+    expect(doBlock([lockTables([players], "ACCESS EXCLUSIVE"), lockTables([weird], "ACCESS EXCLUSIVE")]).text).toBe(
       'DO $atomic_etl_1$\nBEGIN\n  LOCK TABLE "public"."players" IN ACCESS EXCLUSIVE MODE;\n  LOCK TABLE "public"."x$atomic_etl$y" IN ACCESS EXCLUSIVE MODE;\nEND\n$atomic_etl_1$',
     );
     expect(() => doBlock([deleteInScope(players, { dataset: "eu" })])).toThrow(/no bind parameters/);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 
-import { failure, nextRelease, snapshot, sql, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
+import { failure, nextRelease, snapshot, sql, STANDARD_TABLES, useTestProject, workTables } from "../strategies/fixtures.js";
 
 const { db, ws } = useTestProject();
 
@@ -82,7 +82,7 @@ describe("staged strategies: validation on staging, before the final phase", () 
     ]);
   });
 
-  it("should refuse to delete rows that a table outside the release still references", async () => {
+  it("should refuse staged-delete up front, naming the outside rows that still reference rows it deletes", async () => {
     // players and matches stay; the release replaces teams, which both reference
     await ws.writeRelease("r", { "teams.json": [{ id: 70, leagueId: 7, name: "New Town" }] });
     const old = await snapshot(db.url);
@@ -90,12 +90,14 @@ describe("staged strategies: validation on staging, before the final phase", () 
 
     const f = await failure(etl.import({ release: "r", url: db.url, backup: false }));
 
-    expect(f.error.code).toBe("FK_VIOLATION");
-    expect(f.error.table).toBe("matches");
+    expect(f.error.code).toBe("STRATEGY_REFUSED");
+    expect(f.error.step).toBe("clear");
     expect(f.error.message).toContain(
-      "matches (not in the release) has rows that reference teams rows this run deletes, e.g. away_team_id = 71",
+      "matches.matches_away_team_id_fkey (ON DELETE RESTRICT) has rows that reference teams rows this run deletes, e.g. away_team_id = 71",
     );
-    expect(f.error.next).toContain("merge");
+    expect(f.error.meta.referencingTables).toEqual(expect.arrayContaining(["matches", "players"]));
+    expect(f.error.next).toContain('mode: "merge"');
+    expect(f.error.data).toBe("rolled back; database unchanged");
     expect(await snapshot(db.url)).toEqual(old);
   });
 
@@ -107,8 +109,26 @@ describe("staged strategies: validation on staging, before the final phase", () 
 
     expect(f.error.code).toBe("STRATEGY_REFUSED");
     expect(f.error.step).toBe("clear");
-    expect(f.error.message).toContain("players_team_id_fkey (players → teams)");
-    expect(f.error.next).toContain("staged-delete");
+    expect(f.error.message).toContain("players.players_team_id_fkey (ON DELETE RESTRICT) has rows that reference teams rows");
+    expect(f.error.next).toContain("merge");
+  });
+
+  it("should point staged-truncate to staged-delete when outside tables reference the targets but no row does, and staged-delete then runs", async () => {
+    await sql(db.url, "DELETE FROM player_match_stats", "DELETE FROM matches", "DELETE FROM players");
+    await ws.writeRelease("r", { "teams.json": [{ id: 70, leagueId: 7, name: "New Town" }] });
+    const config = (strategy: "staged-truncate" | "staged-delete") =>
+      ws.config({ r: { tables: [{ model: "Team", file: "teams.json" }], strategy } });
+
+    const f = await failure(new AtomicEtl(config("staged-truncate")).import({ release: "r", url: db.url, backup: false }));
+    expect(f.error.code).toBe("STRATEGY_REFUSED");
+    expect(f.error.message).toContain(
+      "players.players_team_id_fkey (ON DELETE RESTRICT) references teams, and TRUNCATE cannot leave it out",
+    );
+    expect(f.error.next).toContain("use staged-delete");
+
+    const report = await new AtomicEtl(config("staged-delete")).import({ release: "r", url: db.url, backup: false });
+    expect(report.tables[0]?.applied).toMatchObject({ inserted: 1, deleted: 3 });
+    expect(await sql(db.url, "SELECT id, name FROM teams")).toEqual([{ id: 70, name: "New Town" }]);
   });
 
   it("should let --strategy override the release's strategy and report it", async () => {

@@ -2,8 +2,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pgTx } from "../../src/db/pg-client.js";
 import { EtlError } from "../../src/errors.js";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { readCatalog } from "../../src/sql/catalog.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
+import { readCatalog } from "../../src/db/catalog.js";
 import { failure, seed, sql, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 

@@ -1,4 +1,4 @@
-import type { Statement } from "../db/prisma-like.js";
+import type { Statement } from "./statement.js";
 import type { ForeignKeyInfo } from "./catalog.js";
 import { identList, type QualifiedName, qualified, quoteIdent } from "./quote.js";
 
@@ -219,5 +219,14 @@ export function hasNullsNotDistinctIndex(table: QualifiedName, columns: readonly
       "AND (SELECT array_agg(a.attname::text) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) " +
       "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n WHERE k.o <= i.indnkeyatts) @> $3::text[]) AS ok",
     values: [table.schema, table.name, [...columns]],
+  };
+}
+
+/** `deleteMissing`'s reach before it runs: the target rows in scope, and how many of them it would delete. */
+export function missingCounts(s: MergeSpec): Statement {
+  const scope = inScope(s, "t", "$1");
+  return {
+    text: `SELECT count(*)::bigint AS in_scope, count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ${qualified(s.dedup)} s WHERE ${keyMatch(s, "s", "t")}))::bigint AS missing FROM ${qualified(s.target)} t${scope.length ? ` WHERE ${scope.join(" AND ")}` : ""}`,
+    values: scopeValues(s),
   };
 }

@@ -1,18 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ForeignKeyInfo } from "../../src/sql/catalog.js";
-import {
-  bumpSequence,
-  countRows,
-  createTempLike,
-  deleteAll,
-  fingerprint,
-  insertBatch,
-  insertSelect,
-  lockTables,
-  missingParentKeys,
-  setLocal,
-  truncateTables,
-} from "../../src/sql/statements.js";
+import { bumpSequence, countRows, deleteAll, insertBatch, insertSelect, missingParentKeys, truncateTables } from "../../src/sql/bulk.js";
+import { createStaging } from "../../src/sql/ddl.js";
+import { fingerprint } from "../../src/sql/fingerprint.js";
+import { lockTables } from "../../src/sql/locks.js";
+import { setLocal } from "../../src/sql/session.js";
 
 const leagues = { schema: "public", name: "leagues" };
 const hostile = { schema: 'sch"ema', name: 'x"; DROP TABLE leagues; --' };
@@ -74,7 +66,7 @@ describe("statement builders", () => {
   });
 
   it("should build the staging statements with quoted names", () => {
-    expect(createTempLike('st"age', hostile)).toEqual({
+    expect(createStaging('st"age', hostile, { constraints: false })).toEqual({
       text: `CREATE TEMP TABLE "st""age" (LIKE ${Q_HOSTILE} INCLUDING DEFAULTS) ON COMMIT DROP`,
       values: [],
     });

@@ -1,5 +1,8 @@
-import type { EtlError } from "../errors.js";
-import type { RetryRecord } from "./retry.js";
+import type { DatabaseIdentity } from "../db/database-identity.js";
+import { EtlError } from "../errors.js";
+import type { RunPlan } from "../runner/plan.js";
+import type { RetryRecord } from "../runner/retry.js";
+import type { RunWarning } from "../runner/settle.js";
 import type { ApplyCounts } from "../strategies/strategy.js";
 
 export interface TableReport {
@@ -16,17 +19,19 @@ export interface TableReport {
   durationMs: number;
   /** Client-observed time waiting on this table's INSERTs. */
   dbMs: number;
-  /** What the final phase did (merge counts; -1 where a count does not apply). */
+  /** What the final phase did: inserted, updated, unchanged, deleted (null where it cannot be known, see ApplyCounts). */
   applied: ApplyCounts | null;
 }
 
-export type Outcome = "committed" | "rolled back" | "restored from backup" | "refused" | "failed";
+export type Outcome = "committed" | "rolled back" | "refused" | "failed";
 
 /** The JSON run report (`--json` prints it on stdout). No secrets: no URL, no password. */
 export interface RunReport {
   runId: string;
   release: string;
   environment: string;
+  /** The database the run worked on: cluster system identifier, name and OID (never host or credentials). */
+  database: DatabaseIdentity | null;
   strategy: string;
   outcome: Outcome;
   startedAt: string;
@@ -50,7 +55,56 @@ export interface RunReport {
   attempts: number;
   /** The failures that were retried, oldest first. */
   retries: RetryRecord[];
+  /** Things the run noticed beside its outcome (CONCURRENT_CHANGES: other sessions wrote to the targets meanwhile). */
+  warnings: RunWarning[];
   error: ReturnType<EtlError["toJSON"]> | null;
+}
+
+/** A failed run: the error, with the run report attached. */
+export class RunFailed extends EtlError {
+  constructor(
+    readonly error: EtlError,
+    readonly report: RunReport,
+  ) {
+    super(error.code, error.message, error.details());
+  }
+}
+
+/** The report of a run that has not done anything yet. */
+export function newReport(plan: RunPlan): RunReport {
+  return {
+    runId: plan.runId,
+    release: plan.release,
+    environment: plan.target.env,
+    database: null,
+    strategy: "",
+    outcome: "failed",
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    txid: null,
+    batchSize: plan.batchSize ?? plan.target.settings.batchSize,
+    rows: 0,
+    rowsPerSecond: 0,
+    tables: [],
+    backup: null,
+    checks: [],
+    phases: {},
+    peakRssMb: 0,
+    memory: { budgetMb: plan.target.settings.memoryBudgetMb, collections: 0, gcMs: 0 },
+    attempts: 0,
+    retries: [],
+    warnings: [],
+    error: null,
+  };
+}
+
+/** Rows, duration, throughput and peak memory of a committed run. */
+export function withTiming(r: RunReport, started: number): void {
+  const seconds = Math.max(0.001, (performance.now() - started) / 1000);
+  r.rows = r.tables.reduce((a, t) => a + t.rowsLoaded, 0);
+  r.durationMs = Math.round(seconds * 1000);
+  r.rowsPerSecond = Math.round(r.rows / seconds);
+  r.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 /** A short human summary for the terminal. */
@@ -69,6 +123,7 @@ export function formatReport(r: RunReport): string {
     lines.push(`  ${r.rows} rows, ${r.rowsPerSecond} rows/s, strategy ${r.strategy}, batch size ${r.batchSize}`);
   }
   if (r.backup) lines.push(`  backup: ${r.backup.path} (${(r.backup.sizeBytes / 1024).toFixed(0)} KiB)`);
+  for (const w of r.warnings) lines.push(`  warning ${w.code}: ${w.message}`, `    next: ${w.next}`);
   if (r.txid) lines.push(`  transaction: ${r.txid}`);
   return lines.join("\n");
 }

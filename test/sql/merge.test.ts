@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deleteMissing, type MergeSpec, stagedRows, upsertChanges } from "../../src/sql/merge-statements.js";
+import { deleteMissing, type MergeSpec, stagedRows, upsertChanges } from "../../src/sql/merge.js";
 
 const spec = (over: Partial<MergeSpec> = {}): MergeSpec => ({
   target: { schema: "public", name: 'we"ird' },

@@ -18,7 +18,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { quoteIdent } from "../sql/quote.js";
+import { quoteIdent } from "../../src/sql/quote.js";
 import { findPgBinaries, HarnessError, type PgBinaries } from "./pg-binaries.js";
 
 export { HarnessError, type PgBinaries } from "./pg-binaries.js";

@@ -2,16 +2,20 @@ import type { CheckConfig } from "../config/schema.js";
 import type { TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 
+/** One check that passed. */
+export interface CheckResult {
+  name: string;
+  passed: boolean;
+  durationMs: number;
+}
+
 /**
  * Runs the release's user checks inside the transaction, before COMMIT. An SQL check
  * passes when its query returns no rows (the rows are the violations); a function check
  * fails by returning `false` or a message, or by throwing.
  */
-export async function runChecks(
-  tx: TxLike,
-  checks: readonly CheckConfig[],
-): Promise<{ name: string; passed: boolean; durationMs: number }[]> {
-  const out: { name: string; passed: boolean; durationMs: number }[] = [];
+export async function runChecks(tx: TxLike, checks: readonly CheckConfig[]): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
   for (const c of checks) {
     const started = performance.now();
     let failure: string | null = null;

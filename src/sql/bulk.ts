@@ -1,12 +1,16 @@
-import type { Statement } from "../db/prisma-like.js";
 import type { ForeignKeyInfo } from "./catalog.js";
 import { identList, type QualifiedName, qualified, quoteIdent } from "./quote.js";
+import type { Statement } from "./statement.js";
+
+/**
+ * SQL that moves rows: the set-based batch insert, clearing, moving staged rows, and the
+ * row-level probes used to name a refused record. Pure `{ text, values }` builders.
+ */
 
 /**
  * Every SQL text atomic-etl runs is built here, as pure functions returning `{ text, values }`.
  * Names are quoted by `quoteIdent`; values are always bind parameters.
  */
-
 /** One batch, set-based: `INSERT … SELECT … FROM json_populate_recordset(NULL::rowtype, $1::json)`. */
 export function insertBatch(
   into: QualifiedName,
@@ -27,41 +31,18 @@ export function truncateTables(tables: readonly QualifiedName[]): Statement {
   return { text: `TRUNCATE TABLE ${tables.map(qualified).join(", ")}`, values: [] };
 }
 
-/** Locks several tables in one statement, in the given mode, until the transaction ends. */
-export function lockTables(tables: readonly QualifiedName[], mode: "EXCLUSIVE" | "ACCESS EXCLUSIVE"): Statement {
-  return { text: `LOCK TABLE ${tables.map(qualified).join(", ")} IN ${mode} MODE`, values: [] };
-}
-
 export function deleteAll(table: QualifiedName): Statement {
   return { text: `DELETE FROM ${qualified(table)}`, values: [] };
 }
 
-/** A round trip that proves a connection (and its server) still answers. */
-export function ping(): Statement {
-  return { text: "SELECT 1", values: [] };
+/** `INSERT INTO to (cols) SELECT cols FROM from`: one statement, so FKs see every row at once. */
+export function insertSelect(to: QualifiedName, from: QualifiedName, columns: readonly string[]): Statement {
+  const cols = identList(columns);
+  return { text: `INSERT INTO ${qualified(to)} (${cols}) SELECT ${cols} FROM ${qualified(from)}`, values: [] };
 }
 
 export function countRows(table: QualifiedName): Statement {
   return { text: `SELECT count(*)::bigint AS n FROM ${qualified(table)}`, values: [] };
-}
-
-/**
- * Row count plus an order-independent hash: the sum of the first 64 bits of md5 of each
- * row's text form (a sum, unlike XOR, does not cancel out duplicate rows).
- */
-export function fingerprint(table: QualifiedName): Statement {
-  return {
-    text: `SELECT count(*)::bigint AS rows, COALESCE(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text AS hash FROM ${qualified(table)} AS t`,
-    values: [],
-  };
-}
-
-/** Raises a serial/identity sequence to the loaded max, never lowering it (setval is not transactional). */
-export function bumpSequence(table: QualifiedName, column: string, sequence: string): Statement {
-  return {
-    text: `SELECT setval($1::regclass, m) FROM (SELECT max(${quoteIdent(column)})::bigint AS m FROM ${qualified(table)}) s WHERE m IS NOT NULL AND m > COALESCE(pg_sequence_last_value($1::regclass), 0)`,
-    values: [sequence],
-  };
 }
 
 /** Rows of `child` whose FK columns (all non-null) have no row in `parent`. */
@@ -80,27 +61,19 @@ export function orphanRows(
   };
 }
 
-export function setLocal(name: "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout", ms: number): Statement {
-  // SET LOCAL takes no bind parameters; set_config(…, true) is the parameterised equivalent.
-  return { text: "SELECT set_config($1, $2, true)", values: [name, `${ms}ms`] };
-}
-
-/** A TEMP table shaped like `like` (columns and defaults, no constraints), dropped at COMMIT. */
-export function createTempLike(name: string, like: QualifiedName): Statement {
-  return { text: `CREATE TEMP TABLE ${quoteIdent(name)} (LIKE ${qualified(like)} INCLUDING DEFAULTS) ON COMMIT DROP`, values: [] };
-}
-
-/** `INSERT INTO to (cols) SELECT cols FROM from`: one statement, so FKs see every row at once. */
-export function insertSelect(to: QualifiedName, from: QualifiedName, columns: readonly string[]): Statement {
-  const cols = identList(columns);
-  return { text: `INSERT INTO ${qualified(to)} (${cols}) SELECT ${cols} FROM ${qualified(from)}`, values: [] };
-}
-
 /** Ordinals (1-based) of the probe rows whose key has no row in the FK's parent table. */
 export function missingParentKeys(fk: ForeignKeyInfo, probeJson: string): Statement {
   const on = fk.referencedColumns.map((c) => `p.${quoteIdent(c)} = w.${quoteIdent(c)}`).join(" AND ");
   return {
     text: `SELECT w.ordinality AS n FROM json_populate_recordset(NULL::${qualified(fk.references)}, $1::json) WITH ORDINALITY AS w WHERE NOT EXISTS (SELECT 1 FROM ${qualified(fk.references)} p WHERE ${on}) ORDER BY 1`,
     values: [probeJson],
+  };
+}
+
+/** Raises a serial/identity sequence to the loaded max, never lowering it (setval is not transactional). */
+export function bumpSequence(table: QualifiedName, column: string, sequence: string): Statement {
+  return {
+    text: `SELECT setval($1::regclass, m) FROM (SELECT max(${quoteIdent(column)})::bigint AS m FROM ${qualified(table)}) s WHERE m IS NOT NULL AND m > COALESCE(pg_sequence_last_value($1::regclass), 0)`,
+    values: [sequence],
   };
 }

@@ -1,28 +1,18 @@
-import type { z } from "zod";
 import { forgetPrismaDebugHistory } from "../db/prisma-debug-history.js";
 import { execute, type TxLike } from "../db/prisma-like.js";
-import { EtlError } from "../errors.js";
+import type { TablePlan } from "../planner/table-plan.js";
 import { readRecords } from "../sources/read-records.js";
+import { insertBatch } from "../sql/bulk.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
-import { insertBatch } from "../sql/statements.js";
 import { RecordValidator } from "../validation/record-validator.js";
+import { expectRowCount } from "../validation/row-counts.js";
+import type { KeyMode } from "../validation/table-mapping.js";
 import type { MemoryBudget } from "./memory-budget.js";
-import type { KeyMode, TableMapping } from "../validation/table-mapping.js";
 
-export interface TableSource {
-  info: TableInfo;
-  mapping: TableMapping;
-  /** Absolute path. */
-  path: string;
-  /** As shown to people (relative to the project). */
-  file: string;
-  batchSize: number;
-  /** See readRecords. */
-  maxBatchBytes: number;
-  keys: "auto" | KeyMode;
-  userSchema: z.ZodType | undefined;
-  unknownKeys: "error" | "ignore";
+/** The validator of a table's file, as its config entry asks (the loader and the diagnosis use the same). */
+export function validatorFor(t: TablePlan): RecordValidator {
+  return new RecordValidator(t.mapping, t.info, t.file.file, t.entry.keys, t.entry.schema, t.entry.unknownKeys);
 }
 
 export interface TableLoadResult {
@@ -41,7 +31,7 @@ export interface TableLoadResult {
 /** A batch INSERT that Postgres refused; diagnosed after rollback (see diagnose.ts). */
 export class BatchInsertFailure extends Error {
   constructor(
-    readonly source: TableSource,
+    readonly source: TablePlan,
     readonly firstIndex: number,
     readonly rows: Record<string, unknown>[],
     override readonly cause: unknown,
@@ -71,96 +61,111 @@ function groupByDefaults(info: TableInfo, rows: Row[]): { columns: string[]; row
   return [...groups].map(([sig, rs]) => ({ columns: [...plain, ...defaulted.filter((_, i) => sig[i] === "1")], rows: rs }));
 }
 
+/** Sends validated batches as set-based INSERTs, one in flight at a time, and counts what landed. */
+class BatchSender {
+  inserted = 0;
+  batches = 0;
+  dbMs = 0;
+  private inFlight: Promise<void> | null = null;
+  private readonly identity: Set<string>;
+
+  constructor(
+    private readonly tx: TxLike,
+    private readonly source: TablePlan,
+    private readonly target: QualifiedName,
+    private readonly onBatch: ((rows: number, batchNo: number) => Promise<void> | void) | undefined,
+  ) {
+    this.identity = new Set(source.info.columns.filter((c) => c.isIdentity).map((c) => c.name));
+  }
+
+  /** Waits for the batch before, then puts this one on the wire without waiting for it. */
+  async send(rows: Row[], firstIndex: number): Promise<void> {
+    await this.settled();
+    const p = this.insert(rows, firstIndex);
+    p.catch(() => undefined); // handled when awaited; keeps Node from flagging it meanwhile
+    this.inFlight = p;
+  }
+
+  /** The INSERT in flight, settled (its failure thrown). */
+  async settled(): Promise<void> {
+    const p = this.inFlight;
+    this.inFlight = null;
+    if (p) await p;
+  }
+
+  private async insert(rows: Row[], firstIndex: number): Promise<void> {
+    for (const g of groupByDefaults(this.source.info, rows)) {
+      const overriding = g.columns.some((c) => this.identity.has(c));
+      const stmt = insertBatch(this.target, this.target, g.columns, JSON.stringify(g.rows), overriding);
+      const sent = performance.now();
+      try {
+        this.inserted += await execute(this.tx, stmt);
+        this.dbMs += performance.now() - sent;
+      } catch (e) {
+        throw new BatchInsertFailure(this.source, firstIndex, rows, e);
+      } finally {
+        forgetPrismaDebugHistory();
+      }
+    }
+    this.batches++;
+    await this.onBatch?.(rows.length, this.batches);
+  }
+}
+
 /**
  * Streams one file into `target` in batches: parse → validate → one set-based INSERT per
  * batch. Parsing and validating batch n+1 overlaps the INSERT of batch n.
  */
 export async function loadTable(
   tx: TxLike,
-  source: TableSource,
+  source: TablePlan,
   target: QualifiedName,
   opts: { onBatch?: (rows: number, batchNo: number) => Promise<void> | void; memory?: MemoryBudget } = {},
 ): Promise<TableLoadResult> {
   const started = performance.now();
   const { info } = source;
-  const validator = new RecordValidator(source.mapping, info, source.file, source.keys, source.userSchema, source.unknownKeys);
-  const identity = new Set(info.columns.filter((c) => c.isIdentity).map((c) => c.name));
+  const validator = validatorFor(source);
+  const sender = new BatchSender(tx, source, target, opts.onBatch);
   let records = 0;
-  let inserted = 0;
-  let batches = 0;
   let bytes = 0;
-  let inFlight: Promise<void> | null = null;
-  let dbMs = 0;
-
-  const send = async (rows: Row[], firstIndex: number) => {
-    for (const g of groupByDefaults(info, rows)) {
-      const stmt = insertBatch(
-        target,
-        target,
-        g.columns,
-        JSON.stringify(g.rows),
-        g.columns.some((c) => identity.has(c)),
-      );
-      const sent = performance.now();
-      try {
-        inserted += await execute(tx, stmt);
-        dbMs += performance.now() - sent;
-      } catch (e) {
-        throw new BatchInsertFailure(source, firstIndex, rows, e);
-      } finally {
-        forgetPrismaDebugHistory();
-      }
-    }
-    batches++;
-    await opts.onBatch?.(rows.length, batches);
-  };
-
   try {
-    for await (const batch of readRecords(source.path, {
+    for await (const batch of readRecords(source.file.path, {
       batchSize: source.batchSize,
       maxBatchBytes: source.maxBatchBytes,
       onBytes: (n) => (bytes += n),
-      label: source.file,
+      label: source.file.file,
     })) {
       const rows = validator.validate(batch.records, batch.firstIndex);
       records += rows.length;
       // while the server still works on the previous batch
       opts.memory?.check();
-      if (inFlight) await inFlight;
-      inFlight = send(rows, batch.firstIndex);
-      inFlight.catch(() => undefined); // handled when awaited; keeps Node from flagging it meanwhile
+      await sender.send(rows, batch.firstIndex);
       // Let Prisma's promise chain put the INSERT on the wire before parsing the next batch
       // takes the thread; without it the two ran one after the other (measured 1.4x slower).
       await new Promise((resolve) => setImmediate(resolve));
     }
-  } catch (e) {
+  } finally {
     // The INSERT in flight holds earlier records: let it settle before the rollback, and
     // report its failure first, as the first problem in file order.
-    if (inFlight) await inFlight;
-    throw e;
+    await sender.settled();
   }
-  if (inFlight) await inFlight;
-  if (inserted !== records) {
-    throw new EtlError(
-      "ROW_COUNT_MISMATCH",
-      `${source.file}: read ${records} records but ${inserted} rows were inserted into ${info.name}`,
-      {
-        step: "validate",
-        table: info.name,
-        file: source.file,
-        next: "look for triggers or rules on the table that drop or add rows",
-      },
-    );
-  }
+  expectRowCount({
+    table: info.name,
+    expected: records,
+    actual: sender.inserted,
+    message: `${source.file.file}: read ${records} records but ${sender.inserted} rows were inserted into ${info.name}`,
+    step: "validate",
+    file: source.file.file,
+  });
   return {
     table: info.name,
-    file: source.file,
+    file: source.file.file,
     keyMode: validator.keyMode,
     records,
-    rowsInserted: inserted,
-    batches,
+    rowsInserted: sender.inserted,
+    batches: sender.batches,
     bytes,
     durationMs: Math.round(performance.now() - started),
-    dbMs: Math.round(dbMs),
+    dbMs: Math.round(sender.dbMs),
   };
 }

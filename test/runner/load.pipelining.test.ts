@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { AtomicEtl } from "../../src/runner/atomic-etl.js";
+import { AtomicEtl } from "../../src/atomic-etl.js";
 import { nextRelease, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject();

@@ -1,8 +1,9 @@
 import type { Scope } from "../config/schema.js";
-import { query } from "../db/prisma-like.js";
+import { query, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
+import { countRows } from "../sql/bulk.js";
 import {
   collisionsOutsideScope,
   duplicateKeys,
@@ -10,9 +11,7 @@ import {
   finalOrphans,
   referencesToDeleted,
   rowsOutsideScope,
-} from "../sql/staging-statements.js";
-import { countRows } from "../sql/statements.js";
-import type { StrategyContext } from "./strategy.js";
+} from "../sql/staging.js";
 
 /** A target and where its release rows wait for the final phase. */
 export interface StagedTarget {
@@ -34,19 +33,24 @@ const sameTable = (a: QualifiedName, b: QualifiedName) => a.schema === b.schema 
  * table when the parent is a target, else in the real parent) and rows outside the run that
  * reference rows it deletes. Returns the staged row count of each table.
  */
-export async function checkStaged(ctx: StrategyContext, staged: ReadonlyMap<string, StagedTarget>): Promise<Map<string, number>> {
+export async function checkStaged(
+  tx: TxLike,
+  targets: readonly TableInfo[],
+  staged: ReadonlyMap<string, StagedTarget>,
+  log: (msg: string, fields: Record<string, unknown>) => void,
+): Promise<Map<string, number>> {
   const started = performance.now();
   const counts = new Map<string, number>();
-  for (const t of ctx.targets) {
+  for (const t of targets) {
     const s = staged.get(t.name) as StagedTarget;
-    if (s.scope) await checkScope(ctx, s, s.scope);
-    await checkUniqueKeys(ctx, s);
-    await checkForeignKeys(ctx, s, staged);
-    await checkIncomingReferences(ctx, s, staged);
-    const [n] = await query<{ n: bigint | number }>(ctx.tx, countRows(s.stage));
+    if (s.scope) await checkScope(tx, s, s.scope);
+    await checkUniqueKeys(tx, s);
+    await checkForeignKeys(tx, s, staged);
+    await checkIncomingReferences(tx, s, staged);
+    const [n] = await query<{ n: bigint | number }>(tx, countRows(s.stage));
     counts.set(t.name, Number(n?.n ?? 0));
   }
-  ctx.log("staging validated", {
+  log("staging validated", {
     tables: counts.size,
     rows: [...counts.values()].reduce((a, b) => a + b, 0),
     durationMs: Math.round(performance.now() - started),
@@ -54,9 +58,9 @@ export async function checkStaged(ctx: StrategyContext, staged: ReadonlyMap<stri
   return counts;
 }
 
-async function checkScope(ctx: StrategyContext, s: StagedTarget, scope: Scope): Promise<void> {
+async function checkScope(tx: TxLike, s: StagedTarget, scope: Scope): Promise<void> {
   const cols = Object.keys(scope);
-  const [r] = await query<Row>(ctx.tx, rowsOutsideScope(s.stage, scope));
+  const [r] = await query<Row>(tx, rowsOutsideScope(s.stage, scope));
   if (!r) return;
   throw new EtlError(
     "VALIDATION_FAILED",
@@ -71,9 +75,9 @@ async function checkScope(ctx: StrategyContext, s: StagedTarget, scope: Scope): 
   );
 }
 
-async function checkUniqueKeys(ctx: StrategyContext, s: StagedTarget): Promise<void> {
+async function checkUniqueKeys(tx: TxLike, s: StagedTarget): Promise<void> {
   for (const key of s.info.uniqueKeys) {
-    const [dup] = await query<Row & { n: bigint | number }>(ctx.tx, duplicateKeys(s.stage, key.columns));
+    const [dup] = await query<Row & { n: bigint | number }>(tx, duplicateKeys(s.stage, key.columns));
     if (dup) {
       throw new EtlError(
         "DUPLICATE_KEY",
@@ -88,7 +92,7 @@ async function checkUniqueKeys(ctx: StrategyContext, s: StagedTarget): Promise<v
       );
     }
     if (!s.scope) continue;
-    const [hit] = await query<Row>(ctx.tx, collisionsOutsideScope(s.stage, s.info, key.columns, s.scope));
+    const [hit] = await query<Row>(tx, collisionsOutsideScope(s.stage, s.info, key.columns, s.scope));
     if (hit) {
       throw new EtlError(
         "DUPLICATE_KEY",
@@ -105,7 +109,7 @@ async function checkUniqueKeys(ctx: StrategyContext, s: StagedTarget): Promise<v
   }
 }
 
-async function checkForeignKeys(ctx: StrategyContext, s: StagedTarget, staged: ReadonlyMap<string, StagedTarget>): Promise<void> {
+async function checkForeignKeys(tx: TxLike, s: StagedTarget, staged: ReadonlyMap<string, StagedTarget>): Promise<void> {
   for (const fk of s.info.foreignKeys) {
     const parent = [...staged.values()].find((p) => sameTable(p.info, fk.references));
     const parentRows: FinalRows = parent
@@ -113,7 +117,7 @@ async function checkForeignKeys(ctx: StrategyContext, s: StagedTarget, staged: R
       : { table: fk.references, stage: null, scope: null };
     // rows kept outside the scope only need checking when their parent changes too
     const childRows: FinalRows = { table: s.info, stage: s.stage, scope: parent ? s.scope : null };
-    const [orphan] = await query<Row>(ctx.tx, finalOrphans(childRows, fk.columns, parentRows, fk.referencedColumns));
+    const [orphan] = await query<Row>(tx, finalOrphans(childRows, fk.columns, parentRows, fk.referencedColumns));
     if (!orphan) continue;
     throw new EtlError(
       "FK_VIOLATION",
@@ -131,10 +135,10 @@ async function checkForeignKeys(ctx: StrategyContext, s: StagedTarget, staged: R
   }
 }
 
-async function checkIncomingReferences(ctx: StrategyContext, s: StagedTarget, staged: ReadonlyMap<string, StagedTarget>): Promise<void> {
+async function checkIncomingReferences(tx: TxLike, s: StagedTarget, staged: ReadonlyMap<string, StagedTarget>): Promise<void> {
   for (const fk of s.info.referencedBy) {
     if ([...staged.values()].some((c) => sameTable(c.info, fk.table))) continue;
-    const [r] = await query<Row>(ctx.tx, referencesToDeleted(fk.table, fk.columns, s.info, fk.referencedColumns, s.scope));
+    const [r] = await query<Row>(tx, referencesToDeleted(fk.table, fk.columns, s.info, fk.referencedColumns, s.scope));
     if (!r) continue;
     throw new EtlError(
       "FK_VIOLATION",

@@ -1,5 +1,5 @@
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
-import type { RunHooks } from "../runner/atomic-etl.js";
+import type { RunHooks } from "../runner/plan.js";
 
 /** Per-table progress bars on a TTY (stderr); nothing otherwise. */
 export function progressHooks(enabled: boolean): { hooks: RunHooks; stop(): void } {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { access, constants, stat } from "node:fs/promises";
 import path from "node:path";
@@ -16,14 +16,13 @@ export interface ReleaseFile {
   sha256: string;
 }
 
-export const newRunId = () => randomUUID();
-
 /** The release's folder: its `dir`, or `<releasesDir>/<name>`. */
 export function releaseDir(config: LoadedConfig, name: string, release: ReleaseConfig): string {
   return path.resolve(config.root, release.dir ?? path.join(config.releasesDir, name));
 }
 
-async function sha256(file: string): Promise<string> {
+/** sha256 of a file, streamed. */
+export async function sha256File(file: string): Promise<string> {
   const h = createHash("sha256");
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest("hex");
@@ -72,7 +71,7 @@ export async function checkReleaseFiles(
       path: abs,
       file: rel,
       size: st.size,
-      sha256: await sha256(abs).catch((e: unknown) => {
+      sha256: await sha256File(abs).catch((e: unknown) => {
         throw new EtlError("INPUT_UNREADABLE", `${rel}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
           step: "preflight",
           file: rel,

@@ -1,0 +1,34 @@
+import type { Logger } from "pino";
+import { importRelease } from "./commands/import.js";
+import { type LoadedConfig, parseConfig } from "./config/load.js";
+import type { ConfigInput } from "./config/schema.js";
+import { silentLogger } from "./reporting/logger.js";
+import type { RunReport } from "./reporting/report.js";
+import type { ImportOptions } from "./runner/plan.js";
+
+export type { ImportOptions, RunHooks } from "./runner/plan.js";
+export { RunFailed } from "./reporting/report.js";
+
+/**
+ * The library's entry point: one release, one transaction. Lock → preflight → backup →
+ * transaction (clear, stream, validate, apply) → commit once; or roll back and prove what
+ * happened to the data.
+ *
+ * @example
+ * const etl = new AtomicEtl(config, { logger });
+ * const report = await etl.import({ release: "league-2026", env: "staging" });
+ */
+export class AtomicEtl {
+  readonly config: LoadedConfig;
+  private readonly log: Logger;
+
+  constructor(config: LoadedConfig | ConfigInput, opts: { logger?: Logger; root?: string } = {}) {
+    this.config = "root" in config ? (config as LoadedConfig) : parseConfig(config, opts.root ?? process.cwd());
+    this.log = opts.logger ?? silentLogger();
+  }
+
+  /** Imports a release. Resolves with the report on COMMIT; rejects with {@link RunFailed} otherwise. */
+  import(opts: ImportOptions): Promise<RunReport> {
+    return importRelease(this.config, opts, this.log);
+  }
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { LoadedConfig } from "../config/load.js";
+import { EtlError } from "../errors.js";
+import { type RunReport, RunFailed } from "../reporting/report.js";
+import { type ImportOptions, resolveRun } from "../runner/plan.js";
+import { runImport } from "../runner/run.js";
+
+/**
+ * `atomic-etl import <release>`: resolves the run (every option checked before anything
+ * connects), then runs it. Resolves with the report on COMMIT; rejects with
+ * {@link RunFailed} (error + report) otherwise, including when the run was refused up front.
+ *
+ * @example const report = await importRelease(config, { release: "league-2026", env: "staging" }, logger)
+ */
+export async function importRelease(config: LoadedConfig, opts: ImportOptions, log: Logger): Promise<RunReport> {
+  let plan: ReturnType<typeof resolveRun>;
+  try {
+    plan = resolveRun(config, opts);
+  } catch (e) {
+    throw refusedUpFront(e, opts, log);
+  }
+  return runImport(plan, log.child({ runId: plan.runId, release: opts.release }));
+}
+
+/** A run refused before it had a plan: nothing was touched. */
+function refusedUpFront(raw: unknown, opts: ImportOptions, log: Logger): unknown {
+  if (!(raw instanceof EtlError)) return raw;
+  const runId = randomUUID();
+  const error = raw.with({ runId, data: "untouched", step: raw.step ?? "config" });
+  log.error(
+    { runId, release: opts.release, phase: "failed", code: error.code, step: error.step, data: error.data, durationMs: 0 },
+    error.message,
+  );
+  return new RunFailed(error, {
+    runId,
+    release: opts.release,
+    environment: opts.env ?? process.env.ETL_ENV ?? "local",
+    database: null,
+    strategy: "",
+    outcome: "refused",
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    txid: null,
+    batchSize: 0,
+    rows: 0,
+    rowsPerSecond: 0,
+    tables: [],
+    backup: null,
+    checks: [],
+    phases: {},
+    peakRssMb: 0,
+    memory: { budgetMb: 0, collections: 0, gcMs: 0 },
+    attempts: 0,
+    retries: [],
+    warnings: [],
+    error: error.toJSON(),
+  });
+}

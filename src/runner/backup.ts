@@ -1,0 +1,58 @@
+import { type BackupResult, takeBackup } from "../backup/pg-dump.js";
+import { type Fingerprint, fingerprintTables } from "../db/fingerprint.js";
+import type { TxLike } from "../db/prisma-like.js";
+import type { TablePlan } from "../planner/table-plan.js";
+import type { PhaseClock } from "./phase.js";
+import type { RunPlan } from "./plan.js";
+
+export interface BeforeState {
+  /** The targets' fingerprints before the run: what a rollback is proven against. */
+  before: Record<string, Fingerprint>;
+  backup: BackupResult | null;
+}
+
+/**
+ * The state before the run: with a backup, its manifest's fingerprints (taken in the dump's
+ * own snapshot); without one, fingerprints read here. Either way they are taken once.
+ */
+export async function takeBeforeState(
+  plan: RunPlan,
+  tables: readonly TablePlan[],
+  db: TxLike,
+  url: string,
+  releaseHash: string,
+  clock: PhaseClock,
+): Promise<BeforeState> {
+  if (plan.backup === "off") {
+    const before = await clock.run(
+      "preflight",
+      () =>
+        fingerprintTables(
+          db,
+          tables.map((t) => t.info),
+        ),
+      (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }),
+    );
+    return { before, backup: null };
+  }
+  const backup = await clock.run(
+    "backup",
+    () =>
+      takeBackup({
+        url,
+        schema: plan.schema,
+        tables: tables.map((t) => t.name),
+        dir: plan.backupDir,
+        mode: plan.backup as "tables" | "full",
+        environment: plan.target.env,
+        release: plan.release,
+        releaseHash,
+        runId: plan.runId,
+      }),
+    (r) => ({ id: r.manifest.id, sizeBytes: r.manifest.sizeBytes, rows: Object.values(r.manifest.tables).reduce((n, t) => n + t.rows, 0) }),
+  );
+  const before = Object.fromEntries(tables.map((t) => [t.name, pick(backup.manifest.tables[t.name])]));
+  return { before, backup };
+}
+
+const pick = (t: { rows: number; hash: string } | undefined): Fingerprint => ({ rows: t?.rows ?? 0, hash: t?.hash ?? "0" });

@@ -1,0 +1,88 @@
+import { isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
+import type { TxLike } from "../db/prisma-like.js";
+import { type ErrorCode, EtlError, type Step } from "../errors.js";
+import type { TablePlan } from "../planner/table-plan.js";
+import { OrphanFound } from "../strategies/bulk-rebuild.js";
+import { diagnoseBatchFailure, diagnoseLateOrphan, diagnoseOrphanFound } from "./diagnose.js";
+import { BatchInsertFailure } from "./load.js";
+
+/** What classifying a failure may use: where it happened, and (after the rollback) the files and a connection. */
+export interface FailureContext {
+  runId: string;
+  step: Step;
+  commitSent: boolean;
+  /** The release's tables by name, to name the record behind a refused batch. */
+  tables: ReadonlyMap<string, TablePlan>;
+  /** A connection to ask the untouched parent tables which keys they lack; null before one exists. */
+  db: TxLike | null;
+}
+
+/** Timeouts by what reports them: Prisma's interactive-transaction timer, or the server. */
+const TIMEOUTS: readonly { prismaCode?: string; sqlstate?: string; code: ErrorCode; what: string; next: string }[] = [
+  {
+    prismaCode: "P2028",
+    code: "TRANSACTION_TIMEOUT",
+    what: "the transaction timed out",
+    next: "raise transactionTimeoutMs for this environment, or load less per release",
+  },
+  {
+    sqlstate: "57014",
+    code: "STATEMENT_TIMEOUT",
+    what: "a statement hit statement_timeout",
+    next: "raise statementTimeoutMs, or lower the batch size",
+  },
+  {
+    sqlstate: "55P03",
+    code: "LOCK_TIMEOUT",
+    what: "could not take a lock within lock_timeout",
+    next: "find the long-running session holding the table (pg_stat_activity) and retry",
+  },
+];
+
+/**
+ * Maps whatever a run threw to an {@link EtlError} with a stable code, the step, and the run
+ * id; a refused batch is traced back to the record (file, index, field, value) behind it.
+ */
+export async function classifyFailure(raw: unknown, ctx: FailureContext): Promise<EtlError> {
+  const e = await classify(raw, ctx);
+  return e.runId === ctx.runId && e.step !== undefined ? e : e.with({ runId: ctx.runId, step: e.step ?? ctx.step });
+}
+
+async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
+  // A batch cut short by a lost connection, a timeout or a deadlock failed for that reason,
+  // not because of its records: classify the cause instead of diagnosing the records.
+  if (raw instanceof BatchInsertFailure) {
+    const c = pgErrorInfo(raw.cause);
+    if (!c.sqlstate || /^(08|40|57|55P03)/.test(c.sqlstate) || isConnectionLoss(raw.cause)) return classify(raw.cause, ctx);
+    if (ctx.db) {
+      return diagnoseBatchFailure(raw, ctx.db, ctx.tables).catch((d: unknown) =>
+        d instanceof EtlError
+          ? d
+          : new EtlError("SQL_ERROR", pgErrorInfo(raw.cause).message, { step: "load", table: raw.source.info.name, cause: raw.cause }),
+      );
+    }
+  }
+  if (raw instanceof OrphanFound) return diagnoseOrphanFound(raw, ctx.tables);
+  if (raw instanceof EtlError) return raw;
+  // an FK checked after the batches (self-reference moved in the final phase, deferred to COMMIT): name the record
+  if (ctx.db && !(raw instanceof BatchInsertFailure)) {
+    const late = await diagnoseLateOrphan(raw, ctx.step, ctx.tables).catch(() => null);
+    if (late) return late;
+  }
+  const info = pgErrorInfo(raw);
+  const meta = { sqlstate: info.sqlstate, prismaCode: info.prismaCode, detail: info.detail, hint: info.hint };
+  const step = ctx.step;
+  const timeout = TIMEOUTS.find((t) => (t.prismaCode ? info.prismaCode === t.prismaCode : info.sqlstate === t.sqlstate));
+  if (timeout) return new EtlError(timeout.code, `${timeout.what}: ${info.message}`, { step, cause: raw, meta, next: timeout.next });
+  if (isConnectionLoss(raw))
+    return new EtlError(ctx.commitSent ? "COMMIT_IN_DOUBT" : "CONNECTION_LOST", `the database connection was lost: ${info.message}`, {
+      step,
+      cause: raw,
+      meta,
+    });
+  if (info.sqlstate) return new EtlError("SQL_ERROR", `${info.message} (SQLSTATE ${info.sqlstate})`, { step, cause: raw, meta });
+  if (step === "load" || step === "validate" || step === "commit") {
+    return new EtlError("HOOK_FAILED", `the run failed in ${step}: ${(raw as Error)?.message ?? String(raw)}`, { step, cause: raw });
+  }
+  return new EtlError("INTERNAL", (raw as Error)?.message ?? String(raw), { step, cause: raw });
+}

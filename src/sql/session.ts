@@ -1,0 +1,46 @@
+import type { Statement } from "./statement.js";
+
+/** Session and transaction settings and facts. Pure `{ text, values }` builders. */
+
+export function setLocal(name: "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout", ms: number): Statement {
+  // SET LOCAL takes no bind parameters; set_config(…, true) is the parameterised equivalent.
+  return { text: "SELECT set_config($1, $2, true)", values: [name, `${ms}ms`] };
+}
+
+/** A round trip that proves a connection (and its server) still answers. */
+export function ping(): Statement {
+  return { text: "SELECT 1", values: [] };
+}
+
+/** The transaction's id (assigning one now) and its backend's pid: what a failure is later resolved by. */
+export function transactionIdentity(): Statement {
+  return { text: "SELECT txid_current()::text AS txid, pg_backend_pid() AS pid", values: [] };
+}
+
+/** `committed`, `aborted`, `in progress`, or NULL for a transaction too old to know. */
+export function transactionStatus(txid: string): Statement {
+  return { text: "SELECT pg_xact_status($1::xid8) AS status", values: [txid] };
+}
+
+/** Ends another session (one of this run's own, whose transaction must not outlive a failure). */
+export function terminateBackend(pid: number): Statement {
+  return { text: "SELECT pg_terminate_backend($1::int) AS ok", values: [pid] };
+}
+
+export function currentUser(): Statement {
+  return { text: "SELECT current_user AS me", values: [] };
+}
+
+/** Memory for index builds and FK validation, for the rest of the transaction. */
+export function maintenanceWorkMem(value: string): Statement {
+  return { text: "SELECT set_config('maintenance_work_mem', $1, true)", values: [value] };
+}
+
+export function backendPid(): Statement {
+  return { text: "SELECT pg_backend_pid() AS pid", values: [] };
+}
+
+/** Every deferrable constraint is checked at COMMIT (a cycle of DEFERRABLE FKs among the targets). */
+export function deferConstraints(): Statement {
+  return { text: "SET CONSTRAINTS ALL DEFERRED", values: [] };
+}
