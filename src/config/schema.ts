@@ -44,6 +44,11 @@ export const mergeOptionsSchema = z
     nullsEqual: z.boolean().default(false),
     /** Columns written when a key matches; default: every non-key column the database does not assign itself. */
     update: z.array(identifier).optional(),
+    /**
+     * Columns a trigger sets (a `last_update` stamped with now()): never compared (so an
+     * unchanged row stays unchanged on the next run) and never written by the merge.
+     */
+    ownedByTrigger: z.array(identifier).optional(),
     /** With `order`: a matched row is updated only when the incoming record is newer. */
     onlyIfNewer: z.boolean().default(false),
     /** Full sync: delete target rows whose key is not in the release (only rows matching `scope`, if given). */
@@ -117,6 +122,10 @@ export const releaseConfigSchema = z
     strategy: z.enum(STRATEGY_NAMES).default("direct"),
     /** Rows every table replaces under `scoped`, e.g. `{ dataset: "eu" }`. */
     scope: scopeSchema.optional(),
+    /** Materialized views (in the config's schema) refreshed in the same transaction, after the tables are replaced. */
+    refresh: z.array(identifier).default([]),
+    /** SQL statements run in the same transaction after the tables are replaced (and views refreshed), before the checks. */
+    afterLoad: z.array(z.string().min(1)).default([]),
   })
   .superRefine((r, ctx) => {
     r.tables.forEach((t, i) => {

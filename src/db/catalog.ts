@@ -1,5 +1,13 @@
 import { EtlError } from "../errors.js";
-import { type ColumnInfo, type ForeignKeyInfo, foreignKeys, type TableInfo, tableColumns, uniqueKeys } from "../sql/catalog.js";
+import {
+  type ColumnInfo,
+  type ForeignKeyInfo,
+  foreignKeys,
+  leafPartitions,
+  type TableInfo,
+  tableColumns,
+  uniqueKeys,
+} from "../sql/catalog.js";
 import { query, type TxLike } from "./prisma-like.js";
 
 interface ColumnRow {
@@ -13,6 +21,7 @@ interface ColumnRow {
   has_default: boolean;
   is_identity: boolean;
   is_generated: boolean;
+  before_insert_trigger: boolean;
   typmod: number;
   enum_values: string[] | null;
   sequence: string | null;
@@ -30,6 +39,8 @@ interface FkRow {
   deferrable: boolean;
 }
 
+const filledByTrigger = (r: ColumnRow) => r.not_null && !r.has_default && !r.is_identity && !r.is_generated && r.before_insert_trigger;
+
 function lengthOf(type: string, typmod: number): Pick<ColumnInfo, "maxLength" | "numericPrecision" | "numericScale"> {
   if (typmod < 0) return { maxLength: null, numericPrecision: null, numericScale: null };
   if (type === "varchar" || type === "bpchar") return { maxLength: typmod - 4, numericPrecision: null, numericScale: null };
@@ -46,14 +57,26 @@ function lengthOf(type: string, typmod: number): Pick<ColumnInfo, "maxLength" | 
  */
 export async function readCatalog(tx: TxLike, schema: string, tables: readonly string[]): Promise<Map<string, TableInfo>> {
   const names = [...tables];
-  const [cols, keys, fks] = await Promise.all([
+  const [cols, keys, fks, parts] = await Promise.all([
     query<ColumnRow>(tx, tableColumns(schema, names)),
     query<{ table_name: string; primary: boolean; index_name: string; columns: string[] }>(tx, uniqueKeys(schema, names)),
     query<FkRow>(tx, foreignKeys(schema, names)),
+    query<{ table_name: string; schema: string; name: string; leaf: boolean }>(tx, leafPartitions(schema, names)),
   ]);
   const out = new Map<string, TableInfo>();
   for (const name of names) {
-    out.set(name, { schema, name, columns: [], primaryKey: [], uniqueKeys: [], foreignKeys: [], referencedBy: [] });
+    const partitions = parts.filter((p) => p.table_name === name && p.leaf).map((p) => ({ schema: p.schema, name: p.name }));
+    out.set(name, {
+      schema,
+      name,
+      columns: [],
+      primaryKey: [],
+      uniqueKeys: [],
+      foreignKeys: [],
+      referencedBy: [],
+      partitioned: parts.some((p) => p.table_name === name),
+      partitions,
+    });
   }
   for (const r of cols) {
     out.get(r.table_name)?.columns.push({
@@ -63,7 +86,8 @@ export async function readCatalog(tx: TxLike, schema: string, tables: readonly s
       isArray: r.is_array,
       formatted: r.formatted,
       nullable: !r.not_null,
-      hasDefault: r.has_default || r.is_identity,
+      hasDefault: r.has_default || r.is_identity || filledByTrigger(r),
+      filledByTrigger: filledByTrigger(r),
       isIdentity: r.is_identity,
       isGenerated: r.is_generated,
       ...lengthOf(r.type, r.typmod),

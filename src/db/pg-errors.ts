@@ -8,6 +8,8 @@ export interface PgErrorInfo {
   message: string;
   constraint?: string;
   table?: string;
+  /** The column of a NOT NULL violation. */
+  column?: string;
   detail?: string;
   hint?: string;
   /** Prisma error code (P2010, P2028 …). */
@@ -33,6 +35,7 @@ export function pgErrorInfo(e: unknown): PgErrorInfo {
     info.detail = str(cause.detail);
     info.hint = str(cause.hint);
     info.table = str(cause.table);
+    info.column = str(cause.column);
     const c = cause.constraint as Obj | undefined;
     info.constraint = str(c?.index);
     return info;
@@ -44,6 +47,7 @@ export function pgErrorInfo(e: unknown): PgErrorInfo {
     info.hint = str(err.hint);
     info.constraint = str(err.constraint);
     info.table = str(err.table);
+    info.column = str(err.column);
   }
   return info;
 }

@@ -1,9 +1,10 @@
 import { isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
-import type { TxLike } from "../db/prisma-like.js";
+import type { PrismaClientLike } from "../db/prisma-like.js";
 import { type ErrorCode, EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { OrphanFound } from "../strategies/bulk-rebuild.js";
 import { diagnoseBatchFailure, diagnoseLateOrphan, diagnoseOrphanFound } from "./diagnose.js";
+import { constraintError, diagnoseLateConstraint } from "./diagnose-constraint.js";
 import { BatchInsertFailure } from "./load.js";
 
 /** What classifying a failure may use: where it happened, and (after the rollback) the files and a connection. */
@@ -13,8 +14,8 @@ export interface FailureContext {
   commitSent: boolean;
   /** The release's tables by name, to name the record behind a refused batch. */
   tables: ReadonlyMap<string, TablePlan>;
-  /** A connection to ask the untouched parent tables which keys they lack; null before one exists. */
-  db: TxLike | null;
+  /** The run's client, after the rollback: to ask the untouched parent tables which keys they lack, or replay a refused batch. */
+  db: PrismaClientLike | null;
 }
 
 /** Timeouts by what reports them: Prisma's interactive-transaction timer, or the server. */
@@ -55,6 +56,8 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
     const c = pgErrorInfo(raw.cause);
     if (!c.sqlstate || /^(08|40|57|55P03)/.test(c.sqlstate) || isConnectionLoss(raw.cause)) return classify(raw.cause, ctx);
     if (ctx.db) {
+      const named = await constraintError(ctx.db, raw.source, raw.rows, raw.firstIndex, raw.cause, "load").catch(() => null);
+      if (named) return named;
       return diagnoseBatchFailure(raw, ctx.db, ctx.tables).catch((d: unknown) =>
         d instanceof EtlError
           ? d
@@ -66,7 +69,9 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
   if (raw instanceof EtlError) return raw;
   // an FK checked after the batches (self-reference moved in the final phase, deferred to COMMIT): name the record
   if (ctx.db && !(raw instanceof BatchInsertFailure)) {
-    const late = await diagnoseLateOrphan(raw, ctx.step, ctx.tables).catch(() => null);
+    const late =
+      (await diagnoseLateOrphan(raw, ctx.step, ctx.tables).catch(() => null)) ??
+      (await diagnoseLateConstraint(raw, ctx.step, ctx.db, ctx.tables).catch(() => null));
     if (late) return late;
   }
   const info = pgErrorInfo(raw);

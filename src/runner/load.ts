@@ -24,6 +24,8 @@ export interface TableLoadResult {
   batches: number;
   bytes: number;
   durationMs: number;
+  /** Columns at least one record mentions; tracked for merge tables only (null otherwise). */
+  columns: ReadonlySet<string> | null;
   /** Time spent waiting on the INSERT statements (client-observed database time). */
   dbMs: number;
 }
@@ -46,7 +48,7 @@ type Row = Record<string, unknown>;
  * Rows grouped by which defaulted columns they carry, so an absent key gets the column's
  * DEFAULT rather than NULL. Usually one group.
  */
-function groupByDefaults(info: TableInfo, rows: Row[]): { columns: string[]; rows: Row[] }[] {
+export function groupByDefaults(info: TableInfo, rows: Row[]): { columns: string[]; rows: Row[] }[] {
   const defaulted = info.columns.filter((c) => c.hasDefault && !c.isGenerated).map((c) => c.name);
   const plain = info.columns.filter((c) => !c.hasDefault && !c.isGenerated).map((c) => c.name);
   if (defaulted.length === 0) return [{ columns: plain, rows }];
@@ -128,6 +130,8 @@ export async function loadTable(
   const sender = new BatchSender(tx, source, target, opts.onBatch);
   let records = 0;
   let bytes = 0;
+  // a merge compares and writes only the columns the release mentions
+  const columns = source.strategy === "merge" ? new Set<string>() : null;
   try {
     for await (const batch of readRecords(source.file.path, {
       batchSize: source.batchSize,
@@ -137,6 +141,7 @@ export async function loadTable(
     })) {
       const rows = validator.validate(batch.records, batch.firstIndex);
       records += rows.length;
+      if (columns) for (const r of rows) for (const k in r) columns.add(k);
       // while the server still works on the previous batch
       opts.memory?.check();
       await sender.send(rows, batch.firstIndex);
@@ -163,6 +168,7 @@ export async function loadTable(
     keyMode: validator.keyMode,
     records,
     rowsInserted: sender.inserted,
+    columns,
     batches: sender.batches,
     bytes,
     durationMs: Math.round(performance.now() - started),

@@ -8,8 +8,9 @@ import type { TableReport } from "../reporting/report.js";
 import { bumpSequence } from "../sql/bulk.js";
 import { deferConstraints, setLocal, transactionIdentity } from "../sql/session.js";
 import { STRATEGIES } from "../strategies/index.js";
-import type { Strategy, StrategyContext } from "../strategies/strategy.js";
+import type { LoadedTable, Strategy, StrategyContext } from "../strategies/strategy.js";
 import { type CheckResult, runChecks } from "../validation/user-checks.js";
+import { afterLoad } from "./after-load.js";
 import { decideCommit } from "./decide.js";
 import { guardRemovals } from "./guard-removals.js";
 import { loadTable } from "./load.js";
@@ -110,10 +111,12 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   if (input.load.deferConstraints) await execute(tx, deferConstraints());
 
   const groups = groupByStrategy(input.tables);
+  const loaded = new Map<string, LoadedTable>();
   const ctxOf = (g: StrategyGroup): StrategyContext => ({
     tx,
     tables: g.tables,
     settings,
+    loaded,
     log: (msg, fields) => log.info({ strategy: g.strategy.name, ...fields }, msg),
     warn: (msg, fields) => log.warn({ strategy: g.strategy.name, ...fields }, msg),
   });
@@ -124,7 +127,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
     },
     () => ({ tables: input.tables.length, strategies: strategyNames(groups) }),
   );
-  const reports = await loadAll(tx, input, groups);
+  const reports = await loadAll(tx, input, groups, loaded);
   await clock.run(
     "validate",
     async () => {
@@ -146,6 +149,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
       }
       for (const t of input.tables)
         for (const c of t.info.columns) if (c.sequence) await query(tx, bumpSequence(t.info, c.name, c.sequence));
+      await afterLoad(tx, plan, log);
     },
     () => ({ tables: input.tables.length }),
   );
@@ -164,7 +168,12 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
 }
 
 /** Loads every table's file into where its strategy wants it, parents first. */
-async function loadAll(tx: TxLike, input: TransactionInput, groups: readonly StrategyGroup[]): Promise<Map<string, TableReport>> {
+async function loadAll(
+  tx: TxLike,
+  input: TransactionInput,
+  groups: readonly StrategyGroup[],
+  loaded: Map<string, LoadedTable>,
+): Promise<Map<string, TableReport>> {
   const { clock, plan } = input;
   const reports = new Map<string, TableReport>();
   clock.enter("load");
@@ -184,6 +193,7 @@ async function loadAll(tx: TxLike, input: TransactionInput, groups: readonly Str
       (x) => ({ table: x.table, records: x.records, batches: x.batches, bytes: x.bytes, keyMode: x.keyMode }),
     );
     plan.hooks.onTableDone?.({ table: t.name });
+    loaded.set(t.name, { records: r.records, columns: r.columns });
     reports.set(t.name, {
       table: t.name,
       model: t.mapping.model,

@@ -14,6 +14,11 @@ export interface ColumnInfo {
   hasDefault: boolean;
   isIdentity: boolean;
   isGenerated: boolean;
+  /**
+   * NOT NULL without a default on a table with a BEFORE INSERT row trigger: a record may leave
+   * it out, the trigger may fill it, and the database has the last word. Counted in `hasDefault`.
+   */
+  filledByTrigger: boolean;
   /** varchar/char length limit. */
   maxLength: number | null;
   numericPrecision: number | null;
@@ -42,6 +47,10 @@ export interface TableInfo extends QualifiedName {
   foreignKeys: ForeignKeyInfo[];
   /** FKs from other tables (or itself) to this table. */
   referencedBy: ForeignKeyInfo[];
+  /** A partitioned table: its rows live in {@link partitions}. */
+  partitioned: boolean;
+  /** Leaf partitions (of every level), in creation order; empty for an ordinary table. */
+  partitions: QualifiedName[];
 }
 
 /** Catalog queries: pg_catalog only, ordinary and partitioned tables, no system schemas. */
@@ -57,10 +66,18 @@ SELECT c.relname AS table_name, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) AS formatted,
        a.attnotnull AS not_null, a.atthasdef AS has_default,
        (a.attidentity <> '') AS is_identity, (a.attgenerated <> '') AS is_generated,
+       -- an enabled BEFORE INSERT row trigger (tgtype bits: 1 row, 2 before, 4 insert) may fill columns
+       EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal AND tg.tgenabled <> 'D'
+                 AND tg.tgtype::int & 7 = 7) AS before_insert_trigger,
        a.atttypmod AS typmod,
        (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e
          WHERE e.enumtypid = COALESCE(et.oid, t.oid)) AS enum_values,
-       pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS sequence
+       COALESCE(pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname),
+         -- DEFAULT nextval('seq') without OWNED BY: the default expression depends on the sequence
+         (SELECT format('%I.%I', sn.nspname, s.relname) FROM pg_attrdef ad
+            JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+            JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+           WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum LIMIT 1)) AS sequence
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -93,6 +110,19 @@ ORDER BY c.relname, i.indisprimary DESC, i.indexrelid`,
   };
 }
 
+/** The partitioned tables among `tables` (a row with `leaf` false) and their leaf partitions, every level down. */
+export function leafPartitions(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `SELECT c.relname AS table_name, pn.nspname AS schema, p.relname AS name, t.isleaf AS leaf
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL pg_partition_tree(c.oid) t
+JOIN pg_class p ON p.oid = t.relid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind = 'p' AND (t.isleaf OR t.level = 0)
+ORDER BY c.relname, p.oid`,
+    values: [schema, [...tables]],
+  };
+}
+
 /** FKs from the tables, and FKs from any table into them. */
 export function foreignKeys(schema: string, tables: readonly string[]): Statement {
   return {
@@ -108,7 +138,7 @@ SELECT con.conname AS name,
 FROM pg_constraint con
 JOIN pg_class s ON s.oid = con.conrelid JOIN pg_namespace sn ON sn.oid = s.relnamespace
 JOIN pg_class t ON t.oid = con.confrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
-WHERE con.contype = 'f'
+WHERE con.contype = 'f' AND con.conparentid = 0 -- a partitioned table's FK, not its per-partition clones
   AND ((sn.nspname = $1 AND s.relname = ANY($2::text[])) OR (tn.nspname = $1 AND t.relname = ANY($2::text[])))
 ORDER BY con.conname`,
     values: [schema, [...tables]],
@@ -148,5 +178,38 @@ export function ownsTables(schema: string, tables: readonly string[]): Statement
   return {
     text: `SELECT COALESCE(bool_and(pg_has_role(c.relowner, 'USAGE')), false) AS ok FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`,
     values: [schema, [...tables]],
+  };
+}
+
+/** The materialized views among `names`, and whether each may be refreshed CONCURRENTLY. */
+export function materializedViews(schema: string, names: readonly string[]): Statement {
+  return {
+    text: `SELECT c.relname AS name, c.relispopulated AND EXISTS (
+         SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+       ) AS concurrently
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind = 'm'`,
+    values: [schema, [...names]],
+  };
+}
+
+/** A partitioned table's tree, parents before children: each partition's bound and, for inner nodes, its partition key. */
+export function partitionTree(table: QualifiedName): Statement {
+  return {
+    text: `SELECT c.relname AS name, pc.relname AS parent, p.isleaf AS leaf, p.level,
+       pg_get_expr(c.relpartbound, c.oid) AS bound, CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS key
+FROM pg_partition_tree(to_regclass($1)) p JOIN pg_class c ON c.oid = p.relid LEFT JOIN pg_class pc ON pc.oid = p.parentrelid
+ORDER BY p.level, c.oid`,
+    values: [qualified(table)],
+  };
+}
+
+/** The columns a CHECK or EXCLUDE constraint of `table` is on. */
+export function constraintColumns(table: QualifiedName, constraint: string): Statement {
+  return {
+    text: `SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns FROM pg_constraint c
+CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+WHERE c.conrelid = to_regclass($1) AND c.conname = $2`,
+    values: [qualified(table), constraint],
   };
 }

@@ -177,3 +177,28 @@ export function dropTables(tables: readonly QualifiedName[]): Statement {
 export function renameRelation(kind: "TABLE" | "INDEX" | "SEQUENCE" | "STATISTICS", from: QualifiedName, to: string): Statement {
   return { text: `ALTER ${kind} ${qualified(from)} RENAME TO ${quoteIdent(to)}`, values: [] };
 }
+
+/** Recomputes a materialized view; CONCURRENTLY keeps its readers unblocked (needs a unique index, a populated view). */
+export function refreshMaterializedView(view: QualifiedName, concurrently: boolean): Statement {
+  return { text: `REFRESH MATERIALIZED VIEW ${concurrently ? "CONCURRENTLY " : ""}${qualified(view)}`, values: [] };
+}
+
+/**
+ * A TEMP table shaped like `like` with its defaults, CHECK and NOT NULL constraints,
+ * generated columns and indexes (unique and exclusion ones included), but no FKs and no
+ * rows: where a refused batch is replayed, in a transaction that is always rolled back, to
+ * find the record that breaks a constraint. Partitioned when `partitionKey` (pg_get_partkeydef's text) is given.
+ */
+export function createProbeTable(name: string, like: QualifiedName, partitionKey: string | null): Statement {
+  const parts = partitionKey ? ` PARTITION BY ${partitionKey}` : "";
+  return {
+    text: `CREATE TEMP TABLE ${quoteIdent(name)} (LIKE ${qualified(like)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING INDEXES)${parts}`,
+    values: [],
+  };
+}
+
+/** A TEMP partition of a probe table, with the bound (pg_get_expr's text) of the partition it stands for. */
+export function createProbePartition(name: string, parent: string, bound: string, partitionKey: string | null): Statement {
+  const parts = partitionKey ? ` PARTITION BY ${partitionKey}` : "";
+  return { text: `CREATE TEMP TABLE ${quoteIdent(name)} PARTITION OF ${quoteIdent(parent)} ${bound}${parts}`, values: [] };
+}

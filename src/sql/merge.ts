@@ -42,7 +42,12 @@ export interface MergeSpec {
   /** `deleteMissing`: null = off; `{}` = the whole table; else only rows with these values. */
   deleteScope: Record<string, string | number | boolean> | null;
   /** Helper column names that no column of the table uses. */
-  helpers: { rank: string; tied: string };
+  helpers: { rank: string; tied: string; isNew: string };
+  /**
+   * The target is partitioned: RETURNING cannot read `xmax` there, so inserted vs updated is
+   * told by the classification (a key another session inserts between the two counts as inserted).
+   */
+  partitioned: boolean;
 }
 
 const col = (alias: string, c: string) => `${alias}.${quoteIdent(c)}`;
@@ -137,6 +142,7 @@ export function classifyInto(s: MergeSpec): Statement {
   const cols = s.insert.map((c) =>
     s.omittable.includes(c) ? `COALESCE(${col("s", c)}, ${col("t", c)}) AS ${quoteIdent(c)}` : col("s", c),
   );
+  if (s.partitioned) cols.push(`t.ctid IS NULL AS ${quoteIdent(s.helpers.isNew)}`);
   return {
     text:
       `CREATE TEMP TABLE ${quoteIdent(s.changes.name)} ON COMMIT DROP AS SELECT ${cols.join(", ")} ` +
@@ -157,7 +163,8 @@ export function omittedPatterns(s: MergeSpec): Statement {
  * Writes the changes rows that omit exactly `omitted` (those get the column DEFAULT on
  * insert and keep their stored value on update): `INSERT … ON CONFLICT (key) DO UPDATE …
  * WHERE changed`. A key inserted meanwhile by someone else becomes an update, not an error.
- * Counts inserted vs updated rows (`xmax = 0` only on a freshly inserted row version).
+ * Counts inserted vs updated rows (`xmax = 0` only on a freshly inserted row version; on a
+ * partitioned target, by the classification's flag).
  */
 export function upsertChanges(s: MergeSpec, omitted: readonly string[]): Statement {
   const cols = s.insert.filter((c) => !omitted.includes(c));
@@ -170,8 +177,10 @@ export function upsertChanges(s: MergeSpec, omitted: readonly string[]): Stateme
     text:
       `WITH w AS (INSERT INTO ${qualified(s.target)} AS t (${identList(cols)})${s.overriding ? " OVERRIDING SYSTEM VALUE" : ""} ` +
       `SELECT ${identList(cols)} FROM ${qualified(s.changes)}${filter.length ? ` WHERE ${filter.join(" AND ")}` : ""} ` +
-      `ON CONFLICT (${identList(s.key)}) ${action} RETURNING t.xmax = 0 AS ins) ` +
-      `SELECT count(*) FILTER (WHERE ins)::bigint AS inserted, count(*) FILTER (WHERE NOT ins)::bigint AS updated FROM w`,
+      `ON CONFLICT (${identList(s.key)}) ${action} RETURNING ${s.partitioned ? identList(s.key) : "t.xmax = 0 AS ins"}) ` +
+      (s.partitioned
+        ? `SELECT count(*) FILTER (WHERE c.${quoteIdent(s.helpers.isNew)})::bigint AS inserted, count(*) FILTER (WHERE NOT c.${quoteIdent(s.helpers.isNew)})::bigint AS updated FROM w JOIN ${qualified(s.changes)} c ON ${keyMatch(s, "c", "w")}`
+        : `SELECT count(*) FILTER (WHERE ins)::bigint AS inserted, count(*) FILTER (WHERE NOT ins)::bigint AS updated FROM w`),
     values: [],
   };
 }

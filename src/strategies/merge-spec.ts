@@ -11,6 +11,8 @@ const NO_EQUALITY = new Set(["json", "xml", "point", "line", "lseg", "box", "pat
 /** What {@link resolveMergeSpec} adds to the statements' spec: checks of the staged rows. */
 export interface ResolvedMerge {
   spec: MergeSpec;
+  /** Columns written on a match unless the release never mentions them (`update` not given). */
+  narrowable: boolean;
   /** Columns the TEMP staging table must leave NULL when a record omits them. */
   relax: string[];
   /** Key columns that must not be NULL in a staged row (omitted, or NULL without `nullsEqual`). */
@@ -90,9 +92,12 @@ function resolveOrder(n: OptionNames, options: MergeOptions | undefined): OrderT
 /** Columns written on a match: the given ones, or every column the database does not assign itself. */
 function resolveUpdate(n: OptionNames, info: TableInfo, key: readonly string[], options: MergeOptions | undefined): string[] {
   const assigned = (c: ColumnInfo) => c.isIdentity || c.sequence !== null;
-  const update = options?.update
-    ? options.update.map((u) => n.column("update", u).name)
-    : info.columns.filter((c) => !c.isGenerated && !assigned(c) && !key.includes(c.name)).map((c) => c.name);
+  const triggers = new Set((options?.ownedByTrigger ?? []).map((c) => n.column("ownedByTrigger", c).name));
+  const update = (
+    options?.update
+      ? options.update.map((u) => n.column("update", u).name)
+      : info.columns.filter((c) => !c.isGenerated && !assigned(c) && !key.includes(c.name)).map((c) => c.name)
+  ).filter((c) => !triggers.has(c));
   const inKey = update.find((c) => key.includes(c));
   if (inKey !== undefined) n.refuse("update", `${inKey} is part of the key, which a match never changes`);
   return update;
@@ -144,8 +149,10 @@ export function resolveMergeSpec(
       onlyIfNewer: options?.onlyIfNewer ?? false,
       overriding: info.columns.some((c) => c.isIdentity && !c.isGenerated),
       deleteScope,
-      helpers: { rank: fresh("rank", taken), tied: fresh("tied", taken) },
+      helpers: { rank: fresh("rank", taken), tied: fresh("tied", taken), isNew: fresh("is_new", taken) },
+      partitioned: info.partitioned,
     },
+    narrowable: options?.update === undefined,
     relax,
     nonNullKey: key.filter((k) => relax.includes(k) || (!nullsEqual && nullable.includes(k))),
   };

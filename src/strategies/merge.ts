@@ -137,7 +137,7 @@ class MergeStrategy implements Strategy {
   async diff(ctx: StrategyContext): Promise<void> {
     for (const { info: t, entry, file } of ctx.tables) {
       const started = performance.now();
-      const { spec } = this.resolved(t);
+      const spec = this.narrow(t, ctx.loaded.get(t.name)?.columns ?? null);
       const n = await execute(ctx.tx, classifyInto(spec));
       this.changes.set(t.name, n);
       let missing = 0;
@@ -176,6 +176,19 @@ class MergeStrategy implements Strategy {
       });
     }
     return counts;
+  }
+
+  /**
+   * Without an explicit `update`, a match compares and writes only the columns the release
+   * mentions: a column no record carries is left as it is (and a trigger-stamped column the
+   * release never sends cannot make an unchanged row look changed).
+   */
+  private narrow(t: TableInfo, mentioned: ReadonlySet<string> | null): ResolvedMerge["spec"] {
+    const r = this.resolved(t);
+    if (!r.narrowable || !mentioned) return r.spec;
+    const spec = { ...r.spec, update: r.spec.update.filter((c) => mentioned.has(c)) };
+    this.merges.set(t.name, { ...r, spec });
+    return spec;
   }
 
   /** Writes one table's changes (new keys and changed matches) with INSERT … ON CONFLICT. */

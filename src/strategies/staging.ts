@@ -53,8 +53,8 @@ export async function createStagingTables(
     for (const t of infosOf(ctx)) {
       const stage = { schema: "pg_temp", name: stagingName(t.name) };
       await execute(ctx.tx, createStaging(stage.name, t, { constraints: true }));
-      // identity values missing from the release are drawn at the final insert
-      for (const c of t.columns) if (c.isIdentity && !c.nullable) await execute(ctx.tx, dropNotNull(stage, c.name));
+      // identity values missing from the release are drawn at the final insert; a trigger fills its columns there
+      for (const c of t.columns) if ((c.isIdentity || c.filledByTrigger) && !c.nullable) await execute(ctx.tx, dropNotNull(stage, c.name));
       staged.set(t.name, stage);
     }
     await execute(ctx.tx, releaseSavepoint(SAVEPOINT));

@@ -9,9 +9,17 @@ export interface StrategyContext {
   /** This strategy's tables, parents first. */
   tables: readonly TablePlan[];
   settings: EnvironmentSettings;
+  /** What the load phase put into each table's load target (empty until it ran). */
+  loaded: ReadonlyMap<string, LoadedTable>;
   log: (msg: string, fields: Record<string, unknown>) => void;
   /** A warning (e.g. a strategy falling back to `direct`). */
   warn: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** One table's load: its record count, and (for merge tables) the columns at least one record mentions. */
+export interface LoadedTable {
+  records: number;
+  columns: ReadonlySet<string> | null;
 }
 
 /**

@@ -14,6 +14,8 @@ const table = (name: string, columns: ColumnInfo[]): TableInfo => ({
   uniqueKeys: [],
   foreignKeys: [],
   referencedBy: [],
+  partitioned: false,
+  partitions: [],
 });
 
 const manifest = (columns: { name: string; type: string }[]) =>

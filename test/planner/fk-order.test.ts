@@ -11,7 +11,17 @@ function catalog(
   const schemaOf = (t: string) => opts.schemaOf?.[t] ?? "public";
   const tables = new Map<string, TableInfo>();
   for (const name of Object.keys(edges)) {
-    tables.set(name, { schema: schemaOf(name), name, columns: [], primaryKey: ["id"], uniqueKeys: [], foreignKeys: [], referencedBy: [] });
+    tables.set(name, {
+      schema: schemaOf(name),
+      name,
+      columns: [],
+      primaryKey: ["id"],
+      uniqueKeys: [],
+      foreignKeys: [],
+      referencedBy: [],
+      partitioned: false,
+      partitions: [],
+    });
   }
   for (const [child, parents] of Object.entries(edges)) {
     for (const parent of parents) {

@@ -16,7 +16,8 @@ const spec = (over: Partial<MergeSpec> = {}): MergeSpec => ({
   onlyIfNewer: false,
   overriding: false,
   deleteScope: null,
-  helpers: { rank: "atomic_etl_rank", tied: "atomic_etl_tied" },
+  helpers: { rank: "atomic_etl_rank", tied: "atomic_etl_tied", isNew: "atomic_etl_is_new" },
+  partitioned: false,
   ...over,
 });
 

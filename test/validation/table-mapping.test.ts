@@ -15,6 +15,8 @@ const teams: TableInfo = {
   uniqueKeys: [],
   foreignKeys: [],
   referencedBy: [],
+  partitioned: false,
+  partitions: [],
 };
 
 const dm = {
