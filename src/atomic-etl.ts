@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
 import { importRelease } from "./commands/import.js";
+import { planRelease } from "./commands/plan.js";
 import { type LoadedConfig, parseConfig } from "./config/load.js";
 import type { ConfigInput } from "./config/schema.js";
 import { silentLogger } from "./reporting/logger.js";
 import type { RunReport } from "./reporting/report.js";
-import type { ImportOptions } from "./runner/plan.js";
+import type { ImportOptions, PlanOptions } from "./runner/plan.js";
 
-export type { ImportOptions, RunHooks } from "./runner/plan.js";
+export type { ImportOptions, PlanOptions, RunHooks } from "./runner/plan.js";
 export { RunFailed } from "./reporting/report.js";
 
 /**
@@ -30,5 +31,10 @@ export class AtomicEtl {
   /** Imports a release. Resolves with the report on COMMIT; rejects with {@link RunFailed} otherwise. */
   import(opts: ImportOptions): Promise<RunReport> {
     return importRelease(this.config, opts, this.log);
+  }
+
+  /** Plans a release: the import's path, ended in ROLLBACK. Resolves with the plan (outcome `planned`); rejects with {@link RunFailed} when it cannot be deployed. */
+  plan(opts: PlanOptions): Promise<RunReport> {
+    return planRelease(this.config, opts, this.log);
   }
 }

@@ -7,7 +7,20 @@
  * try { await etl.run() } catch (e) { if (e instanceof EtlError && e.code === 'VALIDATION_FAILED') … }
  */
 export type Step =
-  "config" | "preflight" | "lock" | "backup" | "clear" | "load" | "validate" | "apply" | "commit" | "rollback" | "verify" | "restore";
+  | "config"
+  | "preflight"
+  | "lock"
+  | "backup"
+  | "clear"
+  | "load"
+  | "validate"
+  | "apply"
+  | "diff"
+  | "ledger"
+  | "commit"
+  | "rollback"
+  | "verify"
+  | "restore";
 
 /**
  * What happened to the target data. `rolled back; concurrent changes kept`: the run's
@@ -47,6 +60,7 @@ export const ERROR_CODES = {
   STRATEGY_REFUSED: 6,
   STAGING_UNAVAILABLE: 6,
   DATABASE_MISMATCH: 6,
+  LEDGER_UNAVAILABLE: 6,
   LOCK_HELD: 7,
   LOCK_TIMEOUT: 7,
   LOCK_LOST: 7,
@@ -62,6 +76,7 @@ export const ERROR_CODES = {
   RESTORE_VERIFY_FAILED: 11,
   ROLLBACK_NOT_PROVEN: 12,
   COMMIT_IN_DOUBT: 13,
+  PLAN_MISMATCH: 14,
   HOOK_FAILED: 5,
   SQL_ERROR: 5,
   INTERNAL: 1,

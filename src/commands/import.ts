@@ -3,8 +3,8 @@ import type { Logger } from "pino";
 import type { LoadedConfig } from "../config/load.js";
 import { EtlError } from "../errors.js";
 import { type RunReport, RunFailed } from "../reporting/report.js";
-import { type ImportOptions, resolveRun } from "../runner/plan.js";
-import { runImport } from "../runner/run.js";
+import { type ImportOptions, resolveRun, type RunPlan } from "../runner/plan.js";
+import { runRelease } from "../runner/run.js";
 
 /**
  * `atomic-etl import <release>`: resolves the run (every option checked before anything
@@ -20,11 +20,11 @@ export async function importRelease(config: LoadedConfig, opts: ImportOptions, l
   } catch (e) {
     throw refusedUpFront(e, opts, log);
   }
-  return runImport(plan, log.child({ runId: plan.runId, release: opts.release }));
+  return runRelease(plan, log.child({ runId: plan.runId, release: opts.release }));
 }
 
 /** A run refused before it had a plan: nothing was touched. */
-function refusedUpFront(raw: unknown, opts: ImportOptions, log: Logger): unknown {
+export function refusedUpFront(raw: unknown, opts: { release: string; env?: string }, log: Logger, mode: RunPlan["mode"] = "import"): unknown {
   if (!(raw instanceof EtlError)) return raw;
   const runId = randomUUID();
   const error = raw.with({ runId, data: "untouched", step: raw.step ?? "config" });
@@ -33,12 +33,17 @@ function refusedUpFront(raw: unknown, opts: ImportOptions, log: Logger): unknown
     error.message,
   );
   return new RunFailed(error, {
+    mode,
     runId,
     release: opts.release,
     environment: opts.env ?? process.env.ETL_ENV ?? "local",
     database: null,
     strategy: "",
     outcome: "refused",
+    contentHash: null,
+    planHash: null,
+    plan: null,
+    unchanged: null,
     startedAt: new Date().toISOString(),
     durationMs: 0,
     txid: null,

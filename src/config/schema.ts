@@ -156,6 +156,14 @@ export const configSchema = z.strictObject({
   backupDir: z.string().min(1).default("backups"),
   environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),
   releases: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "release names use letters, digits, . _ -"), releaseConfigSchema),
+  /**
+   * Schema of the tool's own ledger (src/ledger/): created and upgraded by atomic-etl, never a
+   * target, so it must not be the targets' schema.
+   */
+  ledgerSchema: identifier.default("atomic_etl"),
+}).refine((c) => c.ledgerSchema !== c.schema, {
+  message: "the ledger needs a schema of its own: ledgerSchema must differ from schema (the targets')",
+  path: ["ledgerSchema"],
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

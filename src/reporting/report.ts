@@ -1,5 +1,7 @@
 import type { DatabaseIdentity } from "../db/database-identity.js";
 import { EtlError } from "../errors.js";
+import type { PlanSection } from "../plan/plan-section.js";
+import type { PlannedTable } from "../plan/planned-table.js";
 import type { RunPlan } from "../runner/plan.js";
 import type { RetryRecord } from "../runner/retry.js";
 import type { RunWarning } from "../runner/settle.js";
@@ -7,6 +9,8 @@ import type { ApplyCounts } from "../strategies/strategy.js";
 
 export interface TableReport {
   table: string;
+  /** The strategy that ran (a staged strategy that fell back says direct). */
+  strategy: string;
   model: string | null;
   file: string;
   sha256: string;
@@ -21,12 +25,20 @@ export interface TableReport {
   dbMs: number;
   /** What the final phase did: inserted, updated, unchanged, deleted (null where it cannot be known, see ApplyCounts). */
   applied: ApplyCounts | null;
+  /** A plan's findings: changes by key, the final phase's writes, example rows. */
+  planned?: PlannedTable;
 }
 
-export type Outcome = "committed" | "rolled back" | "refused" | "failed";
+/**
+ * `planned`: a plan that ended in its ROLLBACK on purpose (deployable); `unchanged`: an
+ * import that had nothing to do (the release and the targets are as its last deploy left them).
+ */
+export type Outcome = "committed" | "rolled back" | "refused" | "failed" | "planned" | "unchanged";
 
 /** The JSON run report (`--json` prints it on stdout). No secrets: no URL, no password. */
 export interface RunReport {
+  /** `plan`: the same run, ended in ROLLBACK (atomic-etl plan). */
+  mode: "import" | "plan";
   runId: string;
   release: string;
   environment: string;
@@ -34,6 +46,14 @@ export interface RunReport {
   database: DatabaseIdentity | null;
   strategy: string;
   outcome: Outcome;
+  /** The release's combined content hash (src/ledger/content-hash.ts). */
+  contentHash: string | null;
+  /** Hash of the release content, the targets' fingerprints before the run and the effective config (what `--expect-plan` takes). */
+  planHash: string | null;
+  /** A plan's hash inputs, final phase and notes. */
+  plan: PlanSection | null;
+  /** Why an import had nothing to do. */
+  unchanged: { reason: string; since: { runId: string; finishedAt: string | null } } | null;
   startedAt: string;
   durationMs: number;
   /** Transaction id of the load, logged before COMMIT (resolve with pg_xact_status). */
@@ -73,12 +93,17 @@ export class RunFailed extends EtlError {
 /** The report of a run that has not done anything yet. */
 export function newReport(plan: RunPlan): RunReport {
   return {
+    mode: plan.mode,
     runId: plan.runId,
     release: plan.release,
     environment: plan.target.env,
     database: null,
     strategy: "",
     outcome: "failed",
+    contentHash: null,
+    planHash: null,
+    plan: null,
+    unchanged: null,
     startedAt: new Date().toISOString(),
     durationMs: 0,
     txid: null,

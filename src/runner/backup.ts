@@ -6,14 +6,15 @@ import type { PhaseClock } from "./phase.js";
 import type { RunPlan } from "./plan.js";
 
 export interface BeforeState {
-  /** The targets' fingerprints before the run: what a rollback is proven against. */
-  before: Record<string, Fingerprint>;
+  /** The targets' fingerprints before the run: what a rollback is proven against. Null for a plan: it reads them in its own snapshot. */
+  before: Record<string, Fingerprint> | null;
   backup: BackupResult | null;
 }
 
 /**
  * The state before the run: with a backup, its manifest's fingerprints (taken in the dump's
- * own snapshot); without one, fingerprints read here. Either way they are taken once.
+ * own snapshot); without one, the fingerprints preflight already read (`known`) or read
+ * here. Either way they are taken once. A plan takes neither.
  */
 export async function takeBeforeState(
   plan: RunPlan,
@@ -22,17 +23,21 @@ export async function takeBeforeState(
   url: string,
   releaseHash: string,
   clock: PhaseClock,
+  known: Record<string, Fingerprint> | null = null,
 ): Promise<BeforeState> {
+  if (plan.mode === "plan") return { before: null, backup: null };
   if (plan.backup === "off") {
-    const before = await clock.run(
-      "preflight",
-      () =>
-        fingerprintTables(
-          db,
-          tables.map((t) => t.info),
-        ),
-      (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }),
-    );
+    const before =
+      known ??
+      (await clock.run(
+        "preflight",
+        () =>
+          fingerprintTables(
+            db,
+            tables.map((t) => t.info),
+          ),
+        (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }),
+      ));
     return { before, backup: null };
   }
   const backup = await clock.run(

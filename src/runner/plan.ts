@@ -5,6 +5,7 @@ import type { ClientFactory, ReleaseConfig, StrategyName } from "../config/schem
 import { resolveTarget, type Target } from "../config/target.js";
 import type { RuntimeDataModel, TxLike } from "../db/prisma-like.js";
 import { ConfigError, EtlError, type Step } from "../errors.js";
+import { PLAN_HASH_PATTERN } from "../plan/plan-hash.js";
 import { type LoadPlan, planLoadOrder } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import type { ReleaseFile } from "../release/release-files.js";
@@ -39,10 +40,28 @@ export interface ImportOptions {
   /** Connection URL; default: the environment variable the config names (DATABASE_URL). */
   url?: string;
   hooks?: RunHooks;
+  /** Refuse (PLAN_MISMATCH) unless the plan hash of what the import starts from is this (or starts with it, ≥ 12 hex digits). */
+  expectPlan?: string;
+  /** Run even when the release and the targets are as the last deploy of the release left them. */
+  redeploy?: boolean;
+}
+
+/** `atomic-etl plan`: an import's options that still mean something for a run that never writes. */
+export interface PlanOptions {
+  release: string;
+  env?: string;
+  batchSize?: number;
+  strategy?: StrategyName;
+  url?: string;
+  hooks?: RunHooks;
+  /** Example rows per table and kind of change (default 5; 0 for none). */
+  samples?: number;
 }
 
 /** One import, with every option normalised and checked: what the phases run from. */
 export interface RunPlan {
+  /** `plan`: the same run, ending in ROLLBACK as its normal outcome (no lock, no backup, TEMP staging only). */
+  mode: "import" | "plan";
   runId: string;
   release: string;
   releaseConfig: ReleaseConfig;
@@ -60,6 +79,12 @@ export interface RunPlan {
   backupDir: string;
   config: LoadedConfig;
   client: ClientFactory;
+  /** Schema of the ledger (config `ledgerSchema`). */
+  ledgerSchema: string;
+  expectPlan: string | null;
+  redeploy: boolean;
+  /** A plan's example rows per table and kind. */
+  samples: number;
 }
 
 /**
@@ -68,7 +93,7 @@ export interface RunPlan {
  *
  * @example const plan = resolveRun(config, { release: "league-2026", env: "staging" })
  */
-export function resolveRun(config: LoadedConfig, opts: ImportOptions): RunPlan {
+export function resolveRun(config: LoadedConfig, opts: ImportOptions & { samples?: number }, mode: RunPlan["mode"] = "import"): RunPlan {
   // an unknown environment first: it is the bigger mistake
   resolveEnvironment(config, opts.env ?? process.env.ETL_ENV ?? "local");
   const releaseConfig = config.releases[opts.release];
@@ -79,8 +104,14 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions): RunPlan {
       { step: "config" },
     );
   }
-  const target = resolveTarget(config, { env: opts.env, force: opts.force, url: opts.url, danger: "run" });
-  if (opts.backup === false && !target.settings.allowNoBackup) {
+  // a plan writes nothing, so production's --force rule has nothing to guard
+  const target = resolveTarget(config, { env: opts.env, force: mode === "plan" || opts.force, url: opts.url, danger: "run" });
+  if (opts.expectPlan !== undefined && !PLAN_HASH_PATTERN.test(opts.expectPlan)) {
+    throw new EtlError("USAGE", `--expect-plan takes a plan hash (12 to 64 hex digits, as atomic-etl plan prints it), got "${opts.expectPlan}"`, {
+      step: "config",
+    });
+  }
+  if (mode === "import" && opts.backup === false && !target.settings.allowNoBackup) {
     throw new EtlError(
       "NO_BACKUP_FORBIDDEN",
       `${target.env} does not allow --no-backup (set environments.${target.env}.allowNoBackup in the config to permit it)`,
@@ -88,11 +119,12 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions): RunPlan {
     );
   }
   return {
+    mode,
     runId: randomUUID(),
     release: opts.release,
     releaseConfig,
     target,
-    backup: opts.backup === false ? "off" : typeof opts.backup === "string" ? opts.backup : target.settings.backup,
+    backup: mode === "plan" || opts.backup === false ? "off" : typeof opts.backup === "string" ? opts.backup : target.settings.backup,
     strategy: opts.strategy,
     batchSize: opts.batchSize,
     waitMs: opts.waitMs,
@@ -101,6 +133,10 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions): RunPlan {
     backupDir: path.resolve(config.root, config.backupDir),
     config,
     client: config.client,
+    ledgerSchema: config.ledgerSchema,
+    expectPlan: opts.expectPlan ?? null,
+    redeploy: opts.redeploy ?? false,
+    samples: opts.samples ?? 5,
   };
 }
 

@@ -1,74 +1,33 @@
 import type { Logger } from "pino";
 import { pruneBackups } from "../backup/retention.js";
-import type { HeldLock } from "../db/advisory-lock.js";
-import { readCatalog } from "../db/catalog.js";
-import { type DatabaseIdentity, describeDatabase, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
-import type { PrismaClientLike } from "../db/prisma-like.js";
-import { EtlError } from "../errors.js";
-import type { LoadPlan } from "../planner/fk-order.js";
-import type { TablePlan } from "../planner/table-plan.js";
-import { checkReleaseFiles } from "../release/release-files.js";
+import { recordRun } from "../ledger/record.js";
+import { failedRow } from "../ledger/run-row.js";
+import { planHash } from "../plan/plan-hash.js";
 import { newReport, type RunReport, RunFailed, withTiming } from "../reporting/report.js";
-import { type BeforeState, takeBeforeState } from "./backup.js";
+import type { BeforeState } from "./backup.js";
 import { classifyFailure } from "./classify.js";
-import { runUrl, takeRunLock } from "./lock.js";
+import type { RunContext } from "./context.js";
+import { PlannedRollback, type PlanResult } from "./decide.js";
+import { runUrl } from "./lock.js";
 import { MemoryBudget } from "./memory-budget.js";
 import { PhaseClock } from "./phase.js";
-import { mapTables, planTables, type RunPlan } from "./plan.js";
-import { isRetryable, type RetryPolicy, withRetries } from "./retry.js";
-import { settle } from "./settle.js";
+import type { RunPlan } from "./plan.js";
+import { type Prepared, prepare } from "./prepare.js";
+import { isRetryable, withRetries } from "./retry.js";
+import { type Settled, settle } from "./settle.js";
 import { runTransaction, TransactionFailed, type TransactionResult } from "./transaction.js";
 
-/** What every phase of one run shares: the plan, its log, its clock and its report. */
-interface RunContext {
-  plan: RunPlan;
-  log: Logger;
-  clock: PhaseClock;
-  report: RunReport;
-  memory: MemoryBudget;
-  retry: RetryPolicy;
-  /** The URL of the run's own connections (tagged with the run id). */
-  url: string;
-  started: number;
-}
-
-/** The run's two sessions: the Prisma client and the run lock, renewed together when a retry needs it. */
-class Sessions {
-  constructor(
-    private readonly plan: RunPlan,
-    public client: PrismaClientLike,
-    public lock: HeldLock,
-  ) {}
-
-  async renew(): Promise<void> {
-    await this.client.$disconnect().catch(() => undefined);
-    this.client = await this.plan.client({ url: runUrl(this.plan) });
-    // a restarted server dropped the lock with its session: take it again
-    await this.lock.release().catch(() => undefined);
-    this.lock = await takeRunLock(this.plan);
-  }
-
-  async close(): Promise<void> {
-    await this.client.$disconnect().catch(() => undefined);
-    await this.lock.release().catch(() => undefined);
-  }
-}
-
-/** Everything the transaction needs, once preflight, lock, catalog and backup are through. */
-interface Prepared {
-  sessions: Sessions;
-  tables: TablePlan[];
-  load: LoadPlan;
-  state: BeforeState;
-}
-
 /**
- * One import, phase by phase: preflight (files) → lock → catalog → one-database check →
+ * One run, phase by phase: preflight (files) → lock → catalog → one-database check →
  * backup (or fingerprints) → the one transaction (re-run whole after a connection lost
  * before COMMIT) → retention. On failure: classify, settle (prove what happened to the
- * data), and reject with {@link RunFailed} carrying the report.
+ * data), record it in the ledger, and reject with {@link RunFailed} carrying the report.
+ *
+ * The same path serves a plan (`plan.mode === "plan"`): no lock, no backup, TEMP staging
+ * only, and a ROLLBACK at the commit gate that comes back here as a success report. An
+ * import with nothing to do (see redeploy.ts) resolves before its backup and transaction.
  */
-export async function runImport(plan: RunPlan, log: Logger): Promise<RunReport> {
+export async function runRelease(plan: RunPlan, log: Logger): Promise<RunReport> {
   const { settings } = plan.target;
   const ctx: RunContext = {
     plan,
@@ -79,11 +38,14 @@ export async function runImport(plan: RunPlan, log: Logger): Promise<RunReport> 
     retry: { retries: settings.retries, baseDelayMs: settings.retryDelayMs, maxDelayMs: 30_000 },
     url: runUrl(plan),
     started: performance.now(),
+    ledgerRow: null,
   };
   ctx.report.phases = ctx.clock.totals;
   let prepared: Prepared;
   try {
-    prepared = await prepare(ctx);
+    const p = await prepare(ctx);
+    if (p.kind === "unchanged") return unchanged(ctx, p.last.runId, p.last.finishedAt, p.reason);
+    prepared = p.prepared;
   } catch (e) {
     return failed(ctx, e, null);
   }
@@ -93,53 +55,10 @@ export async function runImport(plan: RunPlan, log: Logger): Promise<RunReport> 
     await retain(ctx, prepared.state);
     return ctx.report;
   } catch (e) {
+    if (e instanceof TransactionFailed && e.cause instanceof PlannedRollback) return planned(ctx, prepared, e.cause.result);
     return await failed(ctx, e, prepared);
   } finally {
     await prepared.sessions.close();
-  }
-}
-
-async function prepare(ctx: RunContext): Promise<Prepared> {
-  const { plan, clock } = ctx;
-  const { files, releaseHash } = await clock.run(
-    "preflight",
-    () => checkReleaseFiles(plan.config, plan.release, plan.releaseConfig),
-    (r) => ({ files: r.files.length, bytes: r.files.reduce((a, f) => a + f.size, 0) }),
-  );
-  const client = await plan.client({ url: ctx.url });
-  let lock: HeldLock | null = null;
-  try {
-    const mappings = mapTables(plan, client._runtimeDataModel);
-    lock = await clock.run(
-      "lock",
-      () => takeRunLock(plan),
-      (l) => ({ pid: l.pid }),
-    );
-    const bound = await clock.run(
-      "preflight",
-      async () =>
-        planTables(
-          plan,
-          files,
-          mappings,
-          await readCatalog(
-            client,
-            plan.schema,
-            mappings.map((m) => m.table),
-          ),
-        ),
-      (b) => ({ tables: b.tables.length }),
-    );
-    ctx.report.database = await assertOneDatabase(plan, client, lock);
-    const state = await takeBeforeState(plan, bound.tables, client, ctx.url, releaseHash, clock);
-    ctx.report.strategy = [...new Set(bound.tables.map((t) => t.strategy))].join(",");
-    const b = state.backup;
-    ctx.report.backup = b && { id: b.manifest.id, path: b.dumpPath, sizeBytes: b.manifest.sizeBytes, durationMs: b.manifest.durationMs };
-    return { sessions: new Sessions(plan, client, lock), tables: bound.tables, load: bound.load, state };
-  } catch (e) {
-    await client.$disconnect().catch(() => undefined);
-    await lock?.release().catch(() => undefined);
-    throw e;
   }
 }
 
@@ -151,12 +70,14 @@ async function transact(ctx: RunContext, p: Prepared): Promise<TransactionResult
     async (attempt) => {
       report.attempts = attempt;
       if (attempt > 1) await p.sessions.renew();
-      const input = { plan, tables: p.tables, load: p.load, before: p.state.before, lock: p.sessions.lock, clock, memory: ctx.memory, log };
+      const ledger = ctx.ledgerRow && { schema: plan.ledgerSchema, row: ctx.ledgerRow };
+      const input = { plan, tables: p.tables, load: p.load, before: p.state.before, lock: p.sessions.lock, ledger, clock, memory: ctx.memory, log };
       return runTransaction(p.sessions.client, input);
     },
     async (e) => {
       // a renewed session may fail to connect while the server restarts: as retryable as the transaction's own loss
       const tx = e instanceof TransactionFailed ? e : null;
+      if (tx?.cause instanceof PlannedRollback) return false;
       const commitSent = tx?.facts.commitSent ?? false;
       const error = await classifyFailure(tx ? tx.cause : e, {
         runId: plan.runId,
@@ -177,8 +98,9 @@ async function transact(ctx: RunContext, p: Prepared): Promise<TransactionResult
 
 /**
  * A failed run: classified (naming the record where there is one), settled (what happened
- * to the data, proven), reported. A COMMIT whose answer was lost but which the server
- * confirms is a success after all, and resolves with the report.
+ * to the data, proven), recorded in the ledger, reported. A COMMIT whose answer was lost but
+ * which the server confirms is a success after all, and resolves with the report. A plan
+ * never wrote a target, so its failure leaves the data untouched by construction.
  */
 async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promise<RunReport> {
   const { plan, report, log } = ctx;
@@ -191,15 +113,18 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
     tables: new Map((p?.tables ?? []).map((t) => [t.name, t])),
     db: p?.sessions.client ?? null,
   });
-  const settled = await settle(error, {
-    url: ctx.url,
-    facts: tx?.facts ?? null,
-    before: p?.state.before ?? null,
-    targets: (p?.tables ?? []).map((t) => t.info),
-    backupId: p?.state.backup?.manifest.id ?? null,
-    log,
-    retry: ctx.retry,
-  });
+  const settled: Settled =
+    plan.mode === "plan"
+      ? { error: error.with({ data: "untouched" }), committed: false, warnings: [] }
+      : await settle(error, {
+          url: ctx.url,
+          facts: tx?.facts ?? null,
+          before: p?.state.before ?? null,
+          targets: (p?.tables ?? []).map((t) => t.info),
+          backupId: p?.state.backup?.manifest.id ?? null,
+          log,
+          retry: ctx.retry,
+        });
   report.warnings = settled.warnings;
   if (settled.committed && tx?.facts.result) {
     committed(ctx, tx.facts.result);
@@ -215,23 +140,12 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   report.error = final.toJSON();
   report.durationMs = Math.round(performance.now() - ctx.started);
   log.error({ phase: "failed", code: final.code, step: final.step, data: final.data, durationMs: report.durationMs }, final.message);
+  // its own short transaction, once the outcome is known (an unresolved COMMIT records itself if it lands)
+  if (ctx.ledgerRow && final.data !== "unknown") {
+    const warning = await recordRun(ctx.url, plan.ledgerSchema, failedRow(ctx.ledgerRow, report, final), { log });
+    if (warning) report.warnings.push(warning);
+  }
   throw new RunFailed(final, report);
-}
-
-/** The config's Prisma client and the run's own sessions (lock, backup, proof) must reach one database. */
-async function assertOneDatabase(plan: RunPlan, client: PrismaClientLike, lock: HeldLock): Promise<DatabaseIdentity> {
-  const [theirs, ours] = await Promise.all([readDatabaseIdentity(client), readDatabaseIdentity(lock.session)]);
-  if (sameDatabase(theirs, ours)) return ours;
-  throw new EtlError(
-    "DATABASE_MISMATCH",
-    `the config's Prisma client reaches ${describeDatabase(theirs)}, but the run's lock, backup and proof connect to ${describeDatabase(ours)} (${plan.target.urlVariable ?? "the URL given"}); nothing was touched`,
-    {
-      step: "preflight",
-      runId: plan.runId,
-      meta: { client: theirs, run: ours },
-      next: "make the config's client factory use the URL it is given: client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) })",
-    },
-  );
 }
 
 function committed(ctx: RunContext, result: TransactionResult): void {
@@ -247,6 +161,46 @@ function committed(ctx: RunContext, result: TransactionResult): void {
     { phase: "commit", rows: report.rows, rowsPerSecond: report.rowsPerSecond, durationMs: report.durationMs, txid: report.txid },
     "committed",
   );
+}
+
+/** A plan's normal end: its transaction rolled back on purpose; the report says what an import would change. */
+function planned(ctx: RunContext, p: Prepared, result: PlanResult): RunReport {
+  const { plan, report } = ctx;
+  const inputs = {
+    contentHash: p.content.combined,
+    configHash: p.configHash,
+    environment: plan.target.env,
+    database: p.database,
+    fingerprints: { ...result.before },
+  };
+  report.outcome = "planned";
+  report.txid = result.txid;
+  report.strategy = result.strategy;
+  report.tables = result.tables;
+  report.checks = result.checks;
+  report.planHash = planHash(inputs);
+  const last = p.last;
+  report.plan = {
+    inputs,
+    finalPhase: result.finalPhase,
+    notes: result.notes,
+    lastDeployed: last && { runId: last.runId, finishedAt: last.finishedAt, contentHash: last.contentHash, sameContent: last.contentHash === p.content.combined },
+  };
+  report.memory = { ...report.memory, ...ctx.memory.stats, gcMs: Math.round(ctx.memory.stats.gcMs) };
+  withTiming(report, ctx.started);
+  const changes = result.tables.reduce((a, t) => a + (t.planned ? t.planned.changes.inserted + t.planned.changes.updated + t.planned.changes.deleted : 0), 0);
+  ctx.log.info({ phase: "plan", planHash: report.planHash, changes, durationMs: report.durationMs }, "planned: rolled back, nothing written");
+  return report;
+}
+
+/** An import with nothing to do: no backup, no transaction; the report says why. */
+function unchanged(ctx: RunContext, runId: string, finishedAt: string | null, reason: string): RunReport {
+  const { report } = ctx;
+  report.outcome = "unchanged";
+  report.unchanged = { reason, since: { runId, finishedAt } };
+  withTiming(report, ctx.started);
+  ctx.log.info({ phase: "unchanged", since: runId, durationMs: report.durationMs }, reason);
+  return report;
 }
 
 async function retain(ctx: RunContext, state: BeforeState): Promise<void> {

@@ -24,7 +24,8 @@ export interface SettleInput {
 
 /** A warning the run reports beside its outcome. */
 export interface RunWarning {
-  code: "CONCURRENT_CHANGES";
+  /** CONCURRENT_CHANGES: other sessions wrote to the targets meanwhile; LEDGER_NOT_RECORDED: the run's ledger row could not be written. */
+  code: "CONCURRENT_CHANGES" | "LEDGER_NOT_RECORDED";
   message: string;
   tables: string[];
   next: string;

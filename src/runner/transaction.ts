@@ -1,30 +1,37 @@
 import type { Logger } from "pino";
 import type { HeldLock } from "../db/advisory-lock.js";
-import type { Fingerprint } from "../db/fingerprint.js";
+import { type Fingerprint, fingerprintTables } from "../db/fingerprint.js";
 import { execute, type PrismaClientLike, query, type TxLike } from "../db/prisma-like.js";
+import { readBuckets } from "../ledger/drift.js";
+import type { LedgerRow } from "../ledger/ledger-row.js";
+import { ledgerInsert } from "../ledger/record.js";
+import { committedRow, type TableAfter } from "../ledger/run-row.js";
 import type { LoadPlan } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import type { TableReport } from "../reporting/report.js";
-import { bumpSequence } from "../sql/bulk.js";
 import { deferConstraints, setLocal, transactionIdentity } from "../sql/session.js";
-import { STRATEGIES } from "../strategies/index.js";
-import type { LoadedTable, Strategy, StrategyContext } from "../strategies/strategy.js";
+import type { LoadedTable } from "../strategies/strategy.js";
 import { type CheckResult, runChecks } from "../validation/user-checks.js";
-import { afterLoad } from "./after-load.js";
+import { applyPhase } from "./apply.js";
 import { decideCommit } from "./decide.js";
+import { contextOf, type GroupShared, groupByStrategy, type StrategyGroup, strategyNames } from "./groups.js";
 import { guardRemovals } from "./guard-removals.js";
 import { loadTable } from "./load.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { PhaseClock } from "./phase.js";
 import type { RunPlan } from "./plan.js";
+import { planPhase } from "./plan-phase.js";
 
 export interface TransactionInput {
   plan: RunPlan;
   tables: readonly TablePlan[];
   load: LoadPlan;
-  /** The targets' fingerprints before the run (the backup's, or preflight's). */
-  before: Readonly<Record<string, Fingerprint>>;
-  lock: HeldLock;
+  /** The targets' fingerprints before the run (the backup's, or preflight's); null: a plan reads them in its own snapshot. */
+  before: Readonly<Record<string, Fingerprint>> | null;
+  /** The run lock (an import's; a plan takes none). */
+  lock: HeldLock | null;
+  /** An import's ledger row as known before the transaction; the commit gate completes and writes it. */
+  ledger: { schema: string; row: LedgerRow } | null;
   clock: PhaseClock;
   memory: MemoryBudget;
   log: Logger;
@@ -50,7 +57,7 @@ export interface TransactionFacts {
   result: TransactionResult | null;
 }
 
-/** A failure inside (or while opening) the one transaction, with its {@link TransactionFacts}. */
+/** A failure inside (or while opening) the one transaction, with its {@link TransactionFacts}; a plan's ROLLBACK too. */
 export class TransactionFailed extends Error {
   constructor(
     readonly facts: TransactionFacts,
@@ -60,28 +67,12 @@ export class TransactionFailed extends Error {
   }
 }
 
-interface StrategyGroup {
-  strategy: Strategy;
-  tables: TablePlan[];
-}
-
-/** One strategy instance per strategy name, serving its tables in load order. */
-function groupByStrategy(tables: readonly TablePlan[]): StrategyGroup[] {
-  const byName = new Map<string, StrategyGroup>();
-  for (const t of tables) {
-    const g = byName.get(t.strategy) ?? { strategy: STRATEGIES[t.strategy](), tables: [] };
-    g.tables.push(t);
-    byName.set(t.strategy, g);
-  }
-  return [...byName.values()];
-}
-
-const strategyNames = (groups: readonly StrategyGroup[]) => [...new Set(groups.map((g) => g.strategy.name))].join(",");
-
 /**
  * The one transaction: clear (or stage) → load every file in batches → validate → apply →
  * the release's checks → the commit gate. Prisma commits when the callback returns and rolls
- * back when it throws; either way a failure comes out as {@link TransactionFailed}.
+ * back when it throws; either way a failure comes out as {@link TransactionFailed}. A plan
+ * runs the same way in REPEATABLE READ (its fingerprints, diff and checks see one snapshot),
+ * stages instead of applying, and ends at the gate in its ROLLBACK.
  */
 export async function runTransaction(client: PrismaClientLike, input: TransactionInput): Promise<TransactionResult> {
   const facts: TransactionFacts = { started: false, txid: null, backendPid: null, commitSent: false, result: null };
@@ -90,7 +81,7 @@ export async function runTransaction(client: PrismaClientLike, input: Transactio
     return await client.$transaction((tx) => body(tx, input, facts), {
       timeout: settings.transactionTimeoutMs,
       maxWait: settings.maxWaitMs,
-      isolationLevel: "ReadCommitted",
+      isolationLevel: input.plan.mode === "plan" ? "RepeatableRead" : "ReadCommitted",
     });
   } catch (e) {
     throw new TransactionFailed({ ...facts }, e);
@@ -107,70 +98,79 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   const txid = id?.txid ?? "";
   facts.txid = txid;
   facts.backendPid = id ? Number(id.pid) : null;
-  log.info({ phase: "transaction", txid }, "transaction open");
+  log.info({ phase: "transaction", txid, mode: plan.mode }, "transaction open");
+  const before =
+    input.before ??
+    (await clock.run(
+      "preflight",
+      () =>
+        fingerprintTables(
+          tx,
+          input.tables.map((t) => t.info),
+        ),
+      (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0) }),
+    ));
   if (input.load.deferConstraints) await execute(tx, deferConstraints());
 
-  const groups = groupByStrategy(input.tables);
+  const groups = groupByStrategy(input.tables, plan.mode);
   const loaded = new Map<string, LoadedTable>();
-  const ctxOf = (g: StrategyGroup): StrategyContext => ({
-    tx,
-    tables: g.tables,
-    settings,
-    loaded,
-    log: (msg, fields) => log.info({ strategy: g.strategy.name, ...fields }, msg),
-    warn: (msg, fields) => log.warn({ strategy: g.strategy.name, ...fields }, msg),
-  });
+  const shared: GroupShared = { tx, plan, before, loaded, log };
   await clock.run(
     "clear",
     async () => {
-      for (const g of groups) await g.strategy.prepare(ctxOf(g));
+      for (const g of groups) await g.strategy.prepare(contextOf(g, shared));
     },
     () => ({ tables: input.tables.length, strategies: strategyNames(groups) }),
   );
-  const reports = await loadAll(tx, input, groups, loaded);
+  const reports = await loadAll(tx, input, before, groups, loaded);
   await clock.run(
     "validate",
     async () => {
-      await guardRemovals(tx, input.tables, reports, input.before);
-      for (const g of groups) await g.strategy.validate(ctxOf(g));
+      await guardRemovals(tx, input.tables, reports, before);
+      for (const g of groups) await g.strategy.validate(contextOf(g, shared));
     },
     () => ({ tables: input.tables.length }),
   );
-  await clock.run(
-    "apply",
-    async () => {
-      for (const g of groups) {
-        await g.strategy.diff?.(ctxOf(g));
-        for (const [name, c] of Object.entries(await g.strategy.finish(ctxOf(g)))) {
-          const r = reports.get(name);
-          if (r) r.applied = c;
-          log.info({ phase: "apply", table: name, ...c }, "applied");
-        }
-      }
-      for (const t of input.tables)
-        for (const c of t.info.columns) if (c.sequence) await query(tx, bumpSequence(t.info, c.name, c.sequence));
-      await afterLoad(tx, plan, log);
-    },
-    () => ({ tables: input.tables.length }),
-  );
-  // The release's checks see the final state of every table, still before COMMIT.
+  const planned = plan.mode === "plan" ? await planPhase(shared, groups, reports, clock) : null;
+  if (!planned) await applyPhase(shared, groups, reports, clock);
+  // The release's checks see the final state of every table (a plan's: through its views), still before COMMIT.
   const checks = await clock.run(
     "validate",
     () => runChecks(tx, plan.releaseConfig.checks),
     (c) => ({ checks: c.length }),
   );
+  const tables = input.tables.map((t) => reports.get(t.name) as TableReport);
+  const result = { txid, strategy: strategyNames(groups), tables, checks };
+  if (planned) {
+    await plan.hooks.beforeCommit?.({ txid, tx });
+    clock.enter("commit");
+    await decideCommit(tx, facts, log, { mode: "plan", result: { ...result, ...planned, before } });
+  }
+  const after = await clock.run(
+    "ledger",
+    () => fingerprintsAfter(tx, input.tables),
+    (a) => ({ tables: Object.keys(a).length, rows: Object.values(a).reduce((n, t) => n + t.fingerprint.rows, 0) }),
+  );
   await plan.hooks.beforeCommit?.({ txid, tx });
   clock.enter("commit");
-  const result = { txid, strategy: strategyNames(groups), tables: input.tables.map((t) => reports.get(t.name) as TableReport), checks };
-  await decideCommit(tx, input.lock, facts, log);
+  const { schema, row } = input.ledger as NonNullable<TransactionInput["ledger"]>;
+  await decideCommit(tx, facts, log, { mode: "import", lock: input.lock as HeldLock, ledger: ledgerInsert(schema, committedRow(row, result, after)) });
   facts.result = result;
   return result;
+}
+
+/** The targets as they will commit: fingerprints with drift buckets (by primary key), one scan each. */
+async function fingerprintsAfter(tx: TxLike, tables: readonly TablePlan[]): Promise<Record<string, TableAfter>> {
+  const out: Record<string, TableAfter> = {};
+  for (const t of tables) out[t.name] = await readBuckets(tx, t.info, t.info.primaryKey);
+  return out;
 }
 
 /** Loads every table's file into where its strategy wants it, parents first. */
 async function loadAll(
   tx: TxLike,
   input: TransactionInput,
+  before: Readonly<Record<string, Fingerprint>>,
   groups: readonly StrategyGroup[],
   loaded: Map<string, LoadedTable>,
 ): Promise<Map<string, TableReport>> {
@@ -196,11 +196,12 @@ async function loadAll(
     loaded.set(t.name, { records: r.records, columns: r.columns });
     reports.set(t.name, {
       table: t.name,
+      strategy: g.strategy.name,
       model: t.mapping.model,
       file: t.file.file,
       sha256: t.file.sha256,
       keyMode: r.keyMode,
-      rowsBefore: input.before[t.name]?.rows ?? 0,
+      rowsBefore: before[t.name]?.rows ?? 0,
       records: r.records,
       rowsLoaded: r.rowsInserted,
       batches: r.batches,

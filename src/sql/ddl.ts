@@ -13,7 +13,7 @@ import type { Statement } from "./statement.js";
  * DDL takes no bind parameters: the one place a value becomes a literal. The E'' form
  * escapes both `'` and `\`, so it means the same whatever standard_conforming_strings is.
  */
-function literal(value: string): string {
+export function literal(value: string): string {
   if (value.includes("\u0000")) throw new Error("a SQL literal cannot contain a NUL byte");
   return `E'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
 }

@@ -50,10 +50,10 @@ export interface MergeSpec {
   partitioned: boolean;
 }
 
-const col = (alias: string, c: string) => `${alias}.${quoteIdent(c)}`;
+export const col = (alias: string, c: string) => `${alias}.${quoteIdent(c)}`;
 
 /** Key equality, hash-joinable: `ARRAY[a] = ARRAY[b]` is true for two NULLs, where `=` is not. */
-function keyMatch(s: MergeSpec, a: string, b: string): string {
+export function keyMatch(s: MergeSpec, a: string, b: string): string {
   return s.key
     .map((k) => (s.nullEqualKey.includes(k) ? `ARRAY[${col(a, k)}] = ARRAY[${col(b, k)}]` : `${col(a, k)} = ${col(b, k)}`))
     .join(" AND ");
@@ -194,11 +194,11 @@ function inScope(s: MergeSpec, alias: string, param: string): string[] {
 }
 
 /** `alias` is a target row that `deleteMissing` removes: in scope, and its key is not in the release. */
-function missing(s: MergeSpec, alias: string, param: string): string {
+export function missing(s: MergeSpec, alias: string, param: string): string {
   return [...inScope(s, alias, param), `NOT EXISTS (SELECT 1 FROM ${qualified(s.dedup)} s WHERE ${keyMatch(s, "s", alias)})`].join(" AND ");
 }
 
-const scopeValues = (s: MergeSpec) => (Object.keys(s.deleteScope ?? {}).length ? [JSON.stringify(s.deleteScope)] : []);
+export const scopeValues = (s: MergeSpec) => (Object.keys(s.deleteScope ?? {}).length ? [JSON.stringify(s.deleteScope)] : []);
 
 /** `deleteMissing`: deletes the target rows in scope whose key the release does not hold. */
 export function deleteMissing(s: MergeSpec): Statement {

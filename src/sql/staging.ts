@@ -9,7 +9,7 @@ import type { Statement } from "./statement.js";
  */
 
 /** `(a = $n AND b = $n+1)` for a scope, numbering its parameters from `first`. */
-function scopeMatch(alias: string, scope: Scope, first: number): { text: string; values: unknown[] } {
+export function scopeMatch(alias: string, scope: Scope, first: number): { text: string; values: unknown[] } {
   const cols = Object.keys(scope);
   return {
     text: `(${cols.map((c, i) => `${alias}.${quoteIdent(c)} = $${first + i}`).join(" AND ")})`,

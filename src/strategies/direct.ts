@@ -6,6 +6,7 @@ import { createStaging } from "../sql/ddl.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { type BulkRebuild, deferIndexesAndForeignKeys } from "./bulk-rebuild.js";
 import { outsideForeignKeys, refuseOutsideReferences } from "./outside-references.js";
+import type { PlanShape } from "./staged-planner.js";
 import { stagingName } from "./staging.js";
 import { type ApplyCounts, infosOf, type Strategy, type StrategyContext } from "./strategy.js";
 
@@ -80,5 +81,22 @@ export function directStrategy(): Strategy {
       if (bulk) ctx.log("rebuilt indexes and foreign keys", await bulk.rebuild(ctx.tx));
       return counts;
     },
+  };
+}
+
+/**
+ * What `direct` is to a plan: its refusal (with tables outside the release referencing the
+ * targets it deletes instead of truncating) and its lock, held from the clear to COMMIT.
+ */
+export function directPlanShape(): PlanShape {
+  const byDelete = (ctx: StrategyContext) => outsideForeignKeys(ctx.tables).length > 0;
+  return {
+    name: "direct",
+    refuse: async (ctx) => {
+      if (byDelete(ctx)) await refuseOutsideReferences(ctx, "direct", { truncate: false });
+    },
+    locks: (ctx) => ({ tables: infosOf(ctx), mode: byDelete(ctx) ? "ROW EXCLUSIVE" : "ACCESS EXCLUSIVE" }),
+    held: "whole run",
+    countsDeleted: true,
   };
 }

@@ -68,9 +68,14 @@ export function tieError(t: TableInfo, spec: MergeSpec, ties: Row[]): EtlError {
  * `deleteMissing` on rows still referenced through FKs that do not cascade fails here,
  * before the DELETE, naming the referencing rows of every such FK.
  */
-export async function refuseReferencedDeletes(ctx: StrategyContext, t: TableInfo, spec: MergeSpec): Promise<void> {
+export async function refuseReferencedDeletes(
+  ctx: StrategyContext,
+  t: TableInfo,
+  spec: MergeSpec,
+  consider: (fk: ForeignKeyInfo) => boolean = () => true,
+): Promise<void> {
   const found: { fk: ForeignKeyInfo; show: string[]; rows: Row[] }[] = [];
-  for (const fk of t.referencedBy.filter((x) => x.onDelete === "a" || x.onDelete === "r")) {
+  for (const fk of t.referencedBy.filter((x) => (x.onDelete === "a" || x.onDelete === "r") && consider(x))) {
     const inRelease = ctx.tables.find((p) => p.info.schema === fk.table.schema && p.name === fk.table.name)?.info;
     const child = inRelease ?? (await readCatalog(ctx.tx, fk.table.schema, [fk.table.name])).get(fk.table.name);
     const show = [...new Set([...(child?.primaryKey ?? []), ...fk.columns])];

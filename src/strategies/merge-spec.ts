@@ -6,7 +6,7 @@ import type { QualifiedName } from "../sql/quote.js";
 import type { TableMapping } from "../validation/table-mapping.js";
 
 /** Types without a default equality operator: compared by their text. */
-const NO_EQUALITY = new Set(["json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"]);
+export const NO_EQUALITY = new Set(["json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"]);
 
 /** What {@link resolveMergeSpec} adds to the statements' spec: checks of the staged rows. */
 export interface ResolvedMerge {
@@ -19,7 +19,8 @@ export interface ResolvedMerge {
   nonNullKey: string[];
 }
 
-const fresh = (base: string, taken: ReadonlySet<string>) => {
+/** `atomic_etl_<base>`, numbered until no name in `taken` uses it (helper columns and aliases). */
+export const freshName = (base: string, taken: ReadonlySet<string>) => {
   let name = `atomic_etl_${base}`;
   for (let i = 2; taken.has(name); i++) name = `atomic_etl_${base}${i}`;
   return name;
@@ -149,7 +150,7 @@ export function resolveMergeSpec(
       onlyIfNewer: options?.onlyIfNewer ?? false,
       overriding: info.columns.some((c) => c.isIdentity && !c.isGenerated),
       deleteScope,
-      helpers: { rank: fresh("rank", taken), tied: fresh("tied", taken), isNew: fresh("is_new", taken) },
+      helpers: { rank: freshName("rank", taken), tied: freshName("tied", taken), isNew: freshName("is_new", taken) },
       partitioned: info.partitioned,
     },
     narrowable: options?.update === undefined,

@@ -19,8 +19,11 @@ import type { QualifiedName } from "../sql/quote.js";
 import { checkRemoval } from "../validation/guards.js";
 import { type ResolvedMerge, resolveMergeSpec } from "./merge-spec.js";
 import { guarded, refuseReferencedDeletes, tieError } from "./merge-refusals.js";
-import { boundedName, WORK_TABLE_PREFIX } from "./staging.js";
-import { type ApplyCounts, infosOf, type Strategy, type StrategyContext } from "./strategy.js";
+import { mergeChanges } from "../plan/merge-changes.js";
+import { mergedRows } from "../sql/plan-views.js";
+import type { PlannedTable } from "../plan/planned-table.js";
+import { boundedName, drawsFromSequence, WORK_TABLE_PREFIX } from "./staging.js";
+import { type ApplyCounts, duplicateRate, type FinalLock, infosOf, type Planner, type StrategyContext } from "./strategy.js";
 
 const temp = (kind: string, table: string): QualifiedName => ({
   schema: "pg_temp",
@@ -55,9 +58,9 @@ type Row = Record<string, unknown>;
  * @example
  * { model: "Player", file: "players.json", mode: "merge", merge: { key: "id", order: "updatedAt desc", onlyIfNewer: true } }
  */
-export const mergeStrategy = (): Strategy => new MergeStrategy();
+export const mergeStrategy = (): Planner => new MergeStrategy();
 
-class MergeStrategy implements Strategy {
+class MergeStrategy implements Planner {
   readonly name = "merge";
   private readonly merges = new Map<string, ResolvedMerge>();
   private readonly sizes = new Map<string, { staged: number; deduped: number }>();
@@ -91,7 +94,9 @@ class MergeStrategy implements Strategy {
         }
       }
       await execute(ctx.tx, createStaging(spec.stage.name, t, { constraints: false }));
-      if (relax.length) await execute(ctx.tx, relaxStaging(spec.stage, relax));
+      // a plan's staging never draws from a sequence: nextval outlives its ROLLBACK
+      const sequenced = ctx.mode === "plan" ? t.columns.filter((c) => drawsFromSequence(c) && !relax.includes(c.name)).map((c) => c.name) : [];
+      if (relax.length || sequenced.length) await execute(ctx.tx, relaxStaging(spec.stage, [...relax, ...sequenced]));
     }
     ctx.log("merge staging created", { tables: ctx.tables.length, durationMs: Math.round(performance.now() - started) });
   }
@@ -134,8 +139,10 @@ class MergeStrategy implements Strategy {
     }
   }
 
-  async diff(ctx: StrategyContext): Promise<void> {
-    for (const { info: t, entry, file } of ctx.tables) {
+  async diff(ctx: StrategyContext): Promise<Record<string, PlannedTable>> {
+    const planned: Record<string, PlannedTable> = {};
+    for (const table of ctx.tables) {
+      const { info: t, entry, file } = table;
       const started = performance.now();
       const spec = this.narrow(t, ctx.loaded.get(t.name)?.columns ?? null);
       const n = await execute(ctx.tx, classifyInto(spec));
@@ -154,8 +161,35 @@ class MergeStrategy implements Strategy {
           maxDeletePercent: entry.maxDeletePercent,
         });
       }
+      if (ctx.mode === "plan") {
+        // the refusal the final phase would hit, read only (children the release deletes from are left to the import)
+        if (spec.deleteScope) await refuseReferencedDeletes(ctx, t, spec, (fk) => !this.deletesFrom(ctx, fk.table));
+        planned[t.name] = await mergeChanges(ctx, table, spec, this.sizes.get(t.name) ?? { staged: 0, deduped: 0 }, missing);
+      }
       ctx.log("merge changes found", { table: t.name, changes: n, missing, durationMs: Math.round(performance.now() - started) });
     }
+    return planned;
+  }
+
+  finalRows(ctx: StrategyContext): Record<string, string> {
+    return Object.fromEntries(
+      infosOf(ctx).map((t) => [
+        t.name,
+        mergedRows(
+          this.resolved(t).spec,
+          t.columns.map((c) => c.name),
+        ),
+      ]),
+    );
+  }
+
+  finalLock(ctx: StrategyContext): FinalLock {
+    return { strategy: this.name, mode: "ROW EXCLUSIVE", tables: ctx.tables.map((t) => t.name), held: "final phase" };
+  }
+
+  /** `table` is one of this merge's tables with deleteMissing. */
+  private deletesFrom(ctx: StrategyContext, table: { schema: string; name: string }): boolean {
+    return ctx.tables.some((t) => t.info.schema === table.schema && t.name === table.name && this.resolved(t.info).spec.deleteScope !== null);
   }
 
   async finish(ctx: StrategyContext): Promise<Record<string, ApplyCounts>> {
@@ -217,7 +251,7 @@ class MergeStrategy implements Strategy {
       unchanged: deduped - inserted - updated,
       deleted: 0,
       duplicatesInSource: duplicates,
-      duplicateRate: staged ? Math.round((duplicates / staged) * 10_000) / 10_000 : 0,
+      duplicateRate: duplicateRate(duplicates, staged),
     };
   }
 }

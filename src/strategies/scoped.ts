@@ -1,6 +1,6 @@
 import { EtlError } from "../errors.js";
 import { refuseOutsideReferences } from "./outside-references.js";
-import { replaceByDelete, stagedStrategy } from "./staged.js";
+import { replaceByDelete, type StagedPlan, stagedStrategy } from "./staged.js";
 import { infosOf, type Strategy, type StrategyContext } from "./strategy.js";
 
 /** Every table needs a scope on its own columns. */
@@ -30,8 +30,11 @@ function refuseMissingScopes(ctx: StrategyContext): void {
  * @example
  * releases: { "eu-2026": { strategy: "scoped", scope: { dataset: "eu" }, tables: [...] } }
  */
-export function scopedStrategy(): Strategy {
-  return stagedStrategy({
+export const scopedStrategy = (): Strategy => stagedStrategy(scopedPlan());
+
+/** What sets scoped apart (a plan runs its refusals and reports its locks). */
+export function scopedPlan(): StagedPlan {
+  return {
     name: "scoped",
     canFallBack: false,
     async refuse(ctx) {
@@ -40,5 +43,5 @@ export function scopedStrategy(): Strategy {
     },
     locks: (ctx) => ({ tables: infosOf(ctx), mode: "ROW EXCLUSIVE" }),
     apply: replaceByDelete,
-  });
+  };
 }

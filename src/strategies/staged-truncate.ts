@@ -1,7 +1,7 @@
 import { execute, query } from "../db/prisma-like.js";
 import { countRows, truncateTables } from "../sql/bulk.js";
 import { refuseOutsideReferences } from "./outside-references.js";
-import { insertStaged, type StagedTarget, stagedStrategy } from "./staged.js";
+import { insertStaged, type StagedPlan, type StagedTarget, stagedStrategy } from "./staged.js";
 import { type ApplyCounts, infosOf, type Strategy } from "./strategy.js";
 
 /**
@@ -11,8 +11,11 @@ import { type ApplyCounts, infosOf, type Strategy } from "./strategy.js";
  * not MVCC-safe for REPEATABLE READ readers that started before the COMMIT. Refused when a
  * table outside the release references a target (TRUNCATE cannot leave it out).
  */
-export function stagedTruncateStrategy(): Strategy {
-  return stagedStrategy({
+export const stagedTruncateStrategy = (): Strategy => stagedStrategy(stagedTruncatePlan());
+
+/** What sets staged-truncate apart (a plan runs its refusals and reports its locks). */
+export function stagedTruncatePlan(): StagedPlan {
+  return {
     name: "staged-truncate",
     canFallBack: true,
     refuse: (ctx) => refuseOutsideReferences(ctx, "staged-truncate", { truncate: true }),
@@ -29,5 +32,5 @@ export function stagedTruncateStrategy(): Strategy {
       }
       return out;
     },
-  });
+  };
 }

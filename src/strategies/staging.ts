@@ -3,7 +3,9 @@ import { pgErrorInfo } from "../db/pg-errors.js";
 import { execute } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { QualifiedName } from "../sql/quote.js";
+import type { ColumnInfo } from "../sql/catalog.js";
 import { createStaging, dropNotNull } from "../sql/ddl.js";
+import { relaxStaging } from "../sql/merge.js";
 import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
 import { infosOf, type StrategyContext } from "./strategy.js";
 
@@ -32,6 +34,12 @@ export const stagingName = (table: string) => boundedName(`${WORK_TABLE_PREFIX}s
 
 const SAVEPOINT = "atomic_etl_staging";
 
+/**
+ * A column whose DEFAULT draws from a sequence (serial, or nextval without OWNED BY). A plan
+ * relaxes it on staging: nextval is not transactional, so a plan's staging must never call it.
+ */
+export const drawsFromSequence = (c: ColumnInfo) => c.sequence !== null && !c.isIdentity;
+
 /** Postgres refusals that mean "no staging here": no TEMP privilege (42501), out of space or memory (class 53). */
 const isStagingUnavailable = (sqlstate: string | undefined) => sqlstate === "42501" || sqlstate?.startsWith("53") === true;
 
@@ -55,6 +63,8 @@ export async function createStagingTables(
       await execute(ctx.tx, createStaging(stage.name, t, { constraints: true }));
       // identity values missing from the release are drawn at the final insert; a trigger fills its columns there
       for (const c of t.columns) if ((c.isIdentity || c.filledByTrigger) && !c.nullable) await execute(ctx.tx, dropNotNull(stage, c.name));
+      const sequenced = ctx.mode === "plan" ? t.columns.filter(drawsFromSequence).map((c) => c.name) : [];
+      if (sequenced.length) await execute(ctx.tx, relaxStaging(stage, sequenced));
       staged.set(t.name, stage);
     }
     await execute(ctx.tx, releaseSavepoint(SAVEPOINT));

@@ -1,6 +1,9 @@
 import type { EnvironmentSettings } from "../config/environments.js";
+import type { Fingerprint } from "../db/fingerprint.js";
 import type { TxLike } from "../db/prisma-like.js";
+import type { PlannedTable } from "../plan/planned-table.js";
 import type { TablePlan } from "../planner/table-plan.js";
+import type { LockMode } from "../sql/locks.js";
 import type { QualifiedName } from "../sql/quote.js";
 
 /** What a strategy gets to work with, inside the one transaction. */
@@ -9,6 +12,12 @@ export interface StrategyContext {
   /** This strategy's tables, parents first. */
   tables: readonly TablePlan[];
   settings: EnvironmentSettings;
+  /** `plan`: the run ends in ROLLBACK, so no target may be written, locked for writing or truncated. */
+  mode: "import" | "plan";
+  /** A plan's example rows per table and kind of change. */
+  samples: number;
+  /** The targets' fingerprints before the run. */
+  before: Readonly<Record<string, Fingerprint>>;
   /** What the load phase put into each table's load target (empty until it ran). */
   loaded: ReadonlyMap<string, LoadedTable>;
   log: (msg: string, fields: Record<string, unknown>) => void;
@@ -44,7 +53,8 @@ export interface ApplyCounts {
  * - `prepare`: before any row is loaded (refuse up front, clear targets, create staging …)
  * - `loadTarget`: the relation each table's batches go into
  * - `validate`: after loading, before the final phase (FK integrity against the final state …)
- * - `diff`: what the final phase will change, computed without changing a target (merge)
+ * - `diff`: what the final phase will change, computed without changing a target (merge;
+ *   every {@link Planner}); in a plan it reports the changes per table
  * - `finish`: the final phase; makes the loaded rows the tables' rows
  */
 export interface Strategy {
@@ -52,9 +62,32 @@ export interface Strategy {
   prepare(ctx: StrategyContext): Promise<void>;
   loadTarget(table: TablePlan): QualifiedName;
   validate(ctx: StrategyContext): Promise<void>;
-  diff?(ctx: StrategyContext): Promise<void>;
+  diff?(ctx: StrategyContext): Promise<Record<string, PlannedTable>>;
   finish(ctx: StrategyContext): Promise<Record<string, ApplyCounts>>;
+}
+
+/** The lock a strategy's final phase takes, and for how long readers and writers feel it. */
+export interface FinalLock {
+  strategy: string;
+  mode: LockMode;
+  tables: string[];
+  /** `whole run`: from the clear to COMMIT (direct); `final phase`; `rename`: one round trip (swap). */
+  held: "whole run" | "final phase" | "rename";
+}
+
+/**
+ * A strategy as a plan runs it: the same refusals and checks, but the release only ever goes
+ * into TEMP staging, `diff` compares it with the targets, and `finish` never runs.
+ */
+export interface Planner extends Strategy {
+  diff(ctx: StrategyContext): Promise<Record<string, PlannedTable>>;
+  finalLock(ctx: StrategyContext): FinalLock;
+  /** Per table, a SELECT of the rows it would hold after the final phase (what the plan's checks see). */
+  finalRows(ctx: StrategyContext): Record<string, string>;
 }
 
 /** The tables' catalog entries, parents first. */
 export const infosOf = (ctx: StrategyContext) => ctx.tables.map((t) => t.info);
+
+/** duplicatesInSource / records loaded, to 4 decimals (the report's `duplicateRate`). */
+export const duplicateRate = (duplicates: number, staged: number) => (staged ? Math.round((duplicates / staged) * 10_000) / 10_000 : 0);

@@ -140,7 +140,10 @@ async function carryReplicaIdentity(
  * swapped tables are rebuilt between the new tables. Not MVCC-safe for REPEATABLE READ
  * readers that started before the COMMIT (they see the new table empty).
  */
-export const swapStrategy = (): Strategy => stagedStrategy(new SwapPlan());
+export const swapStrategy = (): Strategy => stagedStrategy(swapPlan());
+
+/** What sets swap apart (a plan runs its refusals and reports its locks). */
+export const swapPlan = (): StagedPlan => new SwapPlan();
 
 /** The swap's part of the staged shape: what it learns in `refuse` and builds in `afterStaging` it uses in the final phase. */
 class SwapPlan implements StagedPlan {

@@ -152,12 +152,12 @@ describe("AtomicEtl.import (happy path)", () => {
     expect(ids.every((r) => r.id > 51)).toBe(true);
   });
 
-  it("should be idempotent: importing the same release twice gives the same rows", async () => {
+  it("should be idempotent: importing the same release twice (--redeploy) gives the same rows", async () => {
     await ws.writeRelease("next", nextRelease());
     const etl = new AtomicEtl(ws.config({ next: { tables: STANDARD_TABLES } }));
     await etl.import({ release: "next", url: db.url, backup: false });
     const first = await snapshot(db.url);
-    const again = await etl.import({ release: "next", url: db.url, backup: false });
+    const again = await etl.import({ release: "next", url: db.url, backup: false, redeploy: true });
     expect(again.outcome).toBe("committed");
     expect(again.tables.map((t) => t.rowsBefore)).toEqual([2, 4, 6, 4, 8]);
     expect(await snapshot(db.url)).toEqual(first);
@@ -195,7 +195,7 @@ describe("AtomicEtl.import (batch sizes)", () => {
     expect(staging.environment).toBe("staging");
     expect(staging.tables[0]?.batches).toBe(3);
 
-    const overridden = await etl.import({ release: "many", url: db.url, backup: false, batchSize: 250 });
+    const overridden = await etl.import({ release: "many", url: db.url, backup: false, batchSize: 250, redeploy: true });
     expect(overridden.batchSize).toBe(250);
     expect(overridden.tables[0]?.batches).toBe(4);
     expect((await sql<{ n: string }>(db.url, "SELECT count(*)::text AS n FROM leagues"))[0]?.n).toBe("1000");

@@ -1,0 +1,20 @@
+import { type QualifiedName, qualified, quoteIdent } from "./quote.js";
+import type { Statement } from "./statement.js";
+
+/** Buckets per table: enough that a few changed rows land in different buckets, small enough to keep in every ledger row (~3 KB a table). */
+export const FINGERPRINT_BUCKETS = 256;
+
+/**
+ * The fingerprint of `table` (src/sql/fingerprint.ts: count plus the sum of 64 bits of md5 of
+ * each row's text) split into {@link FINGERPRINT_BUCKETS} buckets, in one scan. A row's bucket
+ * comes from md5 of its key (so an UPDATE stays in its bucket) or, without a key, of the row
+ * itself. The buckets' counts and sums add up to exactly the plain fingerprint. Buckets
+ * without rows are absent.
+ */
+export function bucketFingerprint(table: QualifiedName, key: readonly string[]): Statement {
+  const keyHash = key.length ? `md5(ROW(${key.map((k) => `t.${quoteIdent(k)}`).join(", ")})::text)` : "md5(t::text)";
+  return {
+    text: `SELECT (('x' || left(k, 4))::bit(16)::int % ${FINGERPRINT_BUCKETS}) AS b, count(*)::bigint AS rows, sum(('x' || left(h, 16))::bit(64)::bigint::numeric)::text AS hash FROM (SELECT md5(t::text) AS h, ${keyHash} AS k FROM ${qualified(table)} AS t) x GROUP BY 1`,
+    values: [],
+  };
+}
