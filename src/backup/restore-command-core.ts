@@ -5,6 +5,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/load.js";
 import { acquireRunLock } from "../db/advisory-lock.js";
 import { EtlError } from "../errors.js";
+import { recordRestore } from "../ledger/record.js";
 import { silentLogger } from "../reporting/logger.js";
 import { listBackups } from "./retention.js";
 import { isGoodBackup } from "./verify.js";
@@ -55,13 +56,16 @@ export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions
     });
   }
   const lock = await acquireRunLock(url, b.manifest.schema, { applicationName: "atomic-etl:restore", waitMs: opts.waitMs });
+  const restore = { url, environment: env, backupId: b.manifest.id, manifest: b.manifest, startedAt: new Date(), log };
   try {
     const r = await restoreBackup(url, b.dumpPath, b.manifest, {
       log: log.child({ backup: b.manifest.id }),
       lockTimeoutMs: settings.lockTimeoutMs,
     });
+    await recordRestore(config, restore);
     return { ...r, id: b.manifest.id };
   } catch (e) {
+    if (e instanceof EtlError) await recordRestore(config, { ...restore, error: e });
     // Never a silent step back to older data: name the newest backup that does verify.
     if (e instanceof EtlError && e.code === "BACKUP_VERIFY_FAILED") {
       let good: (typeof all)[number] | undefined;

@@ -21,6 +21,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .option("--batch-size <n>", "rows per batch (default: the environment's)", (v) => positiveInt(v, "--batch-size"))
     .option("--strategy <name>", `replace strategy: ${STRATEGY_NAMES.join(" | ")}`)
     .option("--wait [seconds]", "wait for another run's lock instead of failing fast (default 600 s)")
+    .option("--expect-plan <hash>", "refuse (PLAN_MISMATCH) unless the release, the targets and the config are still those of this plan")
+    .option("--redeploy", "run even when the release and the targets are as the last deploy of the release left them")
     .option("--json", "print the JSON run report on stdout")
     .action(
       async (
@@ -33,6 +35,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
           batchSize?: number;
           strategy?: string;
           wait?: string | boolean;
+          expectPlan?: string;
+          redeploy?: boolean;
           json?: boolean;
         },
       ) => {
@@ -55,6 +59,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
               batchSize: o.batchSize,
               strategy: o.strategy as StrategyName | undefined,
               waitMs: waitOption(o.wait),
+              expectPlan: o.expectPlan,
+              redeploy: o.redeploy,
               hooks: progress.hooks,
             },
             ctx.logger,

@@ -5,8 +5,11 @@ import { createLogger } from "../reporting/logger.js";
 import { redactUrl } from "../reporting/redact.js";
 import { registerBackups } from "./backups-command.js";
 import type { CliContext } from "./context.js";
+import { registerHistory } from "./history-command.js";
 import { registerImport } from "./import-command.js";
+import { registerPlan } from "./plan-command.js";
 import { registerRestore } from "./restore-command.js";
+import { registerStatus } from "./status-command.js";
 
 /** Runs the CLI; resolves with the exit code. Errors are printed once, on stderr. */
 export async function main(argv: string[] = process.argv): Promise<number> {
@@ -17,8 +20,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     .exitOverride()
     .showHelpAfterError();
   registerImport(program, ctx);
+  registerPlan(program, ctx);
   registerBackups(program, ctx);
   registerRestore(program, ctx);
+  registerHistory(program, ctx);
+  registerStatus(program, ctx);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -24,7 +24,12 @@ export async function importRelease(config: LoadedConfig, opts: ImportOptions, l
 }
 
 /** A run refused before it had a plan: nothing was touched. */
-export function refusedUpFront(raw: unknown, opts: { release: string; env?: string }, log: Logger, mode: RunPlan["mode"] = "import"): unknown {
+export function refusedUpFront(
+  raw: unknown,
+  opts: { release: string; env?: string },
+  log: Logger,
+  mode: RunPlan["mode"] = "import",
+): unknown {
   if (!(raw instanceof EtlError)) return raw;
   const runId = randomUUID();
   const error = raw.with({ runId, data: "untouched", step: raw.step ?? "config" });

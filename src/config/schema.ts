@@ -143,28 +143,30 @@ export const releaseConfigSchema = z
 
 export type ClientFactory = (opts: { url: string }) => PrismaClientLike | Promise<PrismaClientLike>;
 
-export const configSchema = z.strictObject({
-  /** Makes the Prisma client; receives the connection URL of the chosen environment. */
-  client: fn<ClientFactory>("a function ({ url }) => new PrismaClient(…)"),
-  /** Postgres schema of the target tables. */
-  schema: identifier.default("public"),
-  /** Environment variable that holds the connection URL, per environment. */
-  databaseUrlEnv: z.partialRecord(z.enum(ENVIRONMENT_NAMES), z.string().min(1)).default({}),
-  /** More hosts that count as this machine (a Docker service name, say): without `--env`, only local hosts may run as `local`. */
-  localHosts: z.array(z.string().min(1)).default([]),
-  releasesDir: z.string().min(1).default("etl/releases"),
-  backupDir: z.string().min(1).default("backups"),
-  environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),
-  releases: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "release names use letters, digits, . _ -"), releaseConfigSchema),
-  /**
-   * Schema of the tool's own ledger (src/ledger/): created and upgraded by atomic-etl, never a
-   * target, so it must not be the targets' schema.
-   */
-  ledgerSchema: identifier.default("atomic_etl"),
-}).refine((c) => c.ledgerSchema !== c.schema, {
-  message: "the ledger needs a schema of its own: ledgerSchema must differ from schema (the targets')",
-  path: ["ledgerSchema"],
-});
+export const configSchema = z
+  .strictObject({
+    /** Makes the Prisma client; receives the connection URL of the chosen environment. */
+    client: fn<ClientFactory>("a function ({ url }) => new PrismaClient(…)"),
+    /** Postgres schema of the target tables. */
+    schema: identifier.default("public"),
+    /** Environment variable that holds the connection URL, per environment. */
+    databaseUrlEnv: z.partialRecord(z.enum(ENVIRONMENT_NAMES), z.string().min(1)).default({}),
+    /** More hosts that count as this machine (a Docker service name, say): without `--env`, only local hosts may run as `local`. */
+    localHosts: z.array(z.string().min(1)).default([]),
+    releasesDir: z.string().min(1).default("etl/releases"),
+    backupDir: z.string().min(1).default("backups"),
+    environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),
+    releases: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "release names use letters, digits, . _ -"), releaseConfigSchema),
+    /**
+     * Schema of the tool's own ledger (src/ledger/): created and upgraded by atomic-etl, never a
+     * target, so it must not be the targets' schema.
+     */
+    ledgerSchema: identifier.default("atomic_etl"),
+  })
+  .refine((c) => c.ledgerSchema !== c.schema, {
+    message: "the ledger needs a schema of its own: ledgerSchema must differ from schema (the targets')",
+    path: ["ledgerSchema"],
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

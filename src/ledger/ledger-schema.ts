@@ -2,7 +2,19 @@ import { lockKey } from "../db/advisory-lock.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
 import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
-import { begin, commit, ledgerExists, ledgerUpgradeLock, ledgerV1, ledgerV2, ledgerVersion, markLedgerVersion, rollback } from "../sql/ledger.js";
+import {
+  begin,
+  commit,
+  createLedgerSchema,
+  ledgerExists,
+  ledgerSchemaExists,
+  ledgerUpgradeLock,
+  ledgerV1,
+  ledgerV2,
+  ledgerVersion,
+  markLedgerVersion,
+  rollback,
+} from "../sql/ledger.js";
 import type { Statement } from "../sql/statement.js";
 
 /** One step of the ledger's schema: idempotent DDL (IF NOT EXISTS), applied once, in order. */
@@ -57,6 +69,8 @@ export async function ensureLedger(
       await query(db, ledgerUpgradeLock(LEDGER_LOCK_CLASS, lockKey(schema)));
       // another run may have upgraded it while this one waited for the lock
       const now = await readVersion(db, schema);
+      const [exists] = await query<{ ok: boolean }>(db, ledgerSchemaExists(schema));
+      if (!exists?.ok) await execute(db, createLedgerSchema(schema));
       const applied: number[] = [];
       for (const m of migrations.filter((x) => x.version > now)) {
         for (const s of m.statements(schema)) await execute(db, s);

@@ -49,7 +49,12 @@ const cache = new Map<string, Promise<Provenance>>();
 export function provenance(root: string): Promise<Provenance> {
   let p = cache.get(root);
   if (!p) {
-    p = gitCommit(root).then((commit) => ({ toolVersion: toolVersion(), gitCommit: commit, osUser: osUser(), host: os.hostname() || null }));
+    p = gitCommit(root).then((commit) => ({
+      toolVersion: toolVersion(),
+      gitCommit: commit,
+      osUser: osUser(),
+      host: os.hostname() || null,
+    }));
     cache.set(root, p);
   }
   return p;

@@ -86,7 +86,10 @@ export async function recordRestore(config: LoadedConfig, r: RestoreRecord): Pro
   const committed = !r.error;
   let database: LedgerRow["database"] = null;
   const conn = await connect(r.url, "atomic-etl:ledger").catch(() => null);
-  if (conn) database = await readDatabaseIdentity(pgTx(conn)).finally(() => conn.end().catch(() => undefined)).catch(() => null);
+  if (conn)
+    database = await readDatabaseIdentity(pgTx(conn))
+      .finally(() => conn.end().catch(() => undefined))
+      .catch(() => null);
   const row: LedgerRow = {
     ...p,
     runId: randomUUID(),

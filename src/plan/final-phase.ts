@@ -25,7 +25,11 @@ function blocks(lock: FinalLock): string {
   if (lock.mode === "ROW EXCLUSIVE")
     return "readers never wait; writers of the rows it deletes or updates wait until COMMIT (row locks), other writers do not";
   const until =
-    lock.held === "whole run" ? "from the clear to COMMIT" : lock.held === "rename" ? "for the rename, until COMMIT" : "during the final phase, until COMMIT";
+    lock.held === "whole run"
+      ? "from the clear to COMMIT"
+      : lock.held === "rename"
+        ? "for the rename, until COMMIT"
+        : "during the final phase, until COMMIT";
   return `readers and writers of ${lock.tables.join(", ")} wait ${until}`;
 }
 

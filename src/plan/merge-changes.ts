@@ -44,9 +44,21 @@ export async function mergeChanges(
       duplicateRate: duplicateRate(duplicates, sizes.staged),
     },
     samples: {
-      inserted: await read(inserted, () => mergeInsertedSample(spec, n), (r) => sampleFrom(r, spec.key, { values: spec.insert })),
-      updated: await read(updated, () => mergeUpdatedSample(spec, n), (r) => sampleFrom(r, spec.key, { compared: spec.update })),
-      deleted: await read(deleted, () => mergeDeletedSample(spec, n), (r) => sampleFrom(r, spec.key, { values: spec.insert })),
+      inserted: await read(
+        inserted,
+        () => mergeInsertedSample(spec, n),
+        (r) => sampleFrom(r, spec.key, { values: spec.insert }),
+      ),
+      updated: await read(
+        updated,
+        () => mergeUpdatedSample(spec, n),
+        (r) => sampleFrom(r, spec.key, { compared: spec.update }),
+      ),
+      deleted: await read(
+        deleted,
+        () => mergeDeletedSample(spec, n),
+        (r) => sampleFrom(r, spec.key, { values: spec.insert }),
+      ),
     },
   };
 }

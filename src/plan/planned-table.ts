@@ -49,7 +49,8 @@ export function sampleFrom(
   if (opts.compared) {
     out.changes = {};
     opts.compared.forEach((c, i) => {
-      if (row[`d${i}`] === true) (out.changes as NonNullable<RowSample["changes"]>)[c] = { old: text(row[`o${i}`]), new: text(row[`n${i}`]) };
+      if (row[`d${i}`] === true)
+        (out.changes as NonNullable<RowSample["changes"]>)[c] = { old: text(row[`o${i}`]), new: text(row[`n${i}`]) };
     });
   }
   return out;

@@ -1,13 +1,6 @@
 import { query } from "../db/prisma-like.js";
 import type { TablePlan } from "../planner/table-plan.js";
-import {
-  type DiffSpec,
-  keyedCounts,
-  keyedOneSidedSample,
-  keyedUpdatedSample,
-  multisetCounts,
-  multisetSample,
-} from "../sql/plan-diff.js";
+import { type DiffSpec, keyedCounts, keyedOneSidedSample, keyedUpdatedSample, multisetCounts, multisetSample } from "../sql/plan-diff.js";
 import type { Statement } from "../sql/statement.js";
 import { freshName, NO_EQUALITY } from "../strategies/merge-spec.js";
 import type { StrategyContext } from "../strategies/strategy.js";
@@ -24,7 +17,14 @@ export function diffSpecOf(t: TablePlan, s: StagedTarget): DiffSpec {
   const compare = t.info.columns
     .filter((c) => !c.isGenerated && !c.filledByTrigger && !key.includes(c.name))
     .map((c) => ({ name: c.name, asText: NO_EQUALITY.has(c.type) }));
-  return { stage: s.stage, target: t.info, key, compare, scope: s.scope, marker: freshName("side", new Set(t.info.columns.map((c) => c.name))) };
+  return {
+    stage: s.stage,
+    target: t.info,
+    key,
+    compare,
+    scope: s.scope,
+    marker: freshName("side", new Set(t.info.columns.map((c) => c.name))),
+  };
 }
 
 const num = (v: unknown) => Number(v ?? 0);
@@ -44,7 +44,12 @@ export async function replaceChanges(
   const d = diffSpecOf(t, s);
   const keyed = d.key.length > 0;
   const [c] = await query<Record<keyof ChangeCounts, unknown>>(ctx.tx, keyed ? keyedCounts(d) : multisetCounts(d));
-  const changes: ChangeCounts = { inserted: num(c?.inserted), updated: num(c?.updated), deleted: num(c?.deleted), unchanged: num(c?.unchanged) };
+  const changes: ChangeCounts = {
+    inserted: num(c?.inserted),
+    updated: num(c?.updated),
+    deleted: num(c?.deleted),
+    unchanged: num(c?.unchanged),
+  };
   const rowsNow = ctx.before[t.name]?.rows ?? 0;
   // the rows the final phase removes: the whole table, or its scope
   const replaced = changes.deleted + changes.updated + changes.unchanged;
@@ -67,14 +72,34 @@ async function samplesOf(ctx: StrategyContext, d: DiffSpec, c: ChangeCounts): Pr
   const cols = d.compare.map((x) => x.name);
   if (d.key.length === 0) {
     return {
-      inserted: await read(c.inserted, () => multisetSample(d, "inserted", n), (r) => sampleFrom(r, [], { values: cols })),
+      inserted: await read(
+        c.inserted,
+        () => multisetSample(d, "inserted", n),
+        (r) => sampleFrom(r, [], { values: cols }),
+      ),
       updated: [],
-      deleted: await read(c.deleted, () => multisetSample(d, "deleted", n), (r) => sampleFrom(r, [], { values: cols })),
+      deleted: await read(
+        c.deleted,
+        () => multisetSample(d, "deleted", n),
+        (r) => sampleFrom(r, [], { values: cols }),
+      ),
     };
   }
   return {
-    inserted: await read(c.inserted, () => keyedOneSidedSample(d, "inserted", n), (r) => sampleFrom(r, d.key, { values: cols })),
-    updated: await read(c.updated, () => keyedUpdatedSample(d, n), (r) => sampleFrom(r, d.key, { compared: cols })),
-    deleted: await read(c.deleted, () => keyedOneSidedSample(d, "deleted", n), (r) => sampleFrom(r, d.key, { values: cols })),
+    inserted: await read(
+      c.inserted,
+      () => keyedOneSidedSample(d, "inserted", n),
+      (r) => sampleFrom(r, d.key, { values: cols }),
+    ),
+    updated: await read(
+      c.updated,
+      () => keyedUpdatedSample(d, n),
+      (r) => sampleFrom(r, d.key, { compared: cols }),
+    ),
+    deleted: await read(
+      c.deleted,
+      () => keyedOneSidedSample(d, "deleted", n),
+      (r) => sampleFrom(r, d.key, { values: cols }),
+    ),
   };
 }

@@ -147,6 +147,7 @@ export function formatReport(r: RunReport): string {
     }
     lines.push(`  ${r.rows} rows, ${r.rowsPerSecond} rows/s, strategy ${r.strategy}, batch size ${r.batchSize}`);
   }
+  if (r.unchanged) lines.push(`  nothing to do: ${r.unchanged.reason}`);
   if (r.backup) lines.push(`  backup: ${r.backup.path} (${(r.backup.sizeBytes / 1024).toFixed(0)} KiB)`);
   for (const w of r.warnings) lines.push(`  warning ${w.code}: ${w.message}`, `    next: ${w.next}`);
   if (r.txid) lines.push(`  transaction: ${r.txid}`);

@@ -32,7 +32,10 @@ export async function planPhase(
       for (const g of groups) Object.assign(out, await g.planner?.diff(contextOf(g, s)));
       return out;
     },
-    (p) => ({ tables: Object.keys(p).length, changes: Object.values(p).reduce((a, t) => a + t.changes.inserted + t.changes.updated + t.changes.deleted, 0) }),
+    (p) => ({
+      tables: Object.keys(p).length,
+      changes: Object.values(p).reduce((a, t) => a + t.changes.inserted + t.changes.updated + t.changes.deleted, 0),
+    }),
   );
   for (const [name, p] of Object.entries(planned)) {
     const r = reports.get(name);
@@ -50,7 +53,8 @@ export async function planPhase(
   };
   const finalPhase = groups.flatMap((g) => (g.planner ? [estimateFinalPhase(g.planner.finalLock(contextOf(g, s)), measurements)] : []));
   for (const g of groups) {
-    for (const [name, rowsAfter] of Object.entries(g.planner?.finalRows(contextOf(g, s)) ?? {})) await execute(s.tx, shadowView(name, rowsAfter));
+    for (const [name, rowsAfter] of Object.entries(g.planner?.finalRows(contextOf(g, s)) ?? {}))
+      await execute(s.tx, shadowView(name, rowsAfter));
   }
   return { finalPhase, notes: notesOf(s.plan, [...reports.keys()]) };
 }
@@ -61,9 +65,12 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 function notesOf(plan: RunPlan, tables: readonly string[]): string[] {
   const { afterLoad, refresh, checks } = plan.releaseConfig;
   const notes: string[] = [];
-  if (refresh.length) notes.push(`refresh (${refresh.join(", ")}) is not run by a plan: it would lock those views; the checks see them as they are`);
+  if (refresh.length)
+    notes.push(`refresh (${refresh.join(", ")}) is not run by a plan: it would lock those views; the checks see them as they are`);
   if (afterLoad.length)
-    notes.push(`afterLoad: ${afterLoad.length} statement(s) not run by a plan (a plan writes nothing); the checks see the tables without them`);
+    notes.push(
+      `afterLoad: ${afterLoad.length} statement(s) not run by a plan (a plan writes nothing); the checks see the tables without them`,
+    );
   for (const c of checks) {
     if (!("sql" in c)) continue;
     const qualified = tables.filter((t) =>

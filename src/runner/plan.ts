@@ -107,9 +107,13 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions & { samples
   // a plan writes nothing, so production's --force rule has nothing to guard
   const target = resolveTarget(config, { env: opts.env, force: mode === "plan" || opts.force, url: opts.url, danger: "run" });
   if (opts.expectPlan !== undefined && !PLAN_HASH_PATTERN.test(opts.expectPlan)) {
-    throw new EtlError("USAGE", `--expect-plan takes a plan hash (12 to 64 hex digits, as atomic-etl plan prints it), got "${opts.expectPlan}"`, {
-      step: "config",
-    });
+    throw new EtlError(
+      "USAGE",
+      `--expect-plan takes a plan hash (12 to 64 hex digits, as atomic-etl plan prints it), got "${opts.expectPlan}"`,
+      {
+        step: "config",
+      },
+    );
   }
   if (mode === "import" && opts.backup === false && !target.settings.allowNoBackup) {
     throw new EtlError(

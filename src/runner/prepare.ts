@@ -114,7 +114,11 @@ async function identify(ctx: RunContext, client: PrismaClientLike, lock: HeldLoc
     database: await assertOneDatabase(plan, client, session),
     content: contentHash(tables),
     configHash: configHash(plan, tables),
-    last: await readLastCommitted(session, plan.ledgerSchema, { environment: plan.target.env, release: plan.release, targetSchema: plan.schema }),
+    last: await readLastCommitted(session, plan.ledgerSchema, {
+      environment: plan.target.env,
+      release: plan.release,
+      targetSchema: plan.schema,
+    }),
   });
   // a plan holds no lock session: it opens one of its own, read only
   const known = lock ? await read(lock.session) : await withSession(ctx.url, read);
@@ -137,7 +141,11 @@ async function withSession<T>(url: string, fn: (db: TxLike) => Promise<T>): Prom
  * changed); without `--redeploy`, whether the last deploy left nothing to do (returns why).
  * Returns the fingerprints it read (reused as the before-state without a backup), or null.
  */
-async function checkStart(ctx: RunContext, client: PrismaClientLike, p: Omit<Prepared, "state">): Promise<Record<string, Fingerprint> | string | null> {
+async function checkStart(
+  ctx: RunContext,
+  client: PrismaClientLike,
+  p: Omit<Prepared, "state">,
+): Promise<Record<string, Fingerprint> | string | null> {
   const { plan } = ctx;
   const maybeUnchanged = !plan.redeploy && sameRelease(p.last, p.content.combined, p.configHash);
   if (!plan.expectPlan && !maybeUnchanged) return null;

@@ -71,7 +71,17 @@ async function transact(ctx: RunContext, p: Prepared): Promise<TransactionResult
       report.attempts = attempt;
       if (attempt > 1) await p.sessions.renew();
       const ledger = ctx.ledgerRow && { schema: plan.ledgerSchema, row: ctx.ledgerRow };
-      const input = { plan, tables: p.tables, load: p.load, before: p.state.before, lock: p.sessions.lock, ledger, clock, memory: ctx.memory, log };
+      const input = {
+        plan,
+        tables: p.tables,
+        load: p.load,
+        before: p.state.before,
+        lock: p.sessions.lock,
+        ledger,
+        clock,
+        memory: ctx.memory,
+        log,
+      };
       return runTransaction(p.sessions.client, input);
     },
     async (e) => {
@@ -142,7 +152,8 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   log.error({ phase: "failed", code: final.code, step: final.step, data: final.data, durationMs: report.durationMs }, final.message);
   // its own short transaction, once the outcome is known (an unresolved COMMIT records itself if it lands)
   if (ctx.ledgerRow && final.data !== "unknown") {
-    const warning = await recordRun(ctx.url, plan.ledgerSchema, failedRow(ctx.ledgerRow, report, final), { log });
+    const row = failedRow(ctx.ledgerRow, { ...report, tables: report.tables.length ? report.tables : (tx?.facts.loaded ?? []) }, final);
+    const warning = await recordRun(ctx.url, plan.ledgerSchema, row, { log });
     if (warning) report.warnings.push(warning);
   }
   throw new RunFailed(final, report);
@@ -184,12 +195,23 @@ function planned(ctx: RunContext, p: Prepared, result: PlanResult): RunReport {
     inputs,
     finalPhase: result.finalPhase,
     notes: result.notes,
-    lastDeployed: last && { runId: last.runId, finishedAt: last.finishedAt, contentHash: last.contentHash, sameContent: last.contentHash === p.content.combined },
+    lastDeployed: last && {
+      runId: last.runId,
+      finishedAt: last.finishedAt,
+      contentHash: last.contentHash,
+      sameContent: last.contentHash === p.content.combined,
+    },
   };
   report.memory = { ...report.memory, ...ctx.memory.stats, gcMs: Math.round(ctx.memory.stats.gcMs) };
   withTiming(report, ctx.started);
-  const changes = result.tables.reduce((a, t) => a + (t.planned ? t.planned.changes.inserted + t.planned.changes.updated + t.planned.changes.deleted : 0), 0);
-  ctx.log.info({ phase: "plan", planHash: report.planHash, changes, durationMs: report.durationMs }, "planned: rolled back, nothing written");
+  const changes = result.tables.reduce(
+    (a, t) => a + (t.planned ? t.planned.changes.inserted + t.planned.changes.updated + t.planned.changes.deleted : 0),
+    0,
+  );
+  ctx.log.info(
+    { phase: "plan", planHash: report.planHash, changes, durationMs: report.durationMs },
+    "planned: rolled back, nothing written",
+  );
   return report;
 }
 

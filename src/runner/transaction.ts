@@ -55,6 +55,8 @@ export interface TransactionFacts {
   commitSent: boolean;
   /** What the run would report, set as COMMIT is sent (a COMMIT whose answer was lost may still have landed). */
   result: TransactionResult | null;
+  /** The tables loaded so far (what a failed run's ledger row says it got through). */
+  loaded: TableReport[];
 }
 
 /** A failure inside (or while opening) the one transaction, with its {@link TransactionFacts}; a plan's ROLLBACK too. */
@@ -75,7 +77,7 @@ export class TransactionFailed extends Error {
  * stages instead of applying, and ends at the gate in its ROLLBACK.
  */
 export async function runTransaction(client: PrismaClientLike, input: TransactionInput): Promise<TransactionResult> {
-  const facts: TransactionFacts = { started: false, txid: null, backendPid: null, commitSent: false, result: null };
+  const facts: TransactionFacts = { started: false, txid: null, backendPid: null, commitSent: false, result: null, loaded: [] };
   const { settings } = input.plan.target;
   try {
     return await client.$transaction((tx) => body(tx, input, facts), {
@@ -122,7 +124,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
     },
     () => ({ tables: input.tables.length, strategies: strategyNames(groups) }),
   );
-  const reports = await loadAll(tx, input, before, groups, loaded);
+  const reports = await loadAll(tx, input, before, groups, loaded, facts);
   await clock.run(
     "validate",
     async () => {
@@ -142,8 +144,8 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   const tables = input.tables.map((t) => reports.get(t.name) as TableReport);
   const result = { txid, strategy: strategyNames(groups), tables, checks };
   if (planned) {
-    await plan.hooks.beforeCommit?.({ txid, tx });
     clock.enter("commit");
+    await plan.hooks.beforeCommit?.({ txid, tx });
     await decideCommit(tx, facts, log, { mode: "plan", result: { ...result, ...planned, before } });
   }
   const after = await clock.run(
@@ -151,10 +153,14 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
     () => fingerprintsAfter(tx, input.tables),
     (a) => ({ tables: Object.keys(a).length, rows: Object.values(a).reduce((n, t) => n + t.fingerprint.rows, 0) }),
   );
-  await plan.hooks.beforeCommit?.({ txid, tx });
   clock.enter("commit");
+  await plan.hooks.beforeCommit?.({ txid, tx });
   const { schema, row } = input.ledger as NonNullable<TransactionInput["ledger"]>;
-  await decideCommit(tx, facts, log, { mode: "import", lock: input.lock as HeldLock, ledger: ledgerInsert(schema, committedRow(row, result, after)) });
+  await decideCommit(tx, facts, log, {
+    mode: "import",
+    lock: input.lock as HeldLock,
+    ledger: ledgerInsert(schema, committedRow(row, result, after)),
+  });
   facts.result = result;
   return result;
 }
@@ -173,6 +179,7 @@ async function loadAll(
   before: Readonly<Record<string, Fingerprint>>,
   groups: readonly StrategyGroup[],
   loaded: Map<string, LoadedTable>,
+  facts: TransactionFacts,
 ): Promise<Map<string, TableReport>> {
   const { clock, plan } = input;
   const reports = new Map<string, TableReport>();
@@ -210,6 +217,7 @@ async function loadAll(
       dbMs: r.dbMs,
       applied: null,
     });
+    facts.loaded = [...reports.values()];
   }
   return reports;
 }

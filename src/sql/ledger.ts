@@ -19,9 +19,16 @@ export function ledgerUpgradeLock(classId: number, key: number): Statement {
   return { text: "SELECT pg_advisory_xact_lock($1, $2)", values: [classId, key] };
 }
 
-/** The ledger's version: 0 when the ledger does not exist yet. */
+/**
+ * Whether the ledger exists. Read from pg_class with the statement's own snapshot, not
+ * through to_regclass: the session's catalog cache may not have seen another session's
+ * CREATE yet (advisory locks process no invalidations).
+ */
 export function ledgerExists(schema: string): Statement {
-  return { text: "SELECT to_regclass(format('%I.%I', $1::text, 'ledger_version'::text)) IS NOT NULL AS ok", values: [schema] };
+  return {
+    text: "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'ledger_version') AS ok",
+    values: [schema],
+  };
 }
 
 export function ledgerVersion(schema: string): Statement {
@@ -35,13 +42,22 @@ export function markLedgerVersion(schema: string, version: number, toolVersion: 
   };
 }
 
+/** Whether the ledger's schema exists (an owner may have created it for a role that may not create schemas). */
+export function ledgerSchemaExists(schema: string): Statement {
+  return { text: "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS ok", values: [schema] };
+}
+
+/** Only run when the schema is missing: CREATE SCHEMA checks the CREATE privilege on the database even with IF NOT EXISTS. */
+export function createLedgerSchema(schema: string): Statement {
+  return { text: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`, values: [] };
+}
+
 /**
- * Version 1: the schema, the version table and the runs table with the columns of a run:
+ * Version 1 (in the ledger's schema): the version table and the runs table with the columns of a run:
  * what ran, on which release and content, with which counts and fingerprints, and who ran it.
  */
 export function ledgerV1(schema: string): Statement[] {
   return [
-    { text: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`, values: [] },
     {
       text: `CREATE TABLE IF NOT EXISTS ${versions(schema)} (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), tool_version text NOT NULL)`,
       values: [],

@@ -95,7 +95,8 @@ class MergeStrategy implements Planner {
       }
       await execute(ctx.tx, createStaging(spec.stage.name, t, { constraints: false }));
       // a plan's staging never draws from a sequence: nextval outlives its ROLLBACK
-      const sequenced = ctx.mode === "plan" ? t.columns.filter((c) => drawsFromSequence(c) && !relax.includes(c.name)).map((c) => c.name) : [];
+      const sequenced =
+        ctx.mode === "plan" ? t.columns.filter((c) => drawsFromSequence(c) && !relax.includes(c.name)).map((c) => c.name) : [];
       if (relax.length || sequenced.length) await execute(ctx.tx, relaxStaging(spec.stage, [...relax, ...sequenced]));
     }
     ctx.log("merge staging created", { tables: ctx.tables.length, durationMs: Math.round(performance.now() - started) });
@@ -189,7 +190,9 @@ class MergeStrategy implements Planner {
 
   /** `table` is one of this merge's tables with deleteMissing. */
   private deletesFrom(ctx: StrategyContext, table: { schema: string; name: string }): boolean {
-    return ctx.tables.some((t) => t.info.schema === table.schema && t.name === table.name && this.resolved(t.info).spec.deleteScope !== null);
+    return ctx.tables.some(
+      (t) => t.info.schema === table.schema && t.name === table.name && this.resolved(t.info).spec.deleteScope !== null,
+    );
   }
 
   async finish(ctx: StrategyContext): Promise<Record<string, ApplyCounts>> {

@@ -94,7 +94,7 @@ describe("pruneBackups", () => {
     await ws.writeRelease("A", nextRelease());
     const etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES } }, { environments: { local: { keepBackups: 2 } } }));
     const reports = [];
-    for (let i = 0; i < 3; i++) reports.push(await etl.import({ release: "A", url: db.url }));
+    for (let i = 0; i < 3; i++) reports.push(await etl.import({ release: "A", url: db.url, redeploy: true }));
     expect(await ids()).toEqual([reports[2]!.backup!.id, reports[1]!.backup!.id]);
   });
 

@@ -45,7 +45,7 @@ describe("credentials", () => {
     await ws.writeRelease("A", nextRelease());
     const etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES } }), { logger });
 
-    const reports = [await etl.import({ release: "A", url: db.url }), await etl.import({ release: "A", url: db.url })];
+    const reports = [await etl.import({ release: "A", url: db.url }), await etl.import({ release: "A", url: db.url, redeploy: true })];
     const restored = await restoreById(etl.config, { id: reports[1]!.backup!.id, url: db.url, log: logger });
     await corruptMiddle(reports[0]!.backup!.path);
     const failed = await rejection(restoreById(etl.config, { id: reports[0]!.backup!.id, url: db.url, log: logger }));

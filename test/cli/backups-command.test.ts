@@ -44,7 +44,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string }>
 async function twoImports() {
   await ws.writeRelease("A", nextRelease());
   const etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES } }));
-  return [await etl.import({ release: "A", url: db.url }), await etl.import({ release: "A", url: db.url })];
+  return [await etl.import({ release: "A", url: db.url }), await etl.import({ release: "A", url: db.url, redeploy: true })];
 }
 
 describe("atomic-etl backups", () => {

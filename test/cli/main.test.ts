@@ -136,7 +136,7 @@ describe("atomic-etl CLI", () => {
     const r = await cli(["import", "many", "--config", "etl.config.ts", "--no-backup", "--json", "--batch-size", "300"]);
     expect(r.code).toBe(0);
     expect(json(r.stdout).tables[0]).toMatchObject({ rowsLoaded: 1000, batches: 4 });
-    const d = await cli(["import", "many", "--config", "etl.config.ts", "--no-backup", "--json"]);
+    const d = await cli(["import", "many", "--config", "etl.config.ts", "--no-backup", "--json", "--redeploy"]);
     expect(json(d.stdout).tables[0]).toMatchObject({ batches: 10 });
   });
 

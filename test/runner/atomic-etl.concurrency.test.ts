@@ -177,7 +177,7 @@ describe("AtomicEtl.import (one run at a time)", () => {
       .then((r) => (order.push("first"), r));
     await paused.wait;
     const second = new AtomicEtl(config)
-      .import({ release: "r", url: db.url, backup: false, waitMs: 60_000 })
+      .import({ release: "r", url: db.url, backup: false, waitMs: 60_000, redeploy: true })
       .then((r) => (order.push("second"), r));
     // once the second run's lock request is queued behind the first, let the first one finish
     const waiting = async () =>

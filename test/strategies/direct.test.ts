@@ -33,6 +33,8 @@ describe("direct strategy", () => {
         `GRANT USAGE ON SCHEMA public TO ${quoteIdent(role)}`,
         ...ALL_TABLES.map((t) => `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${quoteIdent(t)} TO ${quoteIdent(role)}`),
         `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${quoteIdent(role)}`,
+        // a role that may not create schemas gets the ledger's from an owner, once
+        `CREATE SCHEMA atomic_etl AUTHORIZATION ${quoteIdent(role)}`,
       );
       const u = new URL(db.url);
       u.username = role;

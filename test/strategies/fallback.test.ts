@@ -35,6 +35,8 @@ beforeEach(async () => {
     `REVOKE TEMPORARY ON DATABASE ${quoteIdent(db.name)} FROM PUBLIC`,
     `GRANT CREATE ON SCHEMA public TO ${quoteIdent(role)}`,
     ...ALL_TABLES.map((t) => `ALTER TABLE ${quoteIdent(t)} OWNER TO ${quoteIdent(role)}`),
+    // the role may not create schemas: an owner gives it the ledger's, once
+    `CREATE SCHEMA atomic_etl AUTHORIZATION ${quoteIdent(role)}`,
   );
   const u = new URL(db.url);
   u.username = role;

@@ -20,7 +20,7 @@ const player = (id: number, version: number, teamId = 70): Rec => ({
 });
 const PLAYERS: TableEntry = { model: "Player", file: "players.json", mode: "merge", merge: { key: "id", order: "updatedAt desc" } };
 
-/** Writes release `r` and runs it (no backup: the tests prove rollback by fingerprint). */
+/** Writes release `r` and runs it (no backup: the tests prove rollback by fingerprint; --redeploy: a re-run of the same release really runs). */
 async function run(
   files: Record<string, Rec[]>,
   tables: TableEntry[] = [PLAYERS],
@@ -28,7 +28,14 @@ async function run(
   hooks = {},
 ) {
   await ws.writeRelease("r", files);
-  return new AtomicEtl(ws.config({ r: { tables, ...extra } })).import({ release: "r", url: db.url, backup: false, batchSize: 7, hooks });
+  return new AtomicEtl(ws.config({ r: { tables, ...extra } })).import({
+    release: "r",
+    url: db.url,
+    backup: false,
+    batchSize: 7,
+    redeploy: true,
+    hooks,
+  });
 }
 
 /** Each row's version: a row rewritten or locked gets a new xmin or xmax. */
