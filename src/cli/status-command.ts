@@ -9,7 +9,7 @@ function tableLine(t: TableStatus): string {
   if (t.state === "in sync") return `    ${t.table}: in sync (${rows})`;
   if (t.rowsDiffer === null) return `    ${t.table}: drifted, fingerprint differs (${rows})`;
   // a lower bound: exact unless two changed rows share a bucket
-  return `    ${t.table}: drifted, at least ${t.rowsDiffer} row${t.rowsDiffer === 1 ? "" : "s"} differ (${t.bucketsDiffer} of ${t.buckets} key buckets changed; ${rows})`;
+  return `    ${t.table}: drifted, at least ${t.rowsDiffer} ${t.rowsDiffer === 1 ? "row differs" : "rows differ"} (${t.bucketsDiffer} of ${t.buckets} key buckets changed; ${rows})`;
 }
 
 function releaseLines(r: ReleaseStatus, env: string): string[] {

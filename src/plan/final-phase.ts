@@ -30,7 +30,7 @@ function blocks(lock: FinalLock): string {
       : lock.held === "rename"
         ? "for the rename, until COMMIT"
         : "during the final phase, until COMMIT";
-  return `readers and writers of ${lock.tables.join(", ")} wait ${until}`;
+  return `readers and writers wait ${until}`;
 }
 
 /**
@@ -46,7 +46,7 @@ export function estimateFinalPhase(lock: FinalLock, m: PlanMeasurements): FinalP
   let basis: string;
   if (lock.held === "whole run") {
     estimatedMs = mine.reduce((a, t) => a + t.loadMs, 0);
-    basis = "this plan's load of the same rows (direct loads while it holds the lock), plus its index rebuild";
+    basis = "this plan's load of the same rows: direct loads while it holds the lock (its index rebuild comes on top)";
   } else if (lock.held === "rename") {
     estimatedMs = m.roundTripMs;
     basis = "one round trip (drop and rename in one statement), measured";

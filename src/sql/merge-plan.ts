@@ -8,6 +8,8 @@ import type { Statement } from "./statement.js";
  */
 
 const cmp = (s: MergeSpec, alias: string, c: string) => (s.asText.includes(c) ? `(${col(alias, c)})::text` : col(alias, c));
+/** Examples in key order (a top-N sort), so the same plan shows the same rows. */
+const order = (s: MergeSpec, alias: string) => s.key.map((k) => col(alias, k)).join(", ");
 const keys = (s: MergeSpec, alias: string) => s.key.map((k, i) => `${col(alias, k)}::text AS k${i}`);
 const values = (alias: string, columns: readonly string[]) => columns.map((c, i) => `(${col(alias, c)})::text AS v${i}`);
 
@@ -27,7 +29,7 @@ export function mergeUpdatedSample(s: MergeSpec, limit: number): Statement {
     `(${cmp(s, "c", c)} IS DISTINCT FROM ${cmp(s, "t", c)}) AS d${i}`,
   ]);
   return {
-    text: `SELECT ${[...keys(s, "c"), ...cols].join(", ")} FROM ${qualified(s.changes)} c JOIN ${qualified(s.target)} t ON ${keyMatch(s, "t", "c")} LIMIT ${limit}`,
+    text: `SELECT ${[...keys(s, "c"), ...cols].join(", ")} FROM ${qualified(s.changes)} c JOIN ${qualified(s.target)} t ON ${keyMatch(s, "t", "c")} ORDER BY ${order(s, "c")} LIMIT ${limit}`,
     values: [],
   };
 }
@@ -35,7 +37,7 @@ export function mergeUpdatedSample(s: MergeSpec, limit: number): Statement {
 /** Up to `limit` new keys, with the values they are inserted with. */
 export function mergeInsertedSample(s: MergeSpec, limit: number): Statement {
   return {
-    text: `SELECT ${[...keys(s, "c"), ...values("c", s.insert)].join(", ")} FROM ${qualified(s.changes)} c LEFT JOIN ${qualified(s.target)} t ON ${keyMatch(s, "t", "c")} WHERE t.ctid IS NULL LIMIT ${limit}`,
+    text: `SELECT ${[...keys(s, "c"), ...values("c", s.insert)].join(", ")} FROM ${qualified(s.changes)} c LEFT JOIN ${qualified(s.target)} t ON ${keyMatch(s, "t", "c")} WHERE t.ctid IS NULL ORDER BY ${order(s, "c")} LIMIT ${limit}`,
     values: [],
   };
 }
@@ -43,7 +45,7 @@ export function mergeInsertedSample(s: MergeSpec, limit: number): Statement {
 /** Up to `limit` stored rows `deleteMissing` removes. */
 export function mergeDeletedSample(s: MergeSpec, limit: number): Statement {
   return {
-    text: `SELECT ${[...keys(s, "t"), ...values("t", s.insert)].join(", ")} FROM ${qualified(s.target)} t WHERE ${missing(s, "t", "$1")} LIMIT ${limit}`,
+    text: `SELECT ${[...keys(s, "t"), ...values("t", s.insert)].join(", ")} FROM ${qualified(s.target)} t WHERE ${missing(s, "t", "$1")} ORDER BY ${order(s, "t")} LIMIT ${limit}`,
     values: scopeValues(s),
   };
 }

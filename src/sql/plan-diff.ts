@@ -58,6 +58,8 @@ export function keyedCounts(d: DiffSpec): Statement {
   };
 }
 
+/** Examples in key order (a top-N sort), so the same plan shows the same rows. */
+const order = (alias: string, d: DiffSpec) => d.key.map((k) => `${alias}.${quoteIdent(k)}`).join(", ");
 const keys = (alias: string, d: DiffSpec) => d.key.map((k, i) => `${alias}.${quoteIdent(k)}::text AS k${i}`);
 const shown = (alias: string, cols: readonly DiffColumn[]) => cols.map((c, i) => `(${alias}.${quoteIdent(c.name)})::text AS v${i}`);
 
@@ -70,7 +72,7 @@ export function keyedUpdatedSample(d: DiffSpec, limit: number): Statement {
     `(${v("s", c)} IS DISTINCT FROM ${v("t", c)}) AS d${i}`,
   ]);
   return {
-    text: `SELECT ${[...keys("s", d), ...cols].join(", ")} FROM ${x.stage} s JOIN ${x.target} t ON ${on(d)} WHERE ${distinct(d)} LIMIT ${limit}`,
+    text: `SELECT ${[...keys("s", d), ...cols].join(", ")} FROM ${x.stage} s JOIN ${x.target} t ON ${on(d)} WHERE ${distinct(d)} ORDER BY ${order("s", d)} LIMIT ${limit}`,
     values: x.values,
   };
 }
@@ -81,7 +83,7 @@ export function keyedOneSidedSample(d: DiffSpec, kind: "inserted" | "deleted", l
   const [from, other] = kind === "inserted" ? ["s", "t"] : ["t", "s"];
   const cols = [...keys(from, d), ...shown(from, d.compare)];
   return {
-    text: `SELECT ${cols.join(", ")} FROM ${x.stage} s ${kind === "inserted" ? "LEFT" : "RIGHT"} JOIN ${x.target} t ON ${on(d)} WHERE ${m(other, d)} IS NULL LIMIT ${limit}`,
+    text: `SELECT ${cols.join(", ")} FROM ${x.stage} s ${kind === "inserted" ? "LEFT" : "RIGHT"} JOIN ${x.target} t ON ${on(d)} WHERE ${m(other, d)} IS NULL ORDER BY ${order(from, d)} LIMIT ${limit}`,
     values: x.values,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The full fault suite (`npm run test:faults`): ≥ 50 kill -9 trials, ≥ 14 immediate server
+ * The full fault suite (`npm run test:faults`): ≥ 66 kill -9 trials (6 per kill point, the
+ * ledger's included), ≥ 17 immediate server
  * stops and ≥ 14 terminated backends, on a private cluster, seeded (FAULT_SEED replays a
  * schedule; FAULT_TRIALS sets the number of kill trials). A reduced copy runs in `npm test`
  * (trials.trials.test.ts).
@@ -13,7 +14,7 @@ import { MEDIUM } from "./support/release-fixture.js";
 import { faultSeed, seededRandom, trialCount } from "./support/seeded-random.js";
 import { printSummary, type SuiteSummary } from "./support/trial-report.js";
 
-const KILLS = Math.max(trialCount(54), 1);
+const KILLS = Math.max(trialCount(66), 1);
 const CRASHES = Math.max(Math.ceil(KILLS / 4), 14);
 const started = Date.now();
 const summary: SuiteSummary = { durationMs: 0 };
@@ -36,6 +37,7 @@ describe("faults, full size", () => {
     expect(s.trials).toBe(KILLS);
     expect(s.partialStates).toBe(0);
     expect(s.afterWithoutCommit).toBe(0);
+    expect(s.ledger.disagreed).toBe(0);
     expect(s.problems).toEqual([]);
     if (KILLS >= KILL_KINDS.length * 5) {
       for (const k of KILL_KINDS) expect(s.byKind[k], k).toBeGreaterThanOrEqual(5);
@@ -48,6 +50,7 @@ describe("faults, full size", () => {
     const s: InProcessSummary = await runInProcessTrials(bench, seededRandom(faultSeed("server crash")), CRASHES, crashSpec);
     summary.crash = s;
     expect(s.partialStates).toBe(0);
+    expect(s.ledger.disagreed).toBe(0);
     expect(s.problems).toEqual([]);
     for (const p of FAULT_POINTS) expect(s.byPoint[p], p).toBeGreaterThanOrEqual(2);
   });
@@ -56,6 +59,7 @@ describe("faults, full size", () => {
     const s: InProcessSummary = await runInProcessTrials(bench, seededRandom(faultSeed("pg_terminate_backend")), CRASHES, terminateSpec);
     summary.terminate = s;
     expect(s.partialStates).toBe(0);
+    expect(s.ledger.disagreed).toBe(0);
     expect(s.problems).toEqual([]);
   });
 });

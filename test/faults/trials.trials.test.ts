@@ -32,6 +32,21 @@ describe("faults, reduced", () => {
     summary.kill = s;
     expect(s.partialStates).toBe(0);
     expect(s.afterWithoutCommit).toBe(0);
+    expect(s.ledger.disagreed).toBe(0);
+    expect(s.problems).toEqual([]);
+  }, 600_000);
+
+  it("should keep the ledger and the data in agreement after kill -9 in the commit gate: before and right after the ledger row, and during COMMIT", async () => {
+    const s = await runKillTrials(bench, seededRandom(faultSeed("kill -9 ledger")), 4, console.log, [
+      "ledger",
+      "ledger-row",
+      "commit",
+      "commit-self",
+    ]);
+    summary.ledgerKills = s;
+    expect(s.byKind).toEqual({ ledger: 1, "ledger-row": 1, commit: 1, "commit-self": 1 });
+    expect(s.partialStates).toBe(0);
+    expect(s.ledger).toMatchObject({ checked: 4, disagreed: 0 });
     expect(s.problems).toEqual([]);
   }, 600_000);
 

@@ -16,8 +16,9 @@ import { backupStarts, PHASE_GROUP, phaseAt, phaseWindows, type RunPhase } from 
 import { RELEASE_FILES, type Variant } from "./release-fixture.js";
 import type { Rng } from "./seeded-random.js";
 import type { LogLine } from "./spawn-run.js";
+import { ledgerAgrees, runIdOf } from "./ledger-check.js";
 
-export const FAULT_POINTS = ["backup", "clear", "load", "apply", "validate", "before-commit", "preflight"] as const;
+export const FAULT_POINTS = ["backup", "clear", "load", "apply", "validate", "ledger", "before-commit", "preflight"] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 const START: Partial<Record<FaultPoint, (l: LogLine) => boolean>> = {
@@ -26,6 +27,7 @@ const START: Partial<Record<FaultPoint, (l: LogLine) => boolean>> = {
   clear: (l) => l.msg === "transaction open",
   apply: (l) => l.msg === "validate done" && !("checks" in l),
   validate: (l) => l.msg === "apply done",
+  ledger: (l) => l.msg === "validate done" && "checks" in l,
 };
 
 export interface FaultContext {
@@ -55,6 +57,8 @@ export interface InProcessSummary {
   codes: Record<string, number>;
   tags: Record<string, number>;
   partialStates: number;
+  /** Trials whose ledger was checked against the data, those where they disagreed (must be 0), and the run's own rows. */
+  ledger: { checked: number; disagreed: number; runRows: Record<string, number> };
   problems: string[];
   records: InProcessTrial[];
 }
@@ -101,6 +105,7 @@ export async function runInProcessTrials(
     codes: {},
     tags: {},
     partialStates: 0,
+    ledger: { checked: 0, disagreed: 0, runRows: {} },
     problems: [],
     records: [],
   };
@@ -179,6 +184,14 @@ export async function runInProcessTrials(
     } else if (seen.state !== expected) {
       problems.push(`the report says ${report.outcome} but the database holds release ${seen.state}`);
     }
+    if (seen.state !== "partial") {
+      const ledger = await ledgerAgrees(bench.url, { runId: runIdOf(logs.lines), committed: seen.state === target });
+      summary.ledger.checked++;
+      if (ledger.problems.length) summary.ledger.disagreed++;
+      const key = ledger.outcomes.join("+") || "none";
+      summary.ledger.runRows[key] = (summary.ledger.runRows[key] ?? 0) + 1;
+      problems.push(...ledger.problems.map((p) => `LEDGER: ${p}`));
+    }
     if (seen.state !== "partial") bench.current = seen.state;
     try {
       await bench.importClean(other(bench.current));
@@ -208,6 +221,7 @@ export function formatInProcessSummary(label: string, s: InProcessSummary): stri
     `  phase groups:  ${JSON.stringify(s.groupsHit)}`,
     `  results:       ${JSON.stringify(s.codes)}`,
     `  observed:      ${JSON.stringify(s.tags)}`,
+    `  ledger vs data: ${s.ledger.checked} checked, ${s.ledger.disagreed} disagreed; the run's own ledger rows: ${JSON.stringify(s.ledger.runRows)}`,
     `  partial states found: ${s.partialStates}; other problems: ${s.problems.length}`,
   ].join("\n");
 }

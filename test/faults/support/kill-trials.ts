@@ -5,8 +5,10 @@
  * next run must succeed.
  *
  * Kill points: timed from the CLI's log lines (preflight, backup, clear, load, final phase,
- * validation, the moment "sending COMMIT" is read) or taken by the library driver itself
- * (a few ms into a batch; a few event-loop turns around COMMIT going out).
+ * validation, the fingerprints before the ledger row, the moment "ledger row written" or
+ * "sending COMMIT" is read) or taken by the library driver itself (a few ms into a batch; a
+ * few event-loop turns around COMMIT going out). After each, the ledger must agree with the
+ * data (ledger-check.ts).
  */
 import { type FaultBench, other } from "./fault-bench.js";
 import { FAULT_CONFIG } from "./paths.js";
@@ -17,8 +19,21 @@ import { replaceStrategies } from "./strategies.js";
 import { sleep } from "./fault-cluster.js";
 import { RELEASE_FILES, type Variant } from "./release-fixture.js";
 import type { SelfKill } from "./etl-driver.js";
+import { ledgerAgrees, runIdOf } from "./ledger-check.js";
 
-export const KILL_KINDS = ["preflight", "backup", "clear", "load", "batch", "apply", "validate", "commit", "commit-self"] as const;
+export const KILL_KINDS = [
+  "preflight",
+  "backup",
+  "clear",
+  "load",
+  "batch",
+  "apply",
+  "validate",
+  "ledger",
+  "ledger-row",
+  "commit",
+  "commit-self",
+] as const;
 export type KillKind = (typeof KILL_KINDS)[number];
 
 export interface TrialRecord {
@@ -44,17 +59,30 @@ export interface KillSummary {
   partialStates: number;
   /** Trials whose database was the new release although COMMIT had not been sent (must be 0). */
   afterWithoutCommit: number;
+  /** Trials whose ledger was checked against the data, and those where the two disagreed (must be 0). */
+  ledger: { checked: number; disagreed: number; killedRunRows: Record<string, number> };
   problems: string[];
   records: TrialRecord[];
 }
 
-const START: Record<Exclude<KillKind, "batch" | "commit-self" | "commit">, (l: { msg?: string; [k: string]: unknown }) => boolean> = {
+const START: Record<
+  Exclude<KillKind, "batch" | "commit-self" | "commit" | "ledger-row">,
+  (l: { msg?: string; [k: string]: unknown }) => boolean
+> = {
   preflight: (l) => l.msg === "lock done",
   backup: backupStarts,
   clear: (l) => l.msg === "transaction open",
   load: (l) => l.msg === "clear done",
   apply: (l) => l.msg === "validate done" && !("checks" in l),
   validate: (l) => l.msg === "apply done",
+  // the fingerprints after the load, taken in the commit gate before the ledger row
+  ledger: (l) => l.msg === "validate done" && "checks" in l,
+};
+
+/** Kill points taken the moment their line is read, not after a delay. */
+const AT_ONCE: Partial<Record<KillKind, (l: { msg?: string }) => boolean>> = {
+  commit: (l) => l.msg === "sending COMMIT",
+  "ledger-row": (l) => l.msg === "ledger row written",
 };
 
 /** A clean CLI import whose log times the phases of later runs; leaves the database on `release`. */
@@ -71,6 +99,7 @@ export async function runKillTrials(
   rng: Rng,
   trials: number,
   log: (s: string) => void = console.log,
+  kinds: readonly KillKind[] = KILL_KINDS,
 ): Promise<KillSummary> {
   const windows = await calibrate(bench, other(bench.current));
   log(`[kill] phase windows (ms) from a calibration run: ${JSON.stringify(windows)}`);
@@ -85,12 +114,13 @@ export async function runKillTrials(
     outcomes: {},
     partialStates: 0,
     afterWithoutCommit: 0,
+    ledger: { checked: 0, disagreed: 0, killedRunRows: {} },
     problems: [],
     records: [],
   };
-  const offset = rng.int(0, KILL_KINDS.length - 1);
+  const offset = rng.int(0, kinds.length - 1);
   for (let i = 0; i < trials; i++) {
-    const kind = KILL_KINDS[(offset + i) % KILL_KINDS.length] as KillKind;
+    const kind = kinds[(offset + i) % kinds.length] as KillKind;
     const strategy = rng.pick(strategies);
     const before = bench.current;
     const target = other(before);
@@ -116,9 +146,10 @@ export async function runKillTrials(
       run = spawnDriver(bench.runEnv({ FAULT_RELEASE: target, FAULT_SELF_KILL: detail, FAULT_STRATEGY: strategy }));
     } else {
       run = spawnCli(["import", target, "--config", FAULT_CONFIG, "--strategy", strategy], bench.runEnv());
-      const delay = kind === "commit" ? 0 : Math.round(rng.next() * (windows[kind] ?? 0));
+      const atOnce = AT_ONCE[kind];
+      const delay = atOnce ? 0 : Math.round(rng.next() * (windows[kind] ?? 0));
       detail = `${delay} ms after the line that starts ${kind}`;
-      const start = kind === "commit" ? (l: { msg?: string }) => l.msg === "sending COMMIT" : START[kind];
+      const start = atOnce ?? START[kind as keyof typeof START];
       run
         .waitFor(start)
         .then(async () => {
@@ -143,6 +174,14 @@ export async function runKillTrials(
     if (outcome === "after" && !commitSent) {
       summary.afterWithoutCommit++;
       problems.push("the database holds the new release, but COMMIT was never sent");
+    }
+    if (outcome !== "partial") {
+      const ledger = await ledgerAgrees(bench.url, { runId: runIdOf(r.lines), committed: outcome === "after" });
+      summary.ledger.checked++;
+      if (ledger.problems.length) summary.ledger.disagreed++;
+      const key = ledger.outcomes.join("+") || "none";
+      summary.ledger.killedRunRows[key] = (summary.ledger.killedRunRows[key] ?? 0) + 1;
+      problems.push(...ledger.problems.map((p) => `LEDGER: ${p}`));
     }
     // the next run must succeed, whatever the kill left
     try {
@@ -185,6 +224,7 @@ export function formatKillSummary(s: KillSummary): string {
     `  died in:       ${JSON.stringify(s.phasesHit)}`,
     `  phase groups:  ${JSON.stringify(s.groupsHit)}`,
     `  database was:  ${JSON.stringify(s.outcomes)}`,
+    `  ledger vs data: ${s.ledger.checked} checked, ${s.ledger.disagreed} disagreed; the killed run's ledger rows: ${JSON.stringify(s.ledger.killedRunRows)}`,
     `  partial states found: ${s.partialStates}; new release without COMMIT: ${s.afterWithoutCommit}; other problems: ${s.problems.length}`,
   ].join("\n");
 }

@@ -18,7 +18,9 @@ export type RunPhase =
   | "validate"
   | "apply"
   | "checks"
+  | "ledger"
   | "before-commit"
+  | "ledger-row"
   | "commit"
   | "after-commit"
   | "failed";
@@ -35,7 +37,10 @@ export const PHASE_GROUP: Record<RunPhase, string> = {
   validate: "validation",
   apply: "final phase",
   checks: "validation",
+  // the commit gate: the fingerprints after the load, the ledger row, the lock check, COMMIT
+  ledger: "commit",
   "before-commit": "commit",
+  "ledger-row": "commit",
   commit: "commit",
   "after-commit": "commit",
   failed: "failed",
@@ -54,6 +59,8 @@ const MILESTONES = new Set([
   "validate done",
   "applied",
   "apply done",
+  "ledger done",
+  "ledger row written",
   "sending COMMIT",
   "committed",
   "pruned old backups",
@@ -88,7 +95,11 @@ export function phaseAt(lines: readonly LogLine[], tablesInRelease: number): Run
     case "load done":
       return loads >= tablesInRelease ? "validate" : "load";
     case "validate done":
-      return "checks" in last ? "before-commit" : "apply";
+      return "checks" in last ? "ledger" : "apply";
+    case "ledger done":
+      return "before-commit";
+    case "ledger row written":
+      return "ledger-row";
     case "applied":
       return "apply";
     case "apply done":
@@ -120,6 +131,7 @@ export function phaseWindows(lines: readonly LogLine[]): Record<string, number> 
   const validated = t((l) => l.msg === "validate done" && !("checks" in l));
   const applied = t((l) => l.msg === "apply done");
   const checked = t((l) => l.msg === "validate done" && "checks" in l);
+  const fingerprinted = t((l) => l.msg === "ledger done");
   return {
     preflight: preflightRows - lockDone,
     backup: backupDone - preflightRows,
@@ -127,5 +139,6 @@ export function phaseWindows(lines: readonly LogLine[]): Record<string, number> 
     load: lastLoad - clearDone,
     apply: applied - validated,
     validate: checked - applied,
+    ledger: fingerprinted - checked,
   };
 }
