@@ -87,7 +87,7 @@ async function tableStatus(db: TxLike, last: LedgerRow, table: string): Promise<
   const buckets = last.drift?.[table] ?? null;
   const base = { table, rowsRecorded: recorded?.rows ?? null };
   try {
-    const now = await readBuckets(db, { schema: last.targetSchema, name: table }, buckets?.key ?? []);
+    const now = await readBuckets(db, { schema: last.targetSchema, name: table }, buckets?.key ?? [], buckets?.integer === true);
     if (buckets) {
       const { drifted, ...counted } = compareBuckets(buckets, now.buckets);
       return { ...base, state: drifted ? "drifted" : "in sync", rowsNow: now.fingerprint.rows, ...counted, method: "buckets" };

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Fingerprint } from "../db/fingerprint.js";
 import { query, type TxLike } from "../db/prisma-like.js";
 import { bucketFingerprint, FINGERPRINT_BUCKETS } from "../sql/fingerprint-buckets.js";
+import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
 
 /**
@@ -11,6 +12,8 @@ import type { QualifiedName } from "../sql/quote.js";
  */
 export interface BucketPrint {
   key: string[] | null;
+  /** Bucketed by `key mod 256` (a single integer key) rather than by md5 of the key. */
+  integer?: boolean;
   counts: number[];
   /** 8 hex digits per bucket, concatenated. */
   digests: string;
@@ -30,6 +33,12 @@ export interface DriftVerdict {
   buckets: number;
 }
 
+const INTEGER = new Set(["int2", "int4", "int8"]);
+
+/** A single-column integer primary key: its own bucket hash. */
+export const integerKey = (t: TableInfo) =>
+  t.primaryKey.length === 1 && INTEGER.has(t.columns.find((c) => c.name === t.primaryKey[0])?.type ?? "");
+
 const digest = (rows: number, hash: string) => createHash("md5").update(`${rows}:${hash}`).digest("hex").slice(0, 8);
 
 /**
@@ -41,8 +50,9 @@ export async function readBuckets(
   db: TxLike,
   table: QualifiedName,
   key: readonly string[],
+  integer = false,
 ): Promise<{ fingerprint: Fingerprint; buckets: BucketPrint }> {
-  const rows = await query<{ b: number; rows: bigint | number | string; hash: string }>(db, bucketFingerprint(table, key));
+  const rows = await query<{ b: number; rows: bigint | number | string; hash: string }>(db, bucketFingerprint(table, key, integer && key.length === 1));
   const counts = new Array<number>(FINGERPRINT_BUCKETS).fill(0);
   const digests = new Array<string>(FINGERPRINT_BUCKETS).fill(digest(0, "0"));
   let total = 0;
@@ -56,14 +66,15 @@ export async function readBuckets(
   }
   return {
     fingerprint: { rows: total, hash: sum.toString() },
-    buckets: { key: key.length ? [...key] : null, counts, digests: digests.join("") },
+    buckets: { key: key.length ? [...key] : null, ...(integer && key.length === 1 ? { integer: true } : {}), counts, digests: digests.join("") },
   };
 }
 
 /** Recorded buckets against the ones read now. */
 export function compareBuckets(recorded: BucketPrint, now: BucketPrint): DriftVerdict {
   const buckets = recorded.counts.length;
-  const sameKey = JSON.stringify(recorded.key) === JSON.stringify(now.key) && now.counts.length === buckets;
+  const sameKey =
+    JSON.stringify(recorded.key) === JSON.stringify(now.key) && !!recorded.integer === !!now.integer && now.counts.length === buckets;
   if (!sameKey) return { drifted: recorded.digests !== now.digests, rowsDiffer: null, bucketsDiffer: null, buckets };
   let rowsDiffer = 0;
   let bucketsDiffer = 0;

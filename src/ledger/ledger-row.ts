@@ -22,6 +22,25 @@ export interface LedgerTable {
   fingerprintAfter: Fingerprint | null;
 }
 
+/** A table of a row, with nothing known but its name and strategy unless `known` says more. */
+export function ledgerTable(table: string, strategy: string, known: Partial<LedgerTable> = {}): LedgerTable {
+  return {
+    table,
+    strategy,
+    file: null,
+    sha256: null,
+    rowsBefore: null,
+    records: null,
+    inserted: null,
+    updated: null,
+    deleted: null,
+    unchanged: null,
+    duplicatesInSource: null,
+    fingerprintAfter: null,
+    ...known,
+  };
+}
+
 export type LedgerKind = "import" | "restore";
 /** `committed` for a run (import or restore) whose transaction committed; otherwise what the run reports. */
 export type LedgerOutcome = "committed" | "rolled back" | "refused" | "failed";

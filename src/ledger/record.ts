@@ -11,7 +11,7 @@ import type { RunWarning } from "../runner/settle.js";
 import { insertRun } from "../sql/ledger.js";
 import { sessionLockTimeout } from "../sql/locks.js";
 import type { Statement } from "../sql/statement.js";
-import { type LedgerOutcome, type LedgerRow, toColumns } from "./ledger-row.js";
+import { type LedgerOutcome, type LedgerRow, ledgerTable, toColumns } from "./ledger-row.js";
 import { ensureLedger } from "./ledger-schema.js";
 import { provenance } from "./provenance.js";
 
@@ -102,20 +102,9 @@ export async function recordRestore(config: LoadedConfig, r: RestoreRecord): Pro
     contentHash: null,
     configHash: null,
     planHash: null,
-    tables: Object.entries(r.manifest.tables).map(([table, t]) => ({
-      table,
-      strategy: "restore",
-      file: null,
-      sha256: null,
-      rowsBefore: null,
-      records: null,
-      inserted: null,
-      updated: null,
-      deleted: null,
-      unchanged: null,
-      duplicatesInSource: null,
-      fingerprintAfter: committed ? { rows: t.rows, hash: t.hash } : null,
-    })),
+    tables: Object.entries(r.manifest.tables).map(([table, t]) =>
+      ledgerTable(table, "restore", { fingerprintAfter: committed ? { rows: t.rows, hash: t.hash } : null }),
+    ),
     backupId: r.backupId,
     txid: null,
     startedAt: r.startedAt.toISOString(),

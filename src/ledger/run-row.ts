@@ -6,7 +6,7 @@ import type { RunReport, TableReport } from "../reporting/report.js";
 import type { RunPlan } from "../runner/plan.js";
 import type { ContentHash } from "./content-hash.js";
 import type { BucketPrint } from "./drift.js";
-import type { LedgerRow, LedgerTable } from "./ledger-row.js";
+import { type LedgerRow, type LedgerTable, ledgerTable } from "./ledger-row.js";
 import { outcomeOf } from "./record.js";
 import type { Provenance } from "./provenance.js";
 
@@ -43,7 +43,7 @@ export function runRow(plan: RunPlan, f: Partial<RunFacts> & Pick<RunFacts, "sta
     contentHash: f.content?.combined ?? null,
     configHash: f.configHash ?? null,
     planHash: f.planHash ?? null,
-    tables: tables.map((t) => emptyTable(t)),
+    tables: tables.map((t) => ledgerTable(t.name, t.strategy, { file: t.file.file, sha256: t.file.sha256 })),
     backupId: f.backupId ?? null,
     txid: null,
     startedAt: f.startedAt,
@@ -52,23 +52,6 @@ export function runRow(plan: RunPlan, f: Partial<RunFacts> & Pick<RunFacts, "sta
     errorMessage: null,
     database: f.database ?? null,
     drift: null,
-  };
-}
-
-function emptyTable(t: TablePlan): LedgerTable {
-  return {
-    table: t.name,
-    strategy: t.strategy,
-    file: t.file.file,
-    sha256: t.file.sha256,
-    rowsBefore: null,
-    records: null,
-    inserted: null,
-    updated: null,
-    deleted: null,
-    unchanged: null,
-    duplicatesInSource: null,
-    fingerprintAfter: null,
   };
 }
 

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { HeldLock } from "../db/advisory-lock.js";
 import { type Fingerprint, fingerprintTables } from "../db/fingerprint.js";
 import { execute, type PrismaClientLike, query, type TxLike } from "../db/prisma-like.js";
-import { readBuckets } from "../ledger/drift.js";
+import { integerKey, readBuckets } from "../ledger/drift.js";
 import type { LedgerRow } from "../ledger/ledger-row.js";
 import { ledgerInsert } from "../ledger/record.js";
 import { committedRow, type TableAfter } from "../ledger/run-row.js";
@@ -168,7 +168,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
 /** The targets as they will commit: fingerprints with drift buckets (by primary key), one scan each. */
 async function fingerprintsAfter(tx: TxLike, tables: readonly TablePlan[]): Promise<Record<string, TableAfter>> {
   const out: Record<string, TableAfter> = {};
-  for (const t of tables) out[t.name] = await readBuckets(tx, t.info, t.info.primaryKey);
+  for (const t of tables) out[t.name] = await readBuckets(tx, t.info, t.info.primaryKey, integerKey(t.info));
   return out;
 }
 

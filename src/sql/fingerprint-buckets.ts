@@ -8,13 +8,18 @@ export const FINGERPRINT_BUCKETS = 256;
  * The fingerprint of `table` (src/sql/fingerprint.ts: count plus the sum of 64 bits of md5 of
  * each row's text) split into {@link FINGERPRINT_BUCKETS} buckets, in one scan. A row's bucket
  * comes from md5 of its key (so an UPDATE stays in its bucket) or, without a key, of the row
- * itself. The buckets' counts and sums add up to exactly the plain fingerprint. Buckets
+ * itself; a single integer key is its own bucket hash (`key mod 256`: no second md5 per row).
+ * The buckets' counts and sums add up to exactly the plain fingerprint. Buckets
  * without rows are absent.
  */
-export function bucketFingerprint(table: QualifiedName, key: readonly string[]): Statement {
-  const keyHash = key.length ? `md5(ROW(${key.map((k) => `t.${quoteIdent(k)}`).join(", ")})::text)` : "md5(t::text)";
+export function bucketFingerprint(table: QualifiedName, key: readonly string[], integerKey = false): Statement {
+  const n = FINGERPRINT_BUCKETS;
+  // an integer key is its own stable hash; anything else goes through md5 (never a hash function that may change with the server)
+  const bucket = integerKey
+    ? `((${`t.${quoteIdent(key[0] as string)}`} % ${n}) + ${n}) % ${n}`
+    : `('x' || left(md5(${key.length ? `ROW(${key.map((k) => `t.${quoteIdent(k)}`).join(", ")})::text` : "t::text"}), 4))::bit(16)::int % ${n}`;
   return {
-    text: `SELECT (('x' || left(k, 4))::bit(16)::int % ${FINGERPRINT_BUCKETS}) AS b, count(*)::bigint AS rows, sum(('x' || left(h, 16))::bit(64)::bigint::numeric)::text AS hash FROM (SELECT md5(t::text) AS h, ${keyHash} AS k FROM ${qualified(table)} AS t) x GROUP BY 1`,
+    text: `SELECT b, count(*)::bigint AS rows, sum(('x' || left(h, 16))::bit(64)::bigint::numeric)::text AS hash FROM (SELECT md5(t::text) AS h, (${bucket})::int AS b FROM ${qualified(table)} AS t) x GROUP BY 1`,
     values: [],
   };
 }

@@ -20,6 +20,7 @@ import { checkRemoval } from "../validation/guards.js";
 import { type ResolvedMerge, resolveMergeSpec } from "./merge-spec.js";
 import { guarded, refuseReferencedDeletes, tieError } from "./merge-refusals.js";
 import { mergeChanges } from "../plan/merge-changes.js";
+import { dropProbes, probeMerge } from "../plan/merge-checks.js";
 import { mergedRows } from "../sql/plan-views.js";
 import type { PlannedTable } from "../plan/planned-table.js";
 import { boundedName, drawsFromSequence, WORK_TABLE_PREFIX } from "./staging.js";
@@ -142,6 +143,7 @@ class MergeStrategy implements Planner {
 
   async diff(ctx: StrategyContext): Promise<Record<string, PlannedTable>> {
     const planned: Record<string, PlannedTable> = {};
+    const probes = new Map<string, QualifiedName>();
     for (const table of ctx.tables) {
       const { info: t, entry, file } = table;
       const started = performance.now();
@@ -163,12 +165,14 @@ class MergeStrategy implements Planner {
         });
       }
       if (ctx.mode === "plan") {
-        // the refusal the final phase would hit, read only (children the release deletes from are left to the import)
+        // what the final phase would hit, read only (children the release deletes from are left to the import)
+        await probeMerge(ctx, t, spec, probes);
         if (spec.deleteScope) await refuseReferencedDeletes(ctx, t, spec, (fk) => !this.deletesFrom(ctx, fk.table));
         planned[t.name] = await mergeChanges(ctx, table, spec, this.sizes.get(t.name) ?? { staged: 0, deduped: 0 }, missing);
       }
       ctx.log("merge changes found", { table: t.name, changes: n, missing, durationMs: Math.round(performance.now() - started) });
     }
+    await dropProbes(ctx, probes);
     return planned;
   }
 

@@ -1,5 +1,7 @@
+import { rm } from "node:fs/promises";
+import os from "node:os";
 import pg from "pg";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import type { RunHooks } from "../../src/runner/plan.js";
 import { generateRelease } from "../../scripts/release-generator.js";
@@ -14,12 +16,16 @@ let v1Dir = "";
 let v2Dir = "";
 
 beforeAll(async () => {
-  const root = await import("node:os").then((os) => os.tmpdir());
-  v1Dir = `${root}/atomic-etl-plan-block-v1-${process.pid}`;
-  v2Dir = `${root}/atomic-etl-plan-block-v2-${process.pid}`;
+  v1Dir = `${os.tmpdir()}/atomic-etl-plan-block-v1-${process.pid}`;
+  v2Dir = `${os.tmpdir()}/atomic-etl-plan-block-v2-${process.pid}`;
   await generateRelease({ out: v1Dir, rows: ROWS, seed: 1 });
   await generateRelease({ out: v2Dir, rows: ROWS, seed: 2 });
 }, 120_000);
+
+afterAll(async () => {
+  await rm(v1Dir, { recursive: true, force: true });
+  await rm(v2Dir, { recursive: true, force: true });
+});
 
 /** Locks any session of the plan holds on the targets, other than ACCESS SHARE (which only TRUNCATE, ALTER, DROP wait for). */
 async function strongerLocks(url: string): Promise<string[]> {

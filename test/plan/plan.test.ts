@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import type { ConfigInput } from "../../src/config/schema.js";
-import { clone, failure, nextRelease, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
+import { clone, failure, nextRelease, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 import { ledgerRows } from "../ledger/support.js";
 import { changedRelease, expectNoResidue } from "./support.js";
 
@@ -73,6 +73,30 @@ describe("plan: outcome and refusals", () => {
     await ws.writeRelease("bad", { "teams.json": [{ id: 70, leagueId: 7, name: "Renamed Town" }] });
     expect((await etl.plan({ release: "ok", url: db.url })).outcome).toBe("planned");
     expect((await failure(etl.plan({ release: "bad", url: db.url }))).error.code).toBe("CHECK_FAILED");
+  });
+
+  it("should refuse a merge with the error its upsert would hit: another unique key, a missing parent, a CHECK constraint", async () => {
+    await ws.writeRelease("v1", nextRelease());
+    await new AtomicEtl(ws.config({ v1: { tables: STANDARD_TABLES } })).import({ release: "v1", url: db.url, backup: false });
+    await sql(db.url, "ALTER TABLE players ADD CONSTRAINT players_height_check CHECK (height_cm < 250)");
+    const stats = (p: Record<string, unknown>) => ({ tables: [{ model: "PlayerMatchStat", file: "s.json", mode: "merge" as const }], ...p });
+    const players = { tables: [{ model: "Player", file: "p.json", mode: "merge" as const }] };
+    const cases: [string, Record<string, unknown>, Record<string, unknown>[], string][] = [
+      ["stats", stats({}), [{ id: 1, playerId: 101, matchId: 1000, minutesPlayed: 1 }], "DUPLICATE_KEY"],
+      ["orphan", players, [{ id: 300, teamId: 999, fullName: "Nobody", position: "FORWARD", updatedAt: "2026-01-01T00:00:00Z" }], "FK_VIOLATION"],
+      ["tall", players, [{ id: 100, teamId: 10, fullName: "Ada", position: "GOALKEEPER", heightCm: 300, updatedAt: "2026-01-01T00:00:00Z" }], "CONSTRAINT_VIOLATION"],
+    ];
+    for (const [name, release, rows, code] of cases) {
+      await ws.writeRelease(name, { "s.json": rows, "p.json": rows });
+      const etl = new AtomicEtl(ws.config({ [name]: release as Release }));
+      const before = await stateOf(db.url);
+      const planned = await failure(etl.plan({ release: name, url: db.url }));
+      const imported = await failure(etl.import({ release: name, url: db.url, backup: false }));
+      expect([name, planned.error.code], planned.error.message).toEqual([name, code]);
+      expect([name, imported.error.code]).toEqual([name, code]);
+      expect(planned.error.table).toBe(imported.error.table);
+      expect(await stateOf(db.url)).toEqual(before);
+    }
   });
 
   it("should run while an import holds the run lock: a plan takes none", async () => {
