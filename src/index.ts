@@ -2,8 +2,14 @@
  * atomic-etl: deploy JSON data releases into PostgreSQL through Prisma as one atomic unit.
  * Public surface only.
  */
-export { AtomicEtl, type ImportOptions, RunFailed, type RunHooks } from "./atomic-etl.js";
+export { AtomicEtl, type ImportOptions, type PlanOptions, RunFailed, type RunHooks } from "./atomic-etl.js";
 export type { RunReport, TableReport, Outcome } from "./reporting/report.js";
+export type { PlannedTable, ChangeCounts, RowSample } from "./plan/planned-table.js";
+export type { PlanSection } from "./plan/plan-section.js";
+export { history, type History, type HistoryOptions } from "./commands/history.js";
+export { status, type Status, type ReleaseStatus, type TableStatus } from "./commands/status.js";
+export type { LedgerRow, LedgerTable } from "./ledger/ledger-row.js";
+export { recordRestore, type RestoreRecord } from "./ledger/record.js";
 export type { RunWarning } from "./runner/settle.js";
 export { defineConfig } from "./config/define-config.js";
 export { loadConfig, parseConfig, type LoadedConfig } from "./config/load.js";

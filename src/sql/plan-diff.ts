@@ -58,12 +58,15 @@ export function keyedCounts(d: DiffSpec): Statement {
   };
 }
 
-/** Examples in key order (a top-N sort), so the same plan shows the same rows. */
 const order = (alias: string, d: DiffSpec) => d.key.map((k) => `${alias}.${quoteIdent(k)}`).join(", ");
 const keys = (alias: string, d: DiffSpec) => d.key.map((k, i) => `${alias}.${quoteIdent(k)}::text AS k${i}`);
 const shown = (alias: string, cols: readonly DiffColumn[]) => cols.map((c, i) => `(${alias}.${quoteIdent(c.name)})::text AS v${i}`);
 
-/** Up to `limit` updated rows: key, and per compared column new (`n`), old (`o`) and whether it changed (`d`). */
+/**
+ * Up to `limit` updated rows: key, and per compared column new (`n`), old (`o`) and whether it
+ * changed (`d`). The first ones in the release's order (a TEMP table is scanned from its first
+ * block, in the order it was loaded), found by key lookups that stop at `limit`: no full join.
+ */
 export function keyedUpdatedSample(d: DiffSpec, limit: number): Statement {
   const x = sides(d);
   const cols = d.compare.flatMap((c, i) => [
@@ -72,18 +75,21 @@ export function keyedUpdatedSample(d: DiffSpec, limit: number): Statement {
     `(${v("s", c)} IS DISTINCT FROM ${v("t", c)}) AS d${i}`,
   ]);
   return {
-    text: `SELECT ${[...keys("s", d), ...cols].join(", ")} FROM ${x.stage} s JOIN ${x.target} t ON ${on(d)} WHERE ${distinct(d)} ORDER BY ${order("s", d)} LIMIT ${limit}`,
+    text: `SELECT ${[...keys("s", d), ...cols].join(", ")} FROM ${x.stage} s JOIN ${x.target} t ON ${on(d)} WHERE ${distinct(d)} LIMIT ${limit}`,
     values: x.values,
   };
 }
 
-/** Up to `limit` rows only one side has: `inserted` (staged, no stored row with the key) or `deleted`. */
+/**
+ * Up to `limit` rows only one side has: `inserted` (staged, no stored row with the key: the
+ * first in the release's order) or `deleted` (stored rows the release lacks, in key order).
+ */
 export function keyedOneSidedSample(d: DiffSpec, kind: "inserted" | "deleted", limit: number): Statement {
   const x = sides(d);
   const [from, other] = kind === "inserted" ? ["s", "t"] : ["t", "s"];
   const cols = [...keys(from, d), ...shown(from, d.compare)];
   return {
-    text: `SELECT ${cols.join(", ")} FROM ${x.stage} s ${kind === "inserted" ? "LEFT" : "RIGHT"} JOIN ${x.target} t ON ${on(d)} WHERE ${m(other, d)} IS NULL ORDER BY ${order(from, d)} LIMIT ${limit}`,
+    text: `SELECT ${cols.join(", ")} FROM ${x.stage} s ${kind === "inserted" ? "LEFT" : "RIGHT"} JOIN ${x.target} t ON ${on(d)} WHERE ${m(other, d)} IS NULL${kind === "deleted" ? ` ORDER BY ${order("t", d)}` : ""} LIMIT ${limit}`,
     values: x.values,
   };
 }
