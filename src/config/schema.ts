@@ -19,9 +19,28 @@ const identifier = z
   .max(63)
   .refine((s) => !s.includes("\u0000"), "must not contain a NUL byte");
 
-/** `scoped` strategy: the rows a release owns, as `{ column: value }` (ANDed; values are bind parameters). */
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** `merge.deleteMissing.scope`: rows as `{ column: value }` (ANDed; values are bind parameters). */
+export const equalityScopeSchema = z.record(identifier, scalar).refine((s) => Object.keys(s).length > 0, "give at least one column");
+
+/**
+ * `scoped` strategy: the rows a release owns, as `{ column: value }` or, for a range,
+ * `{ column: { from, to } }` (from ≤ value < to, either end open), ANDed; values are bind
+ * parameters.
+ *
+ * @example { dataset: "eu", payment_date: { from: "2022-01-01", to: "2022-02-01" } }
+ */
 export const scopeSchema = z
-  .record(identifier, z.union([z.string(), z.number(), z.boolean()]))
+  .record(
+    identifier,
+    z.union([
+      scalar,
+      z
+        .strictObject({ from: z.union([z.string(), z.number()]).optional(), to: z.union([z.string(), z.number()]).optional() })
+        .refine((r) => r.from !== undefined || r.to !== undefined, "give from, to, or both"),
+    ]),
+  )
   .refine((s) => Object.keys(s).length > 0, "give at least one column");
 export type Scope = z.output<typeof scopeSchema>;
 
@@ -52,7 +71,7 @@ export const mergeOptionsSchema = z
     /** With `order`: a matched row is updated only when the incoming record is newer. */
     onlyIfNewer: z.boolean().default(false),
     /** Full sync: delete target rows whose key is not in the release (only rows matching `scope`, if given). */
-    deleteMissing: z.union([z.boolean(), z.strictObject({ scope: scopeSchema })]).default(false),
+    deleteMissing: z.union([z.boolean(), z.strictObject({ scope: equalityScopeSchema })]).default(false),
   })
   .refine((m) => !m.onlyIfNewer || m.order !== undefined, {
     message: "onlyIfNewer needs `order` (it says what newer means)",
@@ -78,6 +97,12 @@ export const tableConfigSchema = z
     strategy: z.enum(STRATEGY_NAMES).optional(),
     /** Rows of this table the release replaces under `scoped`; defaults to the release's. */
     scope: scopeSchema.optional(),
+    /**
+     * `scoped` on a partitioned table: partitions that hold only rows of the scope are
+     * replaced with TRUNCATE (their readers wait for the final phase); `false` always
+     * DELETEs (readers never wait).
+     */
+    partitionWise: z.boolean().default(true),
     /** Write disposition: `replace` (by a replace strategy) or `merge` (upsert by key; same as `strategy: "merge"`). */
     mode: z.enum(["replace", "merge"]).optional(),
     /** Options of `merge`. */

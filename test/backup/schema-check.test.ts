@@ -16,6 +16,7 @@ const table = (name: string, columns: ColumnInfo[]): TableInfo => ({
   referencedBy: [],
   partitioned: false,
   partitions: [],
+  partitionKey: [],
 });
 
 const manifest = (columns: { name: string; type: string }[]) =>
