@@ -6,6 +6,7 @@ import { importRelease } from "../commands/import.js";
 import { progressHooks } from "../reporting/progress.js";
 import { formatReport, RunFailed } from "../reporting/report.js";
 import type { CliContext } from "./context.js";
+import { installInterrupt } from "./interrupt.js";
 import { positiveInt, waitOption } from "./options.js";
 
 export function registerImport(program: Command, ctx: CliContext): void {
@@ -44,6 +45,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
         }
         const config = await loadConfig(o.config);
         const progress = progressHooks(!o.json && process.stderr.isTTY === true);
+        const interrupt = installInterrupt(ctx.logger);
+        const hooks = { ...progress.hooks, onPhase: (phase: string) => interrupt.phase(phase) };
         try {
           const report = await importRelease(
             config,
@@ -55,7 +58,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
               batchSize: o.batchSize,
               strategy: o.strategy as StrategyName | undefined,
               waitMs: waitOption(o.wait),
-              hooks: progress.hooks,
+              hooks,
+              signal: interrupt.signal,
             },
             ctx.logger,
           );
@@ -68,6 +72,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
             throw e.error;
           }
           throw e;
+        } finally {
+          interrupt.dispose();
         }
       },
     );

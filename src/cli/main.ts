@@ -10,7 +10,13 @@ import { registerRestore } from "./restore-command.js";
 
 /** Runs the CLI; resolves with the exit code. Errors are printed once, on stderr. */
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const ctx: CliContext = { logger: createLogger(), out: (t) => process.stdout.write(`${t}\n`) };
+  // a reader that stops reading (`| head`) must not turn a committed run into a crash
+  let stdoutOpen = true;
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    stdoutOpen = false;
+  });
+  const ctx: CliContext = { logger: createLogger(), out: (t) => void (stdoutOpen && process.stdout.write(`${t}\n`)) };
   const program = new Command()
     .name("atomic-etl")
     .description("Deploy JSON data releases into PostgreSQL through Prisma as one atomic unit.")
@@ -27,7 +33,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     const err = e instanceof EtlError ? e : new EtlError("INTERNAL", (e as Error)?.stack ?? String(e));
-    process.stderr.write(`${redactUrl(err.describe())}\n`);
+    const stopped = err.code === "INTERRUPTED" || err.code === "TERMINATED" ? `${err.code.toLowerCase()}: ${err.data}\n` : "";
+    process.stderr.write(`${stopped}${redactUrl(err.describe())}\n`);
     return err.exitCode;
   }
 }

@@ -39,6 +39,12 @@ export interface ImportOptions {
   /** Connection URL; default: the environment variable the config names (DATABASE_URL). */
   url?: string;
   hooks?: RunHooks;
+  /**
+   * Aborting stops the run at its next safe point (between phases, between batches, before
+   * COMMIT is decided); it then rolls back and proves the database unchanged. The abort
+   * reason "SIGTERM" (or "parent gone") reports TERMINATED, anything else INTERRUPTED.
+   */
+  signal?: AbortSignal;
 }
 
 /** One import, with every option normalised and checked: what the phases run from. */
@@ -54,6 +60,7 @@ export interface RunPlan {
   batchSize: number | undefined;
   waitMs: number | undefined;
   hooks: RunHooks;
+  signal: AbortSignal | undefined;
   /** Postgres schema of the targets. */
   schema: string;
   /** Absolute folder of the backups. */
@@ -97,6 +104,7 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions): RunPlan {
     batchSize: opts.batchSize,
     waitMs: opts.waitMs,
     hooks: opts.hooks ?? {},
+    signal: opts.signal,
     schema: config.schema,
     backupDir: path.resolve(config.root, config.backupDir),
     config,

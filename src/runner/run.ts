@@ -13,6 +13,7 @@ import { type BeforeState, takeBeforeState } from "./backup.js";
 import { classifyFailure } from "./classify.js";
 import { runUrl, takeRunLock } from "./lock.js";
 import { MemoryBudget } from "./memory-budget.js";
+import { asInterruption, stopIfAsked } from "./interrupted.js";
 import { PhaseClock } from "./phase.js";
 import { mapTables, planTables, type RunPlan } from "./plan.js";
 import { isRetryable, type RetryPolicy, withRetries } from "./retry.js";
@@ -74,7 +75,7 @@ export async function runImport(plan: RunPlan, log: Logger): Promise<RunReport> 
     plan,
     log,
     report: newReport(plan),
-    clock: new PhaseClock(log, {}, plan.hooks.onPhase),
+    clock: new PhaseClock(log, {}, plan.hooks.onPhase, plan.signal),
     memory: new MemoryBudget(settings.memoryBudgetMb),
     retry: { retries: settings.retries, baseDelayMs: settings.retryDelayMs, maxDelayMs: 30_000 },
     url: runUrl(plan),
@@ -149,6 +150,8 @@ async function transact(ctx: RunContext, p: Prepared): Promise<TransactionResult
   return withRetries(
     ctx.retry,
     async (attempt) => {
+      // a stop requested during the backup: nothing has touched the targets yet
+      stopIfAsked(plan.signal, clock.step);
       report.attempts = attempt;
       if (attempt > 1) await p.sessions.renew();
       const input = { plan, tables: p.tables, load: p.load, before: p.state.before, lock: p.sessions.lock, clock, memory: ctx.memory, log };
@@ -184,13 +187,14 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   const { plan, report, log } = ctx;
   const tx = raw instanceof TransactionFailed ? raw : null;
   report.txid = tx?.facts.txid ?? null;
-  const error = await classifyFailure(tx ? tx.cause : raw, {
+  const classified = await classifyFailure(tx ? tx.cause : raw, {
     runId: plan.runId,
     step: ctx.clock.step,
     commitSent: tx?.facts.commitSent ?? false,
     tables: new Map((p?.tables ?? []).map((t) => [t.name, t])),
     db: p?.sessions.client ?? null,
   });
+  const error = asInterruption(classified, plan.signal);
   const settled = await settle(error, {
     url: ctx.url,
     facts: tx?.facts ?? null,

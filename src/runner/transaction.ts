@@ -12,6 +12,7 @@ import type { LoadedTable, Strategy, StrategyContext } from "../strategies/strat
 import { type CheckResult, runChecks } from "../validation/user-checks.js";
 import { afterLoad } from "./after-load.js";
 import { decideCommit } from "./decide.js";
+import { stopIfAsked } from "./interrupted.js";
 import { guardRemovals } from "./guard-removals.js";
 import { loadTable } from "./load.js";
 import type { MemoryBudget } from "./memory-budget.js";
@@ -162,7 +163,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   await plan.hooks.beforeCommit?.({ txid, tx });
   clock.enter("commit");
   const result = { txid, strategy: strategyNames(groups), tables: input.tables.map((t) => reports.get(t.name) as TableReport), checks };
-  await decideCommit(tx, input.lock, facts, log);
+  await decideCommit(tx, input.lock, facts, log, plan.signal);
   facts.result = result;
   return result;
 }
@@ -186,6 +187,7 @@ async function loadAll(
         loadTable(tx, t, g.strategy.loadTarget(t), {
           memory: input.memory,
           onBatch: async (rows, batch) => {
+            stopIfAsked(plan.signal, "load");
             plan.hooks.onProgress?.({ table: t.name, rows });
             await plan.hooks.afterBatch?.({ table: t.name, batch, rows, tx });
           },
