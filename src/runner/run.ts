@@ -193,6 +193,7 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
     commitSent: tx?.facts.commitSent ?? false,
     tables: new Map((p?.tables ?? []).map((t) => [t.name, t])),
     db: p?.sessions.client ?? null,
+    where: describeTarget(plan),
   });
   const error = asInterruption(classified, plan.signal);
   const settled = await settle(error, {
@@ -220,6 +221,16 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   report.durationMs = Math.round(performance.now() - ctx.started);
   log.error({ phase: "failed", code: final.code, step: final.step, data: final.data, durationMs: report.durationMs }, final.message);
   throw new RunFailed(final, report);
+}
+
+/** `app@db.internal:5432/shop`: the target without its password. */
+function describeTarget(plan: RunPlan): string {
+  try {
+    const u = new URL(plan.target.url);
+    return `${u.username ? `${decodeURIComponent(u.username)}@` : ""}${plan.target.host}${u.port ? `:${u.port}` : ""}${u.pathname}`;
+  } catch {
+    return plan.target.host;
+  }
 }
 
 /** The config's Prisma client and the run's own sessions (lock, backup, proof) must reach one database. */
