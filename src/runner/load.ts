@@ -30,6 +30,14 @@ export interface TableLoadResult {
   dbMs: number;
 }
 
+/** A batch that landed: its rows, its number, and the table's rows loaded and file bytes read so far. */
+export interface BatchDone {
+  rows: number;
+  batch: number;
+  loaded: number;
+  bytes: number;
+}
+
 /** A batch INSERT that Postgres refused; diagnosed after rollback (see diagnose.ts). */
 export class BatchInsertFailure extends Error {
   constructor(
@@ -122,14 +130,16 @@ export async function loadTable(
   tx: TxLike,
   source: TablePlan,
   target: QualifiedName,
-  opts: { onBatch?: (rows: number, batchNo: number) => Promise<void> | void; memory?: MemoryBudget } = {},
+  opts: { onBatch?: (e: BatchDone) => Promise<void> | void; memory?: MemoryBudget } = {},
 ): Promise<TableLoadResult> {
   const started = performance.now();
   const { info } = source;
   const validator = validatorFor(source);
-  const sender = new BatchSender(tx, source, target, opts.onBatch);
   let records = 0;
   let bytes = 0;
+  const sender: BatchSender = new BatchSender(tx, source, target, (rows, batch) =>
+    opts.onBatch?.({ rows, batch, loaded: sender.inserted, bytes }),
+  );
   // a merge compares and writes only the columns the release mentions
   const columns = source.strategy === "merge" ? new Set<string>() : null;
   try {

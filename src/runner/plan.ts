@@ -19,8 +19,10 @@ export interface RunHooks {
   afterBatch?: (e: { table: string; batch: number; rows: number; tx: TxLike }) => Promise<void> | void;
   /** Right before the transaction callback returns (COMMIT follows). */
   beforeCommit?: (e: { txid: string; tx: TxLike }) => Promise<void> | void;
+  /** A table's load starts; `bytes` is its file's size. */
   onTableStart?: (e: { table: string; bytes: number }) => void;
-  onProgress?: (e: { table: string; rows: number }) => void;
+  /** After each batch: the table's rows loaded and file bytes read so far. */
+  onProgress?: (e: { table: string; rows: number; bytes: number }) => void;
   onTableDone?: (e: { table: string }) => void;
 }
 

@@ -186,9 +186,9 @@ async function loadAll(
       () =>
         loadTable(tx, t, g.strategy.loadTarget(t), {
           memory: input.memory,
-          onBatch: async (rows, batch) => {
+          onBatch: async ({ rows, batch, loaded, bytes }) => {
             stopIfAsked(plan.signal, "load");
-            plan.hooks.onProgress?.({ table: t.name, rows });
+            plan.hooks.onProgress?.({ table: t.name, rows: loaded, bytes });
             await plan.hooks.afterBatch?.({ table: t.name, batch, rows, tx });
           },
         }),

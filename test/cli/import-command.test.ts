@@ -1,7 +1,8 @@
 /**
- * SIGINT and SIGTERM sent to the real CLI in each phase of an import: the run stops at its
- * next safe point, rolls back, proves the database unchanged, prints one outcome line and
- * (with --json) the report, and exits 130 (SIGINT) or 143 (SIGTERM).
+ * The real CLI as an operator meets it: SIGINT and SIGTERM in each phase of an import (the
+ * run stops at its next safe point, rolls back, proves the database unchanged, prints one
+ * outcome line and, with --json, the report, and exits 130 or 143); a reader that closes
+ * stdout after COMMIT; progress lines when stderr is not a terminal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDatabase } from "../support/postgres.js";
@@ -74,5 +75,22 @@ describe("atomic-etl import under SIGINT and SIGTERM", () => {
     const list = spawnCli(["backups", "--config", FAULT_CONFIG], bench.runEnv());
     list.child.stdout?.destroy();
     expect((await list.done).code).toBe(0);
+  }, 120_000);
+
+  it("should log a progress line per table every few seconds when stderr is not a terminal", async () => {
+    const target = other(bench.current);
+    const run = spawnCli(["import", target, "--config", FAULT_CONFIG, "--no-backup"], bench.runEnv({ ATOMIC_ETL_PROGRESS_SECONDS: "0.2" }));
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    bench.current = target;
+    const progress = r.lines.filter((l) => l.phase === "progress");
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0]).toMatchObject({
+      msg: "loading",
+      table: expect.any(String),
+      rows: expect.any(Number),
+      totalBytes: expect.any(Number),
+    });
+    expect(progress.every((l) => typeof l.percent === "number" && (l.percent as number) <= 100)).toBe(true);
   }, 120_000);
 });
