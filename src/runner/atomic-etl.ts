@@ -12,6 +12,7 @@ import { isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
 import { execute, type PrismaClientLike, query, type TxLike } from "../db/prisma-like.js";
 import { type ErrorCode, EtlError, type Step } from "../errors.js";
 import { planLoadOrder } from "../planner/fk-order.js";
+import { resolveRelease } from "../release/resolve-release.js";
 import { silentLogger } from "../reporting/logger.js";
 import { readCatalog, type TableInfo } from "../sql/catalog.js";
 import { bumpSequence, ping, setLocal } from "../sql/statements.js";
@@ -140,7 +141,7 @@ export class AtomicEtl {
       const { name: env, settings } = resolveEnvironment(this.config, envName);
       report.environment = env;
       retry = { retries: settings.retries, baseDelayMs: settings.retryDelayMs, maxDelayMs: 30_000 };
-      const release = this.config.releases[opts.release];
+      const release = resolveRelease(this.config, opts.release);
       if (!release) {
         throw new EtlError(
           "UNKNOWN_RELEASE",

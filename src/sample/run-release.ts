@@ -1,0 +1,189 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import { pgErrorInfo } from "../db/pg-errors.js";
+import { EtlError } from "../errors.js";
+import { MANIFEST_FILE, MANIFEST_FORMAT, type ReleaseManifest, toolVersion } from "../release/manifest.js";
+import { commitStaging, createStaging, discardStaging } from "../release/output-dir.js";
+import { closeSample } from "./closure.js";
+import type { SamplePlan, SourceTable } from "./plan-types.js";
+import { assertReadable, openSource, readSourceCatalog, type SnapshotInfo } from "./source-session.js";
+import { verifyClosure } from "./verify-closure.js";
+import { type SampleHooks, writeAll } from "./write-all.js";
+
+/** What `export` and `sample` return (the manifest is also written as release.json). */
+export interface ReleaseReport {
+  name: string;
+  kind: "export" | "sample";
+  /** The release directory. */
+  dir: string;
+  rows: number;
+  durationMs: number;
+  peakRssMb: number;
+  manifest: ReleaseManifest;
+}
+
+export interface RunReleaseOptions {
+  url: string;
+  environment: string;
+  schema: string;
+  /** Final release directory (absolute). */
+  out: string;
+  /** Decides the plan from the catalog read in the snapshot. */
+  plan: (catalog: Map<string, SourceTable>) => SamplePlan;
+  /** Parallel connections sharing the snapshot (1 = the snapshot's own connection only). */
+  jobs: number;
+  batchSize: number;
+  hash: (domain: string, value: unknown) => string;
+  log: Logger;
+  hooks?: SampleHooks;
+}
+
+/**
+ * One export or sample, start to end: open the snapshot (REPEATABLE READ READ ONLY; exported
+ * when workers share it), read the catalog, plan, check privileges, close the selection over
+ * FKs, stream every table into a temp dir, verify the closure from the written files, write
+ * release.json, and only then rename the directory into place. Nothing is written to the
+ * source, and on any failure nothing is left in the output.
+ */
+export async function runRelease(o: RunReleaseOptions): Promise<ReleaseReport> {
+  const t0 = performance.now();
+  const timed = async <T>(phase: string, fn: () => Promise<T>, fields: (r: T) => Record<string, unknown>): Promise<T> => {
+    const s = performance.now();
+    const r = await fn();
+    o.log.info({ phase, ...fields(r), durationMs: Math.round(performance.now() - s) }, `${phase} done`);
+    return r;
+  };
+  const session = await timed(
+    "snapshot",
+    () =>
+      openSource(o.url, { share: o.jobs > 1 }).catch((e: unknown) =>
+        o.jobs > 1 && isExportRefused(e) ? openSource(o.url, { share: false }) : Promise.reject(e),
+      ),
+    (s) => ({ database: s.info.database, standby: s.info.inRecovery, lsn: s.info.lsn, snapshotId: s.info.id }),
+  );
+  let tmp: string | null = null;
+  try {
+    const catalog = await readSourceCatalog(session.tx, o.schema);
+    const plan = o.plan(catalog);
+    const workers = session.info.id ? Math.min(o.jobs, plan.tables.length) : 1;
+    if (o.jobs > 1 && !session.info.id) plan.why.push("one connection: the server refused to export the snapshot");
+    o.log.info(
+      { phase: "plan", mode: plan.mode, workers, tables: plan.tables.map((t) => t.table.name), why: plan.why },
+      `plan: ${plan.mode}`,
+    );
+    await assertReadable(
+      session.tx,
+      o.schema,
+      plan.tables.map((t) => t.table.name),
+    );
+    await o.hooks?.afterSnapshot?.();
+    const { sets, stats } = await timed(
+      "select",
+      () => closeSample(session.client, plan, { batchSize: o.batchSize }),
+      (r) => ({ rounds: r.stats.rounds, queries: r.stats.queries, rows: Object.fromEntries([...r.sets].map(([n, s]) => [n, s.size])) }),
+    ).catch((e: unknown) => Promise.reject(sqlError(e, "select")));
+    tmp = await createStaging(o.out);
+    const dir = tmp;
+    const written = await writeAll({
+      url: o.url,
+      main: session.client,
+      snapshotId: session.info.id,
+      workers,
+      plan,
+      sets,
+      dir,
+      batchSize: o.batchSize,
+      hash: o.hash,
+      log: o.log,
+      hooks: o.hooks,
+    });
+    const closure = await timed(
+      "verify",
+      () => verifyClosure(dir, plan.tables),
+      (c) => ({ fks: c.length, checked: c.reduce((n, x) => n + x.checked, 0), external: c.filter((x) => x.external).length }),
+    );
+    const manifest: ReleaseManifest = {
+      format: MANIFEST_FORMAT,
+      name: plan.name,
+      kind: plan.kind,
+      createdAt: new Date().toISOString(),
+      tool: toolVersion(),
+      source: {
+        database: session.info.database,
+        environment: o.environment,
+        serverVersion: session.info.serverVersion,
+        standby: session.info.inRecovery,
+        schema: o.schema,
+      },
+      snapshot: snapshotOf(session.info),
+      plan: { mode: plan.mode, workers, why: plan.why },
+      selection: { ...plan.selection, closure: { rounds: stats.rounds, queries: stats.queries } },
+      masks: plan.tables.flatMap((t) =>
+        [...t.masks].map(([c, m]) => ({ column: `${t.table.name}.${c}`, rule: m.ruleName, inheritedFrom: m.inheritedFrom })),
+      ),
+      tables: written.map((w) => ({
+        table: w.table,
+        model: w.model,
+        file: w.file,
+        keys: "columns" as const,
+        rows: w.rows,
+        sha256: w.sha256,
+        bytes: w.bytes,
+        source: w.source,
+        pulledBy: Object.fromEntries(sets.get(w.table)?.pulledBy ?? [["whole table", w.rows]]),
+      })),
+      closure: closure.map((c) => ({ ...c })),
+      durationMs: 0,
+    };
+    manifest.durationMs = Math.round(performance.now() - t0);
+    await writeFile(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+    await session.close();
+    await commitStaging(dir, o.out);
+    tmp = null;
+    const rows = written.reduce((n, w) => n + w.rows, 0);
+    const durationMs = Math.round(performance.now() - t0);
+    o.log.info(
+      { phase: "done", kind: plan.kind, rows, tables: written.length, dir: o.out, durationMs },
+      `${plan.kind} ${plan.name}: ${rows} rows`,
+    );
+    return {
+      name: plan.name,
+      kind: plan.kind,
+      dir: o.out,
+      rows,
+      durationMs,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      manifest,
+    };
+  } finally {
+    await discardStaging(tmp);
+    await session.close();
+  }
+}
+
+function snapshotOf(i: SnapshotInfo): ReleaseManifest["snapshot"] {
+  return { id: i.id, lsn: i.lsn, txidSnapshot: i.txidSnapshot, time: i.time };
+}
+
+/** pg_export_snapshot() refused (e.g. by a pooler): fall back to one connection. */
+function isExportRefused(e: unknown): boolean {
+  return !(e instanceof EtlError) && /export|snapshot/i.test(pgErrorInfo(e).message);
+}
+
+function sqlError(e: unknown, step: "select" | "write"): EtlError {
+  if (e instanceof EtlError) return e;
+  const info = pgErrorInfo(e);
+  if (info.sqlstate === "42501") {
+    return new EtlError("SOURCE_PERMISSION_DENIED", `the source refused a read: ${info.message}`, {
+      step,
+      cause: e,
+      meta: { sqlstate: info.sqlstate },
+    });
+  }
+  return new EtlError("SQL_ERROR", `${info.message}${info.sqlstate ? ` (SQLSTATE ${info.sqlstate})` : ""}`, {
+    step,
+    cause: e,
+    meta: { sqlstate: info.sqlstate, detail: info.detail, hint: info.hint },
+  });
+}

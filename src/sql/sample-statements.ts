@@ -1,0 +1,144 @@
+/**
+ * SQL of `export` and `sample`: read-only statements over the source, in one snapshot.
+ * Rows are addressed by `ctid`, which is stable for every row version a REPEATABLE READ
+ * snapshot can see (VACUUM cannot remove a version an open snapshot still sees), so key sets
+ * need no primary key and composite keys cost nothing extra. Pure builders: `{ text, values }`.
+ */
+import type { Statement } from "../db/prisma-like.js";
+import type { ForeignKeyInfo, TableInfo } from "./catalog.js";
+import { quoteIdent, qualified, type QualifiedName } from "./quote.js";
+
+/** `ONLY` for a plain table (not its inheritance children); a partitioned table is read whole. */
+const from = (t: QualifiedName & { partitioned?: boolean }, alias: string) => `${t.partitioned ? "" : "ONLY "}${qualified(t)} ${alias}`;
+
+/** Opens the one snapshot every statement of a run reads. */
+export function beginSnapshot(): Statement {
+  return { text: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", values: [] };
+}
+
+/** Output formats that must not depend on the role's or server's settings (JSON of timestamps, floats, bytea). */
+export function sessionSettings(): Statement {
+  return {
+    text: `SELECT set_config('TimeZone', 'UTC', true), set_config('extra_float_digits', '1', true),
+                  set_config('bytea_output', 'hex', true), set_config('IntervalStyle', 'postgres', true)`,
+    values: [],
+  };
+}
+
+/** What the manifest records about the snapshot: LSN (replay LSN on a standby), time, xmin/xmax, database. */
+export function snapshotInfo(): Statement {
+  return {
+    text: `SELECT current_database() AS database, pg_is_in_recovery() AS in_recovery,
+                  (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn,
+                  pg_current_snapshot()::text AS txid_snapshot, now() AS time,
+                  current_setting('server_version') AS server_version, current_user AS role`,
+    values: [],
+  };
+}
+
+export function exportSnapshot(): Statement {
+  return { text: "SELECT pg_export_snapshot() AS id", values: [] };
+}
+
+const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/;
+
+/** `SET TRANSACTION SNAPSHOT` takes no bind parameter: the id (from the server) is checked and inlined as a literal. */
+export function importSnapshot(id: string): Statement {
+  if (!SNAPSHOT_ID.test(id)) throw new Error(`not a snapshot id: ${JSON.stringify(id)}`);
+  return { text: `SET TRANSACTION SNAPSHOT '${id}'`, values: [] };
+}
+
+/** Ordinary and partitioned tables of a schema (not partitions: they are read through their parent). */
+export function listTables(schema: string): Statement {
+  return {
+    text: `SELECT c.relname AS name, c.relkind = 'p' AS partitioned
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+            ORDER BY c.relname`,
+    values: [schema],
+  };
+}
+
+/** Tables of the list the current role cannot read in full (table privilege, else every column's). */
+export function unreadableTables(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `SELECT c.relname AS name
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = ANY($2::text[])
+              AND NOT has_table_privilege(c.oid, 'SELECT')
+              AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                            AND NOT has_column_privilege(c.oid, a.attnum, 'SELECT'))
+            ORDER BY 1`,
+    values: [schema, [...tables]],
+  };
+}
+
+export interface RootSelection {
+  table: TableInfo & { partitioned?: boolean };
+  /** SQL condition from the config (trusted, never from argv or data). */
+  where: string | null;
+  limit: { rows: number } | { percent: number; seed: number } | null;
+}
+
+/** Row ids (`ctid` text) of a root selection: `where`, then a percentage sample or the first N by primary key. */
+export function rootIds(r: RootSelection): Statement {
+  const values: unknown[] = [];
+  const p = (v: unknown) => `$${values.push(v)}`;
+  let sample = "";
+  if (r.limit && "percent" in r.limit) sample = ` TABLESAMPLE BERNOULLI (${p(r.limit.percent)}) REPEATABLE (${p(r.limit.seed)})`;
+  let text = `SELECT t.ctid::text AS id FROM ${from(r.table, "t")}${sample}`;
+  if (r.where) text += ` WHERE (${r.where})`;
+  if (r.limit && "rows" in r.limit) {
+    const order = r.table.primaryKey.length ? r.table.primaryKey.map((c) => `t.${quoteIdent(c)}`).join(", ") : "t.ctid";
+    text += ` ORDER BY ${order} LIMIT ${p(r.limit.rows)}`;
+  }
+  return { text, values };
+}
+
+const on = (fk: ForeignKeyInfo, child: string, parent: string) =>
+  fk.columns.map((c, i) => `${parent}.${quoteIdent(fk.referencedColumns[i] as string)} = ${child}.${quoteIdent(c)}`).join(" AND ");
+
+/**
+ * Parent row ids referenced through `fk` by the given child rows (`ids` = null: by every
+ * child row). A NULL in any FK column references nothing (MATCH SIMPLE), as the join says.
+ */
+export function parentIds(fk: ForeignKeyInfo, child: TableInfo, parent: TableInfo, ids: readonly string[] | null): Statement {
+  const text =
+    `SELECT DISTINCT p.ctid::text AS id FROM ${from(parent, "p")} JOIN ${from(child, "c")} ON ${on(fk, "c", "p")}` +
+    (ids ? " WHERE c.ctid = ANY($1::tid[])" : "");
+  return { text, values: ids ? [ids] : [] };
+}
+
+/** Child row ids of the given parent rows through `fk`, at most `cap` per parent (lowest ctid first). */
+export function childIds(fk: ForeignKeyInfo, child: TableInfo, parent: TableInfo, ids: readonly string[], cap: number): Statement {
+  return {
+    text:
+      `SELECT x.id FROM ${from(parent, "p")} CROSS JOIN LATERAL ` +
+      `(SELECT c.ctid::text AS id FROM ${from(child, "c")} WHERE ${on(fk, "c", "p")} ORDER BY c.ctid LIMIT $2) x ` +
+      `WHERE p.ctid = ANY($1::tid[])`,
+    values: [[...ids], cap],
+  };
+}
+
+/** The columns a release carries: generated columns are recomputed by the target, never loaded. */
+export const releaseColumns = (t: TableInfo): string[] => t.columns.filter((c) => !c.isGenerated).map((c) => c.name);
+
+const rowJson = (t: TableInfo, where: string) =>
+  `SELECT row_to_json(x)::text AS j FROM (SELECT ${releaseColumns(t)
+    .map((c) => `t.${quoteIdent(c)}`)
+    .join(", ")} FROM ${from(t, "t")}${where}) x`;
+
+/**
+ * Every row of a table as one JSON object per line, for `COPY … TO STDOUT` (no parameters).
+ * CSV with a quote and a delimiter that JSON text never holds raw (row_to_json escapes every
+ * control character) makes COPY write each JSON text byte for byte: the text format would
+ * double every backslash.
+ */
+export function copyTableJson(t: TableInfo & { partitioned?: boolean }): Statement {
+  return { text: `COPY (${rowJson(t, "")}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, values: [] };
+}
+
+/** The rows with the given ids as JSON text, in ctid order (a TID scan). */
+export function rowsByIds(t: TableInfo, ids: readonly string[]): Statement {
+  return { text: rowJson(t, " WHERE t.ctid = ANY($1::tid[])"), values: [[...ids]] };
+}
