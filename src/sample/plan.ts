@@ -72,7 +72,12 @@ export function planSample(opts: {
       list.map(([n, cap]) => ({ fk: names.childEdge(parent, n, `include["${parentName}"]`), cap, name: n })),
     );
   }
-  const { order, broughtBy } = outputTables(rootNames, catalog, children);
+  const { order, broughtBy } = outputTables(
+    rootNames,
+    catalog,
+    children,
+    universe.map((t) => t.name),
+  );
   const masks = planMasks(sample.masks, names, new Map(order.map((n) => [n, catalog.get(n) as SourceTable])));
   const tables: TablePlan[] = order.map((n) => {
     const table = catalog.get(n) as SourceTable;
@@ -143,6 +148,7 @@ function outputTables(
   roots: readonly string[],
   catalog: ReadonlyMap<string, SourceTable>,
   children: ReadonlyMap<string, ChildEdge[]>,
+  universe: readonly string[],
 ): { order: string[]; broughtBy: Map<string, string> } {
   const broughtBy = new Map<string, string>();
   const seen = new Set<string>(roots);
@@ -173,6 +179,13 @@ function outputTables(
       broughtBy.set(n, why);
       queue.push(n);
     }
+  }
+  // The sample's other tables come along empty: importing the release then replaces every
+  // table of the schema, so no row outside it is left pointing at a parent the sample dropped.
+  for (const n of universe) {
+    if (seen.has(n)) continue;
+    seen.add(n);
+    broughtBy.set(n, "no rows: one of the sample's tables, not reached from the roots");
   }
   const names = [...catalog.keys()].filter((n) => seen.has(n));
   try {
