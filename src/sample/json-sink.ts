@@ -19,15 +19,21 @@ export class JsonSink {
   private readonly hash = createHash("sha256");
   private readonly out: WriteStream;
   private atLineStart = true;
+  private failure: Error | null = null;
 
   constructor(
     readonly path: string,
     private readonly array: boolean,
   ) {
     this.out = createWriteStream(path, { flags: "wx", mode: 0o600 });
+    // a write error (disk full, a destroyed stream's pending writes) surfaces on the next write, never as an unhandled event
+    this.out.on("error", (e) => {
+      this.failure ??= e;
+    });
   }
 
   private async put(b: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
     if (b.length === 0) return;
     this.hash.update(b);
     this.bytes += b.length;
@@ -73,6 +79,7 @@ export class JsonSink {
     if (this.array) await this.put(this.rows > 0 ? CLOSE : CLOSE_EMPTY);
     this.out.end();
     await once(this.out, "finish");
+    if (this.failure) throw this.failure;
     return this.hash.digest("hex");
   }
 

@@ -37,7 +37,9 @@ const hashes = (r: Awaited<ReturnType<typeof runSample>>) => Object.fromEntries(
 
 describe("writers committing while a sample runs", () => {
   it("should write exactly the snapshot's rows when parents, children and deletes commit after it was taken", async () => {
-    const config = sampleConfig(ws, { samples: { quiet: { limits: { transfers: 8, audit: 12 } }, busy: { limits: { transfers: 8, audit: 12 } } } });
+    const config = sampleConfig(ws, {
+      samples: { quiet: { limits: { transfers: 8, audit: 12 } }, busy: { limits: { transfers: 8, audit: 12 } } },
+    });
     const all = sampleConfig(ws, { samples: { quietAll: { limits: { "*": "all" } }, busyAll: { limits: { "*": "all" } } } });
     const quiet = await runSample(config, source.url, { name: "quiet" });
     // the busy runs hold right after their snapshot while writers commit; the exported
@@ -63,7 +65,9 @@ describe("writers committing while a sample runs", () => {
       for (let i = 0; i < 200 && !stop; i++) await writeSome(source.url);
     })();
     try {
-      const config = sampleConfig(ws, { samples: { live: { limits: { transfers: "40%", audit: 30 }, include: { employees: { transfers_from_emp_fkey: 3 } } } } });
+      const config = sampleConfig(ws, {
+        samples: { live: { limits: { transfers: "40%", audit: 30 }, include: { employees: { transfers_from_emp_fkey: 3 } } } },
+      });
       for (let round = 0; round < 3; round++) {
         const r = await runSample(config, source.url, { name: "live", force: round > 0 });
         expect(r.manifest.closure.every((c) => c.checked === c.resolved)).toBe(true);

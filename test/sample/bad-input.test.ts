@@ -1,0 +1,85 @@
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getFreePort } from "../../src/harness/throwaway-postgres.js";
+import { workspace, type Workspace } from "../fixtures/core/kit.js";
+import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { GRAPH_DATA, GRAPH_DDL } from "./graph-schema.js";
+import { expectNothingWritten, runSample, sampleConfig } from "./support.js";
+
+let source: FreshDatabase;
+let ws: Workspace;
+beforeAll(async () => {
+  source = await freshDatabase({ migrate: false });
+  await runSql(
+    source.url,
+    ...GRAPH_DDL,
+    ...GRAPH_DATA,
+    // a cycle no import order can load: both FKs NOT DEFERRABLE
+    `CREATE TABLE captains (id int PRIMARY KEY, crew_id int)`,
+    `CREATE TABLE crews (id int PRIMARY KEY, captain_id int NOT NULL REFERENCES captains(id), org_id int REFERENCES orgs(id))`,
+    `ALTER TABLE captains ADD FOREIGN KEY (crew_id) REFERENCES crews(id)`,
+  );
+  ws = await workspace();
+});
+afterAll(async () => {
+  await source?.drop();
+  await ws?.cleanup();
+});
+
+const out = (name: string) => path.join(ws.root, "releases", name);
+
+async function refused(name: string, sample: Record<string, unknown> | null, o: { limits?: string[]; url?: string } = {}) {
+  const config = sampleConfig(ws, { samples: sample ? { [name]: sample } : {} });
+  const e = await runSample(config, o.url ?? source.url, { name, limits: o.limits }).then(
+    () => null,
+    (x: unknown) => x,
+  );
+  await expectNothingWritten(out(name));
+  return e;
+}
+
+describe("bad input is refused with a stable code, and nothing is written", () => {
+  it("should refuse an unreachable source", async () => {
+    const u = new URL(source.url);
+    u.port = String(await getFreePort());
+    const e = await refused("b1", { tables: ["orgs"], limits: { "*": 1 } }, { url: u.toString() });
+    expect(e).toMatchObject({ code: "SOURCE_UNREACHABLE", exitCode: 9, step: "snapshot" });
+    expect((e as Error).message).not.toContain(u.password);
+  });
+
+  it("should refuse a limit that names an unknown table", async () => {
+    const e = await refused("b2", null, { limits: ["*=10", "nope=5"] });
+    expect(e).toMatchObject({ code: "UNKNOWN_TABLE", exitCode: 2 });
+    expect((e as Error).message).toContain('"nope"');
+  });
+
+  it("should refuse a mask on an unknown column", async () => {
+    const e = await refused("b3", { tables: ["orgs", "regions", "employees"], limits: { orgs: 1 }, masks: { "employees.salary": "null" } });
+    expect(e).toMatchObject({ code: "UNKNOWN_COLUMN", exitCode: 2, table: "employees", field: "salary" });
+  });
+
+  it("should refuse a cycle that cannot close when children are asked for, naming it and the include", async () => {
+    const e = await refused("b4", { tables: ["orgs", "regions", "employees"], limits: { orgs: 1 }, include: { orgs: ["crews"] } });
+    expect(e).toMatchObject({ code: "SAMPLE_CYCLE", exitCode: 6 });
+    expect((e as Error).message).toMatch(/captains -> crews -> captains|crews -> captains -> crews/);
+    expect((e as Error).message).toContain("children of orgs (FK crews_org_id_fkey");
+  });
+
+  it("should refuse an output directory that exists unless --force, then swap it whole", async () => {
+    await mkdir(out("b5"), { recursive: true });
+    await writeFile(path.join(out("b5"), "keep.txt"), "mine");
+    const config = sampleConfig(ws, { samples: { b5: { tables: ["orgs"], limits: { orgs: 2 } } } });
+    const e = await runSample(config, source.url, { name: "b5" }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "OUTPUT_EXISTS", exitCode: 2 });
+    expect(await readdir(out("b5"))).toEqual(["keep.txt"]);
+    await runSample(config, source.url, { name: "b5", force: true });
+    expect((await readdir(out("b5"))).sort()).toEqual(["orgs.ndjson", "release.json"]);
+    expect((await readdir(path.dirname(out("b5")))).filter((n) => n.startsWith("b5."))).toEqual([]);
+  });
+
+  it("should refuse an unknown sample, and a sample that selects nothing", async () => {
+    expect(await refused("b6", null)).toMatchObject({ code: "UNKNOWN_SAMPLE", exitCode: 2 });
+    expect(await refused("b7", { tables: ["orgs"] })).toMatchObject({ code: "USAGE", exitCode: 2 });
+  });
+});
