@@ -43,6 +43,60 @@ async function timed(
   return { ms, peakRssMb: m ? Math.round(Number(m[1]) / 1024) : null, stdout: r.stdout };
 }
 
+interface Runner {
+  name: string;
+  run(): Promise<Result>;
+}
+
+/** The five runners: two references, the export, and the 1% and 10% samples. */
+function runnersFor(x: {
+  root: string;
+  env: Record<string, string>;
+  psql: string;
+  pgDump: string;
+  cli: (args: string[]) => Promise<{ ms: number; peakRssMb: number | null; stdout: string }>;
+  outputRows: (stdout: string) => number;
+}): Runner[] {
+  const { root, env, cli, outputRows } = x;
+  const out = (name: string) => path.join(root, `out-${name}`);
+  return [
+    {
+      name: "pg_dump --data-only (plain)",
+      async run() {
+        const r = await timed(
+          x.pgDump,
+          ["--data-only", "-f", path.join(root, "dump.sql"), ...TABLES.flatMap((t) => ["-t", `public.${t}`])],
+          env,
+        );
+        return { ms: r.ms, rows, peakRssMb: r.peakRssMb };
+      },
+    },
+    {
+      name: "psql \\copy (SELECT row_to_json…) TO",
+      async run() {
+        const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1"];
+        for (const t of TABLES) args.push("-c", `\\copy (SELECT row_to_json(t) FROM "${t}" t) TO '${path.join(root, `${t}.psql.json`)}'`);
+        const r = await timed(x.psql, args, env);
+        return { ms: r.ms, rows, peakRssMb: r.peakRssMb };
+      },
+    },
+    {
+      name: "atomic-etl export (CLI, closure verified)",
+      async run() {
+        const r = await cli(["export", "bench", "--out", out("export")]);
+        return { ms: r.ms, rows: outputRows(r.stdout), peakRssMb: r.peakRssMb };
+      },
+    },
+    ...(["1", "10"] as const).map((p) => ({
+      name: `atomic-etl sample --limit '*=${p}%'`,
+      async run() {
+        const r = await cli(["sample", `bench${p}`, "--limit", `*=${p}%`, "--out", out(`s${p}`)]);
+        return { ms: r.ms, rows: outputRows(r.stdout), peakRssMb: r.peakRssMb };
+      },
+    })),
+  ];
+}
+
 async function main(): Promise<void> {
   const db = await benchDatabase();
   const configPath = path.join(repo, `bench/data/bench-sample-${process.pid}.config.ts`);
@@ -71,49 +125,13 @@ export default {
 };
 `,
     );
-    const out = (name: string) => path.join(root, `out-${name}`);
     const fromSource = arg("from-source") === "true";
     if (!fromSource) await execa("npm", ["run", "build", "--silent"], { stdio: "inherit" });
     const main = fromSource ? ["--import", "tsx", "src/cli/main.ts"] : ["dist/cli/main.js"];
     const cli = (args: string[]) =>
       timed(process.execPath, [...main, ...args, "-c", configPath, "--from", "local", "--jobs", jobs, "--force", "--json"], env);
     const outputRows = (stdout: string) => (JSON.parse(stdout) as { tables: { rows: number }[] }).tables.reduce((n, t) => n + t.rows, 0);
-    const runners: { name: string; run(): Promise<Result> }[] = [
-      {
-        name: "pg_dump --data-only (plain)",
-        async run() {
-          const r = await timed(
-            pgDump.path,
-            ["--data-only", "-f", path.join(root, "dump.sql"), ...TABLES.flatMap((t) => ["-t", `public.${t}`])],
-            env,
-          );
-          return { ms: r.ms, rows, peakRssMb: r.peakRssMb };
-        },
-      },
-      {
-        name: "psql \\copy (SELECT row_to_json…) TO",
-        async run() {
-          const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1"];
-          for (const t of TABLES) args.push("-c", `\\copy (SELECT row_to_json(t) FROM "${t}" t) TO '${path.join(root, `${t}.psql.json`)}'`);
-          const r = await timed(psql.path, args, env);
-          return { ms: r.ms, rows, peakRssMb: r.peakRssMb };
-        },
-      },
-      {
-        name: "atomic-etl export (CLI, closure verified)",
-        async run() {
-          const r = await cli(["export", "bench", "--out", out("export")]);
-          return { ms: r.ms, rows: outputRows(r.stdout), peakRssMb: r.peakRssMb };
-        },
-      },
-      ...(["1", "10"] as const).map((p) => ({
-        name: `atomic-etl sample --limit '*=${p}%'`,
-        async run() {
-          const r = await cli(["sample", `bench${p}`, "--limit", `*=${p}%`, "--out", out(`s${p}`)]);
-          return { ms: r.ms, rows: outputRows(r.stdout), peakRssMb: r.peakRssMb };
-        },
-      })),
-    ];
+    const runners = runnersFor({ root, env, psql: psql.path, pgDump: pgDump.path, cli, outputRows });
     const results = new Map<string, Result[]>(runners.map((r) => [r.name, []]));
     for (let i = 0; i < runs; i++) {
       const order = i % 2 === 0 ? runners : [...runners].reverse();

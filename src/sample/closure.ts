@@ -84,7 +84,8 @@ async function followBatch(
     const p = ctx.byName.get(fk.references.name);
     if (!into || !p) continue; // a parent taken whole holds every row already
     ctx.stats.queries++;
-    const r = await client.query<{ id: string }>(parentIds(fk, t.table, p.table, ids).text, [ids]);
+    const s = parentIds(fk, t.table, p.table, ids);
+    const r = await client.query<{ id: string }>(s.text, s.values);
     into.addAll(
       r.rows.map((x) => x.id),
       `parent via ${fk.name}`,

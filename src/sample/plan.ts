@@ -29,6 +29,109 @@ function toSelection(limit: SampleLimit | undefined, seed: number): RootSelectio
   return percent >= 100 ? null : { percent, seed };
 }
 
+interface Selection {
+  universe: SourceTable[];
+  limits: Map<string, SampleLimit>;
+  star: SampleLimit | undefined;
+  where: Map<string, string>;
+  roots: string[];
+}
+
+/** Roots, limits (config, then --limit) and where conditions, by table name. */
+function resolveSelection(
+  name: string,
+  sample: SampleConfig,
+  cliLimits: readonly string[],
+  names: NameResolver,
+  catalog: ReadonlyMap<string, SourceTable>,
+): Selection {
+  const universe = sample.tables
+    ? sample.tables.map((t) => names.table(t, "tables") as SourceTable)
+    : [...catalog.values()].filter((t) => !SKIPPED.has(t.name));
+  const limits = new Map<string, SampleLimit>();
+  let star: SampleLimit | undefined;
+  for (const [k, v] of [...Object.entries(sample.limits), ...cliLimits.map(parseLimitArg)]) {
+    if (k === "*") star = v;
+    else limits.set(names.table(k, `limit ${k}=${String(v)}`).name, v);
+  }
+  const where = new Map(Object.entries(sample.where).map(([k, v]) => [names.table(k, `where["${k}"]`).name, v]));
+  const roots = sample.roots
+    ? sample.roots.map((r) => names.table(r, "roots").name)
+    : [...new Set([...limits.keys(), ...where.keys(), ...(star !== undefined ? universe.map((t) => t.name) : [])])];
+  if (roots.length === 0) {
+    throw new EtlError("USAGE", `sample "${name}" selects nothing: give limits, where or roots in the config, or --limit`, {
+      step: "config",
+      next: `atomic-etl sample ${name} --limit '*=100'`,
+    });
+  }
+  return { universe, limits, star, where, roots };
+}
+
+/** Child edges per parent table, with their caps. */
+function resolveIncludes(sample: SampleConfig, names: NameResolver): Map<string, ChildEdge[]> {
+  const children = new Map<string, ChildEdge[]>();
+  for (const [parentName, spec] of Object.entries(sample.include)) {
+    const parent = names.table(parentName, `include["${parentName}"]`);
+    const list = Array.isArray(spec) ? spec.map((n) => [n, sample.childLimit] as const) : Object.entries(spec);
+    children.set(
+      parent.name,
+      list.map(([n, cap]) => ({ fk: names.childEdge(parent, n, `include["${parentName}"]`), cap, name: n })),
+    );
+  }
+  return children;
+}
+
+function tablePlan(
+  n: string,
+  sel: Selection,
+  ctx: {
+    sample: SampleConfig;
+    catalog: ReadonlyMap<string, SourceTable>;
+    names: NameResolver;
+    children: Map<string, ChildEdge[]>;
+    masks: ReturnType<typeof planMasks>;
+  },
+): TablePlan {
+  const table = ctx.catalog.get(n) as SourceTable;
+  const isRoot = sel.roots.includes(n);
+  const limit = isRoot ? toSelection(sel.limits.get(n) ?? sel.star, ctx.sample.seed) : null;
+  const cond = sel.where.get(n) ?? null;
+  const edges = ctx.children.get(n) ?? [];
+  const full = isRoot && limit === null && cond === null && edges.length === 0;
+  if (table.partitioned && !full) {
+    throw new EtlError("SAMPLE_UNSUPPORTED", `${n} is partitioned: its rows can only be taken whole (row ids are per partition)`, {
+      step: "config",
+      table: n,
+      next: `set limits: { ${n}: "all" } and no where/include on it`,
+    });
+  }
+  return {
+    table,
+    model: ctx.names.modelOf(n),
+    file: `${n}.ndjson`,
+    root: isRoot ? { where: cond, limit } : null,
+    full,
+    children: edges,
+    masks: ctx.masks.get(n) ?? new Map(),
+  };
+}
+
+/** Which plan runs and why, for the log line and the manifest. */
+function explain(tables: readonly TablePlan[], broughtBy: ReadonlyMap<string, string>): { mode: SamplePlan["mode"]; why: string[] } {
+  const partial = tables.filter((t) => !t.full && (t.root || !broughtBy.get(t.table.name)?.startsWith("no rows")));
+  const mode = tables.every((t) => t.full) ? "direct" : "keyset";
+  return {
+    mode,
+    why: [
+      mode === "direct"
+        ? "direct: every output table is taken whole, so each is one COPY and no row ids are kept"
+        : `keyset: ${partial.map((t) => t.table.name).join(", ")} ${partial.length === 1 ? "is" : "are"} partial, so their row ids (ctid, 8 bytes each) are closed over FKs in this process, in keyset batches`,
+      "no staging schema or TEMP table in the source: the source is only read (works for SELECT-only roles and hot standbys)",
+      ...[...broughtBy].map(([t, by]) => `${t}: ${by}`),
+    ],
+  };
+}
+
 /**
  * Decides a sample before anything is read: roots and their limits, the tables their rows
  * pull in (parents always, by every FK; children only along included edges), masks, and
@@ -43,98 +146,31 @@ export function planSample(opts: {
 }): SamplePlan {
   const { sample, catalog } = opts;
   const names = new NameResolver(catalog, opts.dm);
-  const universe = sample.tables
-    ? sample.tables.map((t) => names.table(t, "tables"))
-    : [...catalog.values()].filter((t) => !SKIPPED.has(t.name));
-  const limits = new Map<string, SampleLimit>();
-  let star: SampleLimit | undefined;
-  const entries = [...Object.entries(sample.limits), ...opts.cliLimits.map(parseLimitArg)];
-  for (const [k, v] of entries) {
-    if (k === "*") star = v;
-    else limits.set(names.table(k, `limit ${k}=${String(v)}`).name, v);
-  }
-  const where = new Map(Object.entries(sample.where).map(([k, v]) => [names.table(k, `where["${k}"]`).name, v]));
-  const rootNames = sample.roots
-    ? sample.roots.map((r) => names.table(r, "roots").name)
-    : [...new Set([...limits.keys(), ...where.keys(), ...(star !== undefined ? universe.map((t) => t.name) : [])])];
-  if (rootNames.length === 0) {
-    throw new EtlError("USAGE", `sample "${opts.name}" selects nothing: give limits, where or roots in the config, or --limit`, {
-      step: "config",
-      next: `atomic-etl sample ${opts.name} --limit '*=100'`,
-    });
-  }
-  const children = new Map<string, ChildEdge[]>();
-  for (const [parentName, spec] of Object.entries(sample.include)) {
-    const parent = names.table(parentName, `include["${parentName}"]`);
-    const list = Array.isArray(spec) ? spec.map((n) => [n, sample.childLimit] as const) : Object.entries(spec);
-    children.set(
-      parent.name,
-      list.map(([n, cap]) => ({ fk: names.childEdge(parent, n, `include["${parentName}"]`), cap, name: n })),
-    );
-  }
+  const sel = resolveSelection(opts.name, sample, opts.cliLimits, names, catalog);
+  const children = resolveIncludes(sample, names);
   const { order, broughtBy } = outputTables(
-    rootNames,
+    sel.roots,
     catalog,
     children,
-    universe.map((t) => t.name),
+    sel.universe.map((t) => t.name),
   );
   const masks = planMasks(sample.masks, names, new Map(order.map((n) => [n, catalog.get(n) as SourceTable])));
-  const tables: TablePlan[] = order.map((n) => {
-    const table = catalog.get(n) as SourceTable;
-    const isRoot = rootNames.includes(n);
-    const limit = isRoot ? toSelection(limits.get(n) ?? star, sample.seed) : null;
-    const cond = where.get(n) ?? null;
-    const edges = children.get(n) ?? [];
-    const full = isRoot && limit === null && cond === null && edges.length === 0;
-    return {
-      table,
-      model: names.modelOf(n),
-      file: `${n}.ndjson`,
-      root: isRoot ? { where: cond, limit } : null,
-      full,
-      children: edges,
-      masks: masks.get(n) ?? new Map(),
-    };
-  });
-  for (const t of tables) {
-    if (t.table.partitioned && !t.full) {
-      throw new EtlError(
-        "SAMPLE_UNSUPPORTED",
-        `${t.table.name} is partitioned: its rows can only be taken whole (row ids are per partition)`,
-        {
-          step: "config",
-          table: t.table.name,
-          next: `set limits: { ${t.table.name}: "all" } and no where/include on it`,
-        },
-      );
-    }
-  }
-  const keyed = tables.filter((t) => !t.full);
-  const mode = keyed.length === 0 ? "direct" : "keyset";
-  const why = [
-    mode === "direct"
-      ? "direct: every output table is taken whole, so each is one COPY and no row ids are kept"
-      : `keyset: ${keyed.map((t) => t.table.name).join(", ")} ${keyed.length === 1 ? "is" : "are"} partial, so their row ids (ctid, 8 bytes each) are closed over FKs in this process, in keyset batches`,
-    "no staging schema or TEMP table in the source: the source is only read (works for SELECT-only roles and hot standbys)",
-    ...[...broughtBy].map(([t, by]) => `${t}: ${by}`),
-  ];
-  const rules = Object.values(sample.masks);
+  const tables = order.map((n) => tablePlan(n, sel, { sample, catalog, names, children, masks }));
   return {
     kind: "sample",
     name: opts.name,
     tables,
-    mode,
-    why,
+    ...explain(tables, broughtBy),
     selection: {
-      roots: rootNames,
-      limits: { ...Object.fromEntries(limits), ...(star !== undefined ? { "*": star } : {}) },
-      where: Object.fromEntries(where),
+      roots: sel.roots,
+      limits: { ...Object.fromEntries(sel.limits), ...(sel.star !== undefined ? { "*": sel.star } : {}) },
+      where: Object.fromEntries(sel.where),
       include: Object.fromEntries(
         [...children].map(([p, es]) => [p, es.map((e) => ({ fk: e.fk.name, child: e.fk.table.name, cap: e.cap }))]),
       ),
       seed: sample.seed,
     },
-    needsSecret: rules.some(needsSecret),
+    needsSecret: Object.values(sample.masks).some(needsSecret),
     maskSecretEnv: sample.maskSecretEnv,
   };
 }

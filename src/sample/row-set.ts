@@ -31,9 +31,10 @@ export class RowSet {
     return added;
   }
 
-  /** Up to `n` ids not yet followed, as ctid texts. */
+  /** Up to `n` ids not yet followed, lowest first (so a batch covers few pages), as ctid texts. */
   take(n: number): string[] {
-    const batch = this.queue.length <= n ? this.queue : this.queue.slice(0, n);
+    if (this.queue.length > n) this.queue.sort((a, b) => a - b);
+    const batch = this.queue.length <= n ? this.queue.sort((a, b) => a - b) : this.queue.slice(0, n);
     this.queue = this.queue.length <= n ? [] : this.queue.slice(n);
     return batch.map(unpackCtid);
   }

@@ -5,10 +5,12 @@ import { pgErrorInfo } from "../db/pg-errors.js";
 import { EtlError } from "../errors.js";
 import { MANIFEST_FILE, MANIFEST_FORMAT, type ReleaseManifest, toolVersion } from "../release/manifest.js";
 import { commitStaging, createStaging, discardStaging } from "../release/output-dir.js";
-import { closeSample } from "./closure.js";
+import { type ClosureStats, closeSample } from "./closure.js";
 import type { SamplePlan, SourceTable } from "./plan-types.js";
-import { assertReadable, openSource, readSourceCatalog, type SnapshotInfo } from "./source-session.js";
-import { verifyClosure } from "./verify-closure.js";
+import type { RowSet } from "./row-set.js";
+import { assertReadable, openSource, readSourceCatalog, type SnapshotInfo, type SourceSession } from "./source-session.js";
+import type { WrittenTable } from "./table-writer.js";
+import { type FkClosure, verifyClosure } from "./verify-closure.js";
 import { type SampleHooks, writeAll } from "./write-all.js";
 
 /** What `export` and `sample` return (the manifest is also written as release.json). */
@@ -39,6 +41,90 @@ export interface RunReleaseOptions {
   hooks?: SampleHooks;
 }
 
+async function timed<T>(log: Logger, phase: string, fn: () => Promise<T>, fields: (r: T) => Record<string, unknown>): Promise<T> {
+  const s = performance.now();
+  const r = await fn();
+  log.info({ phase, ...fields(r), durationMs: Math.round(performance.now() - s) }, `${phase} done`);
+  return r;
+}
+
+/** The snapshot, exported when workers will share it (one connection if the server refuses to export). */
+function openSnapshot(o: RunReleaseOptions): Promise<SourceSession> {
+  return timed(
+    o.log,
+    "snapshot",
+    () =>
+      openSource(o.url, { share: o.jobs > 1 }).catch((e: unknown) =>
+        o.jobs > 1 && isExportRefused(e) ? openSource(o.url, { share: false }) : Promise.reject(e),
+      ),
+    (s) => ({ database: s.info.database, standby: s.info.inRecovery, lsn: s.info.lsn, snapshotId: s.info.id }),
+  );
+}
+
+/** Catalog, plan and privileges, all read in the snapshot. */
+async function planInSnapshot(session: SourceSession, o: RunReleaseOptions): Promise<{ plan: SamplePlan; workers: number }> {
+  const plan = o.plan(await readSourceCatalog(session.tx, o.schema));
+  const workers = session.info.id ? Math.min(o.jobs, plan.tables.length) : 1;
+  if (o.jobs > 1 && !session.info.id) plan.why.push("one connection: the server refused to export the snapshot");
+  o.log.info(
+    { phase: "plan", mode: plan.mode, workers, tables: plan.tables.map((t) => t.table.name), why: plan.why },
+    `plan: ${plan.mode}`,
+  );
+  await assertReadable(
+    session.tx,
+    o.schema,
+    plan.tables.map((t) => t.table.name),
+  );
+  return { plan, workers };
+}
+
+function buildManifest(x: {
+  o: RunReleaseOptions;
+  plan: SamplePlan;
+  workers: number;
+  info: SnapshotInfo;
+  sets: ReadonlyMap<string, RowSet>;
+  stats: ClosureStats;
+  written: readonly WrittenTable[];
+  closure: readonly FkClosure[];
+  durationMs: number;
+}): ReleaseManifest {
+  const { plan, info } = x;
+  return {
+    format: MANIFEST_FORMAT,
+    name: plan.name,
+    kind: plan.kind,
+    createdAt: new Date().toISOString(),
+    tool: toolVersion(),
+    source: {
+      database: info.database,
+      environment: x.o.environment,
+      serverVersion: info.serverVersion,
+      standby: info.inRecovery,
+      schema: x.o.schema,
+    },
+    snapshot: { id: info.id, lsn: info.lsn, txidSnapshot: info.txidSnapshot, time: info.time },
+    plan: { mode: plan.mode, workers: x.workers, why: plan.why },
+    selection: { ...plan.selection, closure: { rounds: x.stats.rounds, queries: x.stats.queries } },
+    masks: plan.tables.flatMap((t) =>
+      [...t.masks].map(([c, m]) => ({ column: `${t.table.name}.${c}`, rule: m.ruleName, inheritedFrom: m.inheritedFrom })),
+    ),
+    tables: x.written.map((w) => ({
+      table: w.table,
+      model: w.model,
+      file: w.file,
+      keys: "columns" as const,
+      rows: w.rows,
+      sha256: w.sha256,
+      bytes: w.bytes,
+      source: w.source,
+      pulledBy: Object.fromEntries(x.sets.get(w.table)?.pulledBy ?? [["whole table", w.rows]]),
+    })),
+    closure: x.closure.map((c) => ({ ...c })),
+    durationMs: x.durationMs,
+  };
+}
+
 /**
  * One export or sample, start to end: open the snapshot (REPEATABLE READ READ ONLY; exported
  * when workers share it), read the catalog, plan, check privileges, close the selection over
@@ -48,43 +134,18 @@ export interface RunReleaseOptions {
  */
 export async function runRelease(o: RunReleaseOptions): Promise<ReleaseReport> {
   const t0 = performance.now();
-  const timed = async <T>(phase: string, fn: () => Promise<T>, fields: (r: T) => Record<string, unknown>): Promise<T> => {
-    const s = performance.now();
-    const r = await fn();
-    o.log.info({ phase, ...fields(r), durationMs: Math.round(performance.now() - s) }, `${phase} done`);
-    return r;
-  };
-  const session = await timed(
-    "snapshot",
-    () =>
-      openSource(o.url, { share: o.jobs > 1 }).catch((e: unknown) =>
-        o.jobs > 1 && isExportRefused(e) ? openSource(o.url, { share: false }) : Promise.reject(e),
-      ),
-    (s) => ({ database: s.info.database, standby: s.info.inRecovery, lsn: s.info.lsn, snapshotId: s.info.id }),
-  );
+  const session = await openSnapshot(o);
   let tmp: string | null = null;
   try {
-    const catalog = await readSourceCatalog(session.tx, o.schema);
-    const plan = o.plan(catalog);
-    const workers = session.info.id ? Math.min(o.jobs, plan.tables.length) : 1;
-    if (o.jobs > 1 && !session.info.id) plan.why.push("one connection: the server refused to export the snapshot");
-    o.log.info(
-      { phase: "plan", mode: plan.mode, workers, tables: plan.tables.map((t) => t.table.name), why: plan.why },
-      `plan: ${plan.mode}`,
-    );
-    await assertReadable(
-      session.tx,
-      o.schema,
-      plan.tables.map((t) => t.table.name),
-    );
+    const { plan, workers } = await planInSnapshot(session, o);
     await o.hooks?.afterSnapshot?.();
     const { sets, stats } = await timed(
+      o.log,
       "select",
       () => closeSample(session.client, plan, { batchSize: o.batchSize }),
       (r) => ({ rounds: r.stats.rounds, queries: r.stats.queries, rows: Object.fromEntries([...r.sets].map(([n, s]) => [n, s.size])) }),
     ).catch((e: unknown) => Promise.reject(sqlError(e, "select")));
-    tmp = await createStaging(o.out);
-    const dir = tmp;
+    const dir = (tmp = await createStaging(o.out));
     const written = await writeAll({
       url: o.url,
       main: session.client,
@@ -99,52 +160,20 @@ export async function runRelease(o: RunReleaseOptions): Promise<ReleaseReport> {
       hooks: o.hooks,
     });
     const closure = await timed(
+      o.log,
       "verify",
       () => verifyClosure(dir, plan.tables),
       (c) => ({ fks: c.length, checked: c.reduce((n, x) => n + x.checked, 0), external: c.filter((x) => x.external).length }),
     );
-    const manifest: ReleaseManifest = {
-      format: MANIFEST_FORMAT,
-      name: plan.name,
-      kind: plan.kind,
-      createdAt: new Date().toISOString(),
-      tool: toolVersion(),
-      source: {
-        database: session.info.database,
-        environment: o.environment,
-        serverVersion: session.info.serverVersion,
-        standby: session.info.inRecovery,
-        schema: o.schema,
-      },
-      snapshot: snapshotOf(session.info),
-      plan: { mode: plan.mode, workers, why: plan.why },
-      selection: { ...plan.selection, closure: { rounds: stats.rounds, queries: stats.queries } },
-      masks: plan.tables.flatMap((t) =>
-        [...t.masks].map(([c, m]) => ({ column: `${t.table.name}.${c}`, rule: m.ruleName, inheritedFrom: m.inheritedFrom })),
-      ),
-      tables: written.map((w) => ({
-        table: w.table,
-        model: w.model,
-        file: w.file,
-        keys: "columns" as const,
-        rows: w.rows,
-        sha256: w.sha256,
-        bytes: w.bytes,
-        source: w.source,
-        pulledBy: Object.fromEntries(sets.get(w.table)?.pulledBy ?? [["whole table", w.rows]]),
-      })),
-      closure: closure.map((c) => ({ ...c })),
-      durationMs: 0,
-    };
-    manifest.durationMs = Math.round(performance.now() - t0);
+    const durationMs = () => Math.round(performance.now() - t0);
+    const manifest = buildManifest({ o, plan, workers, info: session.info, sets, stats, written, closure, durationMs: durationMs() });
     await writeFile(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
     await session.close();
     await commitStaging(dir, o.out);
     tmp = null;
     const rows = written.reduce((n, w) => n + w.rows, 0);
-    const durationMs = Math.round(performance.now() - t0);
     o.log.info(
-      { phase: "done", kind: plan.kind, rows, tables: written.length, dir: o.out, durationMs },
+      { phase: "done", kind: plan.kind, rows, tables: written.length, dir: o.out, durationMs: durationMs() },
       `${plan.kind} ${plan.name}: ${rows} rows`,
     );
     return {
@@ -152,7 +181,7 @@ export async function runRelease(o: RunReleaseOptions): Promise<ReleaseReport> {
       kind: plan.kind,
       dir: o.out,
       rows,
-      durationMs,
+      durationMs: durationMs(),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       manifest,
     };
@@ -160,10 +189,6 @@ export async function runRelease(o: RunReleaseOptions): Promise<ReleaseReport> {
     await discardStaging(tmp);
     await session.close();
   }
-}
-
-function snapshotOf(i: SnapshotInfo): ReleaseManifest["snapshot"] {
-  return { id: i.id, lsn: i.lsn, txidSnapshot: i.txidSnapshot, time: i.time };
 }
 
 /** pg_export_snapshot() refused (e.g. by a pooler): fall back to one connection. */

@@ -92,11 +92,15 @@ export async function openSource(url: string, opts: { share: boolean; applicatio
       id,
       time: (row?.time ?? new Date()).toISOString(),
     };
+    let closed = false;
     return {
       client,
       tx,
       info,
+      // idempotent: the run closes it before the rename, and again on every way out
       close: async () => {
+        if (closed) return;
+        closed = true;
         await client.query("ROLLBACK").catch(() => undefined);
         await client.end().catch(() => undefined);
       },

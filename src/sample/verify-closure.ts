@@ -1,6 +1,8 @@
+import { createReadStream } from "node:fs";
 import path from "node:path";
 import { EtlError } from "../errors.js";
 import type { ForeignKeyInfo, TableInfo } from "../sql/catalog.js";
+import { quoteLongNumbers } from "../sources/long-numbers.js";
 import { readRecords } from "../sources/read-records.js";
 
 /** The result of checking one FK over the written files. */
@@ -18,19 +20,50 @@ export interface FkClosure {
 
 type Row = Record<string, unknown>;
 
-/** A tuple's identity: numbers and their digit-exact string forms agree; parts never run together. */
+const part = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : JSON.stringify(v));
+
+/**
+ * A tuple's identity: numbers and their digit-exact string forms agree; parts are joined with
+ * NUL, which no PostgreSQL text value can hold, so they never run together.
+ */
 const tupleKey = (row: Row, columns: readonly string[]): string | null => {
+  if (columns.length === 1) {
+    const v = row[columns[0] as string];
+    return v === null || v === undefined ? null : part(v);
+  }
   const parts: string[] = [];
   for (const c of columns) {
     const v = row[c];
     if (v === null || v === undefined) return null;
-    parts.push(typeof v === "string" ? v : typeof v === "number" ? String(v) : JSON.stringify(v));
+    parts.push(part(v));
   }
-  return JSON.stringify(parts);
+  return parts.join("\u0000");
 };
 
+const LONG_RUN = /[\d.]{16}/;
+
+/** Every record of a release file: NDJSON line by line (the files this command writes), JSON arrays through the import's reader. */
 async function forEachRow(file: string, label: string, fn: (row: Row, index: number) => void): Promise<void> {
-  for await (const b of readRecords(file, { batchSize: 5000, label })) b.records.forEach((r, i) => fn(r as Row, b.firstIndex + i));
+  if (!/\.(ndjson|jsonl)$/i.test(file)) {
+    for await (const b of readRecords(file, { batchSize: 5000, label })) b.records.forEach((r, i) => fn(r as Row, b.firstIndex + i));
+    return;
+  }
+  let rest = "";
+  let index = 0;
+  const one = (line: string) => {
+    if (line.length === 0) return;
+    fn(JSON.parse(LONG_RUN.test(line) ? quoteLongNumbers(line) : line) as Row, index++);
+  };
+  for await (const chunk of createReadStream(file, { encoding: "utf8", highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
+    const text = rest + chunk;
+    let from = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+      one(text.slice(from, nl));
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  one(rest);
 }
 
 /**

@@ -99,24 +99,33 @@ const on = (fk: ForeignKeyInfo, child: string, parent: string) =>
   fk.columns.map((c, i) => `${parent}.${quoteIdent(fk.referencedColumns[i] as string)} = ${child}.${quoteIdent(c)}`).join(" AND ");
 
 /**
- * Parent row ids referenced through `fk` by the given child rows (`ids` = null: by every
+ * `ctid = ANY($1)` alone is planned as a filter on a full scan once a batch is a few thousand
+ * ids: the ids arrive sorted, so their first and last bound a TID range scan (PostgreSQL 14+)
+ * to the pages the batch lives on, and a table is read about once across all its batches.
+ */
+const idsIn = (alias: string, first: number) =>
+  `${alias}.ctid = ANY($${first}::tid[]) AND ${alias}.ctid >= $${first + 1}::tid AND ${alias}.ctid <= $${first + 2}::tid`;
+const idValues = (ids: readonly string[]) => [[...ids], ids[0] ?? "(0,0)", ids[ids.length - 1] ?? "(0,0)"];
+
+/**
+ * Parent row ids referenced through `fk` by the given child rows (sorted ctids; null: by every
  * child row). A NULL in any FK column references nothing (MATCH SIMPLE), as the join says.
  */
 export function parentIds(fk: ForeignKeyInfo, child: TableInfo, parent: TableInfo, ids: readonly string[] | null): Statement {
   const text =
     `SELECT DISTINCT p.ctid::text AS id FROM ${from(parent, "p")} JOIN ${from(child, "c")} ON ${on(fk, "c", "p")}` +
-    (ids ? " WHERE c.ctid = ANY($1::tid[])" : "");
-  return { text, values: ids ? [ids] : [] };
+    (ids ? ` WHERE ${idsIn("c", 1)}` : "");
+  return { text, values: ids ? idValues(ids) : [] };
 }
 
-/** Child row ids of the given parent rows through `fk`, at most `cap` per parent (lowest ctid first). */
+/** Child row ids of the given parent rows (sorted ctids) through `fk`, at most `cap` per parent (lowest ctid first). */
 export function childIds(fk: ForeignKeyInfo, child: TableInfo, parent: TableInfo, ids: readonly string[], cap: number): Statement {
   return {
     text:
       `SELECT x.id FROM ${from(parent, "p")} CROSS JOIN LATERAL ` +
-      `(SELECT c.ctid::text AS id FROM ${from(child, "c")} WHERE ${on(fk, "c", "p")} ORDER BY c.ctid LIMIT $2) x ` +
-      `WHERE p.ctid = ANY($1::tid[])`,
-    values: [[...ids], cap],
+      `(SELECT c.ctid::text AS id FROM ${from(child, "c")} WHERE ${on(fk, "c", "p")} ORDER BY c.ctid LIMIT $4) x ` +
+      `WHERE ${idsIn("p", 1)}`,
+    values: [...idValues(ids), cap],
   };
 }
 
@@ -138,7 +147,7 @@ export function copyTableJson(t: TableInfo & { partitioned?: boolean }): Stateme
   return { text: `COPY (${rowJson(t, "")}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, values: [] };
 }
 
-/** The rows with the given ids as JSON text, in ctid order (a TID scan). */
+/** The rows with the given ids (sorted ctids) as JSON text, in ctid order. */
 export function rowsByIds(t: TableInfo, ids: readonly string[]): Statement {
-  return { text: rowJson(t, " WHERE t.ctid = ANY($1::tid[])"), values: [[...ids]] };
+  return { text: rowJson(t, ` WHERE ${idsIn("t", 1)}`), values: idValues(ids) };
 }

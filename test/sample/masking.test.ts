@@ -72,7 +72,9 @@ describe("deterministic keyed masking", () => {
     const c = await run("m2", masked(), true);
     expect(emp(c)).not.toBe(emp(a));
   });
+});
 
+describe("masking refusals", () => {
   it("should refuse deterministic masking without the secret, and write nothing", async () => {
     const e = await run("m3", masked()).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: "MASK_SECRET_MISSING", exitCode: 2 });
@@ -102,7 +104,9 @@ describe("deterministic keyed masking", () => {
     expect(long).toMatchObject({ code: "MASK_INVALID", step: "write", field: "phone" });
     await expectNothingWritten(path.join(ws.root, "releases", "m5"));
   });
+});
 
+describe("user maskers", () => {
   it("should give a user function the run's keyed hash", async () => {
     process.env[ENV] = SECRET;
     const r = await run(

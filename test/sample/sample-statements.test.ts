@@ -44,17 +44,17 @@ const fk: ForeignKeyInfo = {
 
 describe("sample SQL builders", () => {
   it("should join a composite FK on every column pair, quoting hostile names, with the ids as one parameter", () => {
-    expect(parentIds(fk, child, parent, ["(0,1)"])).toEqual({
-      text: 'SELECT DISTINCT p.ctid::text AS id FROM ONLY "s"."we""ird" p JOIN ONLY "s"."child" c ON p."a" = c."x" AND p."b" = c."y" WHERE c.ctid = ANY($1::tid[])',
-      values: [["(0,1)"]],
+    expect(parentIds(fk, child, parent, ["(0,1)", "(3,4)"])).toEqual({
+      text: 'SELECT DISTINCT p.ctid::text AS id FROM ONLY "s"."we""ird" p JOIN ONLY "s"."child" c ON p."a" = c."x" AND p."b" = c."y" WHERE c.ctid = ANY($1::tid[]) AND c.ctid >= $2::tid AND c.ctid <= $3::tid',
+      values: [["(0,1)", "(3,4)"], "(0,1)", "(3,4)"],
     });
     expect(parentIds(fk, child, parent, null).values).toEqual([]);
   });
 
-  it("should cap children per parent with a lateral LIMIT parameter", () => {
+  it("should cap children per parent with a lateral LIMIT parameter, the batch bounded by a TID range", () => {
     expect(childIds(fk, child, parent, ["(0,2)"], 5)).toEqual({
-      text: 'SELECT x.id FROM ONLY "s"."we""ird" p CROSS JOIN LATERAL (SELECT c.ctid::text AS id FROM ONLY "s"."child" c WHERE p."a" = c."x" AND p."b" = c."y" ORDER BY c.ctid LIMIT $2) x WHERE p.ctid = ANY($1::tid[])',
-      values: [["(0,2)"], 5],
+      text: 'SELECT x.id FROM ONLY "s"."we""ird" p CROSS JOIN LATERAL (SELECT c.ctid::text AS id FROM ONLY "s"."child" c WHERE p."a" = c."x" AND p."b" = c."y" ORDER BY c.ctid LIMIT $4) x WHERE p.ctid = ANY($1::tid[]) AND p.ctid >= $2::tid AND p.ctid <= $3::tid',
+      values: [["(0,2)"], "(0,2)", "(0,2)", 5],
     });
   });
 
@@ -71,7 +71,7 @@ describe("sample SQL builders", () => {
 
   it("should leave generated columns out of the rows it reads", () => {
     expect(rowsByIds(child, ["(1,1)"]).text).toBe(
-      'SELECT row_to_json(x)::text AS j FROM (SELECT t."id", t."x", t."y" FROM ONLY "s"."child" t WHERE t.ctid = ANY($1::tid[])) x',
+      'SELECT row_to_json(x)::text AS j FROM (SELECT t."id", t."x", t."y" FROM ONLY "s"."child" t WHERE t.ctid = ANY($1::tid[]) AND t.ctid >= $2::tid AND t.ctid <= $3::tid) x',
     );
     expect(copyTableJson(child).text).toContain("TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')");
   });
@@ -87,7 +87,7 @@ describe("row ids and limits", () => {
     expect(unpackCtid(packCtid("(4294967295,65535)"))).toBe("(4294967295,65535)");
     const s = new RowSet();
     expect(s.addAll(["(2,1)", "(0,7)", "(2,1)"], "root")).toBe(2);
-    expect(s.take(10)).toEqual(["(2,1)", "(0,7)"]);
+    expect(s.take(10)).toEqual(["(0,7)", "(2,1)"]);
     expect([...s.batches(1)]).toEqual([["(0,7)"], ["(2,1)"]]);
     expect(s.pulledBy.get("root")).toBe(2);
   });
