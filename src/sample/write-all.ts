@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { Logger } from "pino";
+import type { MemoryBudget } from "../runner/memory-budget.js";
 import { EtlError } from "../errors.js";
 import type { SamplePlan, TablePlan } from "./plan-types.js";
 import { RowMasker } from "./row-masker.js";
@@ -33,6 +34,7 @@ export async function writeAll(opts: {
   hash: (domain: string, value: unknown) => string;
   log: Logger;
   hooks?: SampleHooks;
+  memory: MemoryBudget;
 }): Promise<WrittenTable[]> {
   const clients: pg.Client[] = [opts.main];
   const extra: pg.Client[] = [];
@@ -74,7 +76,10 @@ async function writeOne(client: pg.Client, t: TablePlan, opts: Parameters<typeof
       dir: opts.dir,
       batchSize: opts.batchSize,
       masker: t.masks.size ? new RowMasker(t, opts.hash) : null,
-      onRows: (rows) => opts.hooks?.onProgress?.({ table: name, rows }),
+      onRows: (rows) => {
+        opts.memory.check();
+        opts.hooks?.onProgress?.({ table: name, rows });
+      },
     });
     opts.log.info(
       {

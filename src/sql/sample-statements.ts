@@ -151,3 +151,19 @@ export function copyTableJson(t: TableInfo & { partitioned?: boolean }): Stateme
 export function rowsByIds(t: TableInfo, ids: readonly string[]): Statement {
   return { text: rowJson(t, ` WHERE ${idsIn("t", 1)}`), values: idValues(ids) };
 }
+
+/** Per FK over two whole tables, in the snapshot: child rows it constrains (no NULL part) and those without a parent row. */
+export function fkOrphans(
+  fk: ForeignKeyInfo,
+  child: TableInfo & { partitioned?: boolean },
+  parent: TableInfo & { partitioned?: boolean },
+): Statement {
+  const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(" AND ");
+  return {
+    text:
+      `SELECT count(*) FILTER (WHERE ${notNull}) AS checked, ` +
+      `count(*) FILTER (WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${from(parent, "p")} WHERE ${on(fk, "c", "p")})) AS missing ` +
+      `FROM ${from(child, "c")}`,
+    values: [],
+  };
+}

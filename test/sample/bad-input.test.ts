@@ -19,6 +19,10 @@ beforeAll(async () => {
     `CREATE TABLE captains (id int PRIMARY KEY, crew_id int)`,
     `CREATE TABLE crews (id int PRIMARY KEY, captain_id int NOT NULL REFERENCES captains(id), org_id int REFERENCES orgs(id))`,
     `ALTER TABLE captains ADD FOREIGN KEY (crew_id) REFERENCES crews(id)`,
+    // an FK the source does not enforce for old rows: its closure must be checked, not assumed
+    `CREATE TABLE orphans (id int PRIMARY KEY, org_id int)`,
+    `INSERT INTO orphans VALUES (1, 1), (2, 99)`,
+    `ALTER TABLE orphans ADD CONSTRAINT orphans_org_fkey FOREIGN KEY (org_id) REFERENCES orgs(id) NOT VALID`,
   );
   ws = await workspace();
 });
@@ -76,6 +80,20 @@ describe("bad input is refused with a stable code, and nothing is written", () =
     await runSample(config, source.url, { name: "b5", force: true });
     expect((await readdir(out("b5"))).sort()).toEqual(["orgs.ndjson", "release.json"]);
     expect((await readdir(path.dirname(out("b5")))).filter((n) => n.startsWith("b5."))).toEqual([]);
+  });
+
+  it("should find a row whose parent is missing, in the files and in the snapshot, and keep nothing", async () => {
+    const files = await refused("b8", { tables: ["orgs", "orphans"], limits: { orphans: 10 } });
+    expect(files).toMatchObject({
+      code: "CLOSURE_BROKEN",
+      exitCode: 5,
+      step: "verify",
+      file: "orphans.ndjson",
+      record: 1,
+      meta: { fk: "orphans_org_fkey" },
+    });
+    const whole = await refused("b9", { tables: ["orgs", "orphans"], limits: { "*": "all" } });
+    expect(whole).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", table: "orphans", meta: { fk: "orphans_org_fkey" } });
   });
 
   it("should refuse an unknown sample, and a sample that selects nothing", async () => {

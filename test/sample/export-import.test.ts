@@ -43,6 +43,16 @@ describe("export and sample of the example schema, imported back", () => {
       ["player_match_stats", "player_match_stats.json", 2],
     ]);
     expect(m.snapshot.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    // whole, unmasked tables: each FK checked by the server in the run's snapshot
+    expect(m.closure.map((c) => [c.fk, c.checked, c.verifiedBy]).sort()).toEqual([
+      ["matches_away_team_id_fkey", 1, "snapshot"],
+      ["matches_home_team_id_fkey", 1, "snapshot"],
+      ["matches_league_id_fkey", 1, "snapshot"],
+      ["player_match_stats_match_id_fkey", 2, "snapshot"],
+      ["player_match_stats_player_id_fkey", 2, "snapshot"],
+      ["players_team_id_fkey", 2, "snapshot"],
+      ["teams_league_id_fkey", 3, "snapshot"],
+    ]);
     expect(m.tool.name).toBe("atomic-etl");
   });
 
@@ -60,7 +70,11 @@ describe("export and sample of the example schema, imported back", () => {
       player_match_stats: 1,
     });
     expect(report.manifest.plan.mode).toBe("keyset");
-    expect(report.manifest.closure.find((c) => c.fk === "matches_away_team_id_fkey")).toMatchObject({ checked: 1, resolved: 1 });
+    expect(report.manifest.closure.find((c) => c.fk === "matches_away_team_id_fkey")).toMatchObject({
+      checked: 1,
+      resolved: 1,
+      verifiedBy: "files",
+    });
     expect(path.basename(report.dir)).toBe("laptop");
     const target = await freshDatabase();
     try {
