@@ -90,7 +90,8 @@ function openSnapshot(o: RunReleaseOptions): Promise<SourceSession> {
 /** Catalog, plan and privileges, all read in the snapshot. */
 async function planInSnapshot(session: SourceSession, o: RunReleaseOptions): Promise<{ plan: SamplePlan; workers: number }> {
   const plan = o.plan(await readSourceCatalog(session.tx, o.schema));
-  const workers = session.info.id ? Math.min(o.jobs, plan.tables.length) : 1;
+  // a table taken whole can be split across every worker; otherwise one table per worker at most
+  const workers = !session.info.id ? 1 : plan.tables.some((t) => t.full) ? o.jobs : Math.min(o.jobs, plan.tables.length);
   if (o.jobs > 1 && !session.info.id) plan.why.push("one connection: the server refused to export the snapshot");
   o.log.info(
     { phase: "plan", mode: plan.mode, workers, tables: plan.tables.map((t) => t.table.name), why: plan.why },

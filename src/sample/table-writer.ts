@@ -2,6 +2,7 @@ import path from "node:path";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { copyTableJson, rowsByIds } from "../sql/sample-statements.js";
+import { type CopyPart, partFile } from "./copy-parts.js";
 import { JsonSink } from "./json-sink.js";
 import type { TablePlan } from "./plan-types.js";
 import type { RowMasker } from "./row-masker.js";
@@ -45,15 +46,17 @@ export async function writeTable(
   client: pg.Client,
   t: TablePlan,
   set: RowSet | null,
-  opts: { dir: string; batchSize: number; masker: RowMasker | null; onRows?: (n: number) => void },
+  opts: { dir: string; batchSize: number; masker: RowMasker | null; onRows?: (n: number) => void; part?: CopyPart },
 ): Promise<WrittenTable> {
   const t0 = performance.now();
-  const sink = new JsonSink(path.join(opts.dir, t.file), !/\.(ndjson|jsonl)$/i.test(t.file));
+  // a part of a split table is NDJSON; assembleParts() writes the release file
+  const file = opts.part ? partFile(t.file, opts.part.index) : t.file;
+  const sink = new JsonSink(path.join(opts.dir, file), !opts.part && !/\.(ndjson|jsonl)$/i.test(t.file));
   const masker = opts.masker?.active ? opts.masker : null;
   try {
     await sink.open();
     if (!set) {
-      const stream = client.query(copyTo(copyTableJson(t.table).text));
+      const stream = client.query(copyTo(copyTableJson(t.table, opts.part ?? null).text));
       if (masker) {
         for await (const l of lines(stream)) {
           await sink.line(masker.maskLine(l));

@@ -137,14 +137,39 @@ const rowJson = (t: TableInfo, where: string) =>
     .map((c) => `t.${quoteIdent(c)}`)
     .join(", ")} FROM ${from(t, "t")}${where}) x`;
 
+/** A block number inlined into COPY (which takes no parameters): only a non-negative safe integer. */
+const block = (n: number) => {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a block number: ${n}`);
+  return String(n);
+};
+
 /**
- * Every row of a table as one JSON object per line, for `COPY … TO STDOUT` (no parameters).
+ * Every row of a table — or of the block range [fromBlock, toBlock) of its heap, a TID range
+ * scan, when workers split a big table — as one JSON object per line, for `COPY … TO STDOUT`.
  * CSV with a quote and a delimiter that JSON text never holds raw (row_to_json escapes every
  * control character) makes COPY write each JSON text byte for byte: the text format would
- * double every backslash.
+ * double every backslash. COPY takes no parameters: the block numbers are integers computed
+ * by the caller, checked and inlined.
  */
-export function copyTableJson(t: TableInfo & { partitioned?: boolean }): Statement {
-  return { text: `COPY (${rowJson(t, "")}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, values: [] };
+export function copyTableJson(
+  t: TableInfo & { partitioned?: boolean },
+  range: { fromBlock: number; toBlock: number | null } | null = null,
+): Statement {
+  const where = range
+    ? ` WHERE t.ctid >= '(${block(range.fromBlock)},0)'::tid` +
+      (range.toBlock === null ? "" : ` AND t.ctid < '(${block(range.toBlock)},0)'::tid`)
+    : "";
+  return { text: `COPY (${rowJson(t, where)}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, values: [] };
+}
+
+/** Heap pages of each table now (exact, not the planner's estimate); a partitioned parent has none of its own. */
+export function tablePages(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `SELECT c.relname AS name, (pg_relation_size(c.oid) / current_setting('block_size')::int)::int AS pages
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`,
+    values: [schema, [...tables]],
+  };
 }
 
 /** The rows with the given ids (sorted ctids) as JSON text, in ctid order. */
