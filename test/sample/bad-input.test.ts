@@ -23,6 +23,10 @@ beforeAll(async () => {
     `CREATE TABLE orphans (id int PRIMARY KEY, org_id int)`,
     `INSERT INTO orphans VALUES (1, 1), (2, 99)`,
     `ALTER TABLE orphans ADD CONSTRAINT orphans_org_fkey FOREIGN KEY (org_id) REFERENCES orgs(id) NOT VALID`,
+    `CREATE TABLE events (id int, at date NOT NULL, org_id int REFERENCES orgs(id), PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
+    `CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+    `CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-06-01')`,
+    `INSERT INTO events SELECT i, date '2025-06-01' + i, 1 + i % 2 FROM generate_series(1, 400) i`,
   );
   ws = await workspace();
 });
@@ -94,6 +98,20 @@ describe("bad input is refused with a stable code, and nothing is written", () =
     });
     const whole = await refused("b9", { tables: ["orgs", "orphans"], limits: { "*": "all" } });
     expect(whole).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", table: "orphans", meta: { fk: "orphans_org_fkey" } });
+  });
+
+  it("should take a partitioned table whole with its parents, and refuse a part of it with the reason", async () => {
+    const whole = await runSample(
+      sampleConfig(ws, { samples: { b10: { tables: ["orgs", "events"], limits: { events: "all" } } } }),
+      source.url,
+      {
+        name: "b10",
+      },
+    );
+    expect(Object.fromEntries(whole.manifest.tables.map((t) => [t.table, t.rows]))).toEqual({ orgs: 2, events: 400 });
+    const e = await refused("b11", { tables: ["orgs", "events"], limits: { events: 10 } });
+    expect(e).toMatchObject({ code: "SAMPLE_UNSUPPORTED", exitCode: 6, table: "events" });
+    expect((e as Error).message).toContain("partitioned");
   });
 
   it("should refuse an unknown sample, and a sample that selects nothing", async () => {

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { sample } from "../../src/commands/sample.js";
 import { ALL_TABLES, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 import { freshDatabase } from "../support/postgres.js";
 import {
@@ -105,5 +106,29 @@ describe("export and sample of the example schema, imported back", () => {
     expect(players.map((p) => [p.id, p.full_name])).toEqual([[700, "Anonymous"]]);
     expect(report.manifest.masks).toEqual([{ column: "players.full_name", rule: "fixed", inheritedFrom: null }]);
     expect(report.manifest.tables.find((t) => t.table === "players")).toMatchObject({ pulledBy: { "child via players_team_id_fkey": 1 } });
+    const target = await freshDatabase();
+    try {
+      await importRelease(sampleConfig(ws), target.url, "names");
+      expect(await orphanCount(target.url)).toBe(0);
+    } finally {
+      await target.drop();
+    }
+  });
+
+  it("should read the source URL from --from-url-env's variable, or the environment's, and refuse when unset", async () => {
+    const config = sampleConfig(ws, {
+      databaseUrlEnv: { production: "PROD_TEST_URL" },
+      samples: { env: { tables: ["leagues"], limits: { leagues: 1 } } },
+    });
+    const unset = await sample(config, { name: "env", from: "production" }).catch((e: unknown) => e);
+    expect(unset).toMatchObject({ code: "DATABASE_URL_MISSING", exitCode: 2 });
+    expect((unset as Error).message).toContain("PROD_TEST_URL");
+    process.env.OTHER_TEST_URL = db.url;
+    try {
+      const r = await sample(config, { name: "env", from: "production", fromUrlEnv: "OTHER_TEST_URL" });
+      expect(r.manifest.source).toMatchObject({ environment: "production", database: db.name });
+    } finally {
+      delete process.env.OTHER_TEST_URL;
+    }
   });
 });
