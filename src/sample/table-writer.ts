@@ -1,8 +1,10 @@
 import path from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { copyTableJson, rowsByIds } from "../sql/sample-statements.js";
+import { copyTableText, rowsByIds } from "../sql/sample-statements.js";
 import { type CopyPart, partFile } from "./copy-parts.js";
+import { kindOf, lineEncoder } from "./copy-json.js";
 import { JsonSink } from "./json-sink.js";
 import type { TablePlan } from "./plan-types.js";
 import type { RowMasker } from "./row-masker.js";
@@ -20,27 +22,53 @@ export interface WrittenTable {
   durationMs: number;
 }
 
-const NL = 0x0a;
-
-/** Splits a stream of COPY chunks into lines (for masking). */
-async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let rest: Buffer | null = null;
-  for await (const chunk of chunks) {
-    const c: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
+/**
+ * COPY text lines in, JSON lines out (masked when a masker is given), handed to the sink in
+ * chunks of about 1 MB instead of one write per row.
+ */
+async function copyToJson(
+  stream: AsyncIterable<Buffer>,
+  t: TablePlan,
+  sink: JsonSink,
+  masker: RowMasker | null,
+  onRows?: (n: number) => void,
+): Promise<void> {
+  const encode = lineEncoder(t.table.columns.filter((c) => !c.isGenerated));
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  let out = "";
+  let pending = 0;
+  const flush = async () => {
+    if (!out) return;
+    await sink.chunk(Buffer.from(out));
+    onRows?.(pending);
+    out = "";
+    pending = 0;
+  };
+  const one = async (line: string) => {
+    const json = encode(line);
+    out += `${masker ? masker.maskLine(json) : json}\n`;
+    pending++;
+    if (out.length >= 1 << 20) await flush();
+  };
+  for await (const chunk of stream) {
+    const text = rest + decoder.write(chunk);
     let from = 0;
-    for (let nl = c.indexOf(NL); nl >= 0; nl = c.indexOf(NL, from)) {
-      yield c.toString("utf8", from, nl);
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+      await one(text.slice(from, nl));
       from = nl + 1;
     }
-    rest = from < c.length ? c.subarray(from) : null;
+    rest = text.slice(from);
   }
-  if (rest?.length) yield rest.toString("utf8");
+  rest += decoder.end();
+  if (rest) await one(rest);
+  await flush();
 }
 
 /**
  * Streams one table's rows from the snapshot into its release file: a whole table through
- * `COPY … TO STDOUT` (bytes pass through untouched unless masked), a keyed table by its row
- * ids in batches (a TID scan each). Memory stays bounded by one batch or one COPY chunk.
+ * `COPY … TO STDOUT` in text format, turned into JSON here (copy-json.ts), a keyed table by
+ * its row ids in batches (a TID range scan each, JSON from the server). Memory stays bounded by one batch or one COPY chunk.
  */
 export async function writeTable(
   client: pg.Client,
@@ -56,20 +84,8 @@ export async function writeTable(
   try {
     await sink.open();
     if (!set) {
-      const stream = client.query(copyTo(copyTableJson(t.table, opts.part ?? null).text));
-      if (masker) {
-        for await (const l of lines(stream)) {
-          await sink.line(masker.maskLine(l));
-          if (sink.rows % 5000 === 0) opts.onRows?.(5000);
-        }
-        opts.onRows?.(sink.rows % 5000);
-      } else {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          const before = sink.rows;
-          await sink.chunk(chunk);
-          opts.onRows?.(sink.rows - before);
-        }
-      }
+      const stream = client.query(copyTo(copyTableText(t.table, opts.part ?? null, (c) => kindOf(c) !== null).text));
+      await copyToJson(stream, t, sink, masker, opts.onRows);
     } else {
       for (const ids of set.batches(opts.batchSize)) {
         const s = rowsByIds(t.table, ids);

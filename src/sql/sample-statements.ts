@@ -5,7 +5,7 @@
  * need no primary key and composite keys cost nothing extra. Pure builders: `{ text, values }`.
  */
 import type { Statement } from "../db/prisma-like.js";
-import type { ForeignKeyInfo, TableInfo } from "./catalog.js";
+import type { ColumnInfo, ForeignKeyInfo, TableInfo } from "./catalog.js";
 import { quoteIdent, qualified, type QualifiedName } from "./quote.js";
 
 /** `ONLY` for a plain table (not its inheritance children); a partitioned table is read whole. */
@@ -132,9 +132,14 @@ export function childIds(fk: ForeignKeyInfo, child: TableInfo, parent: TableInfo
 /** The columns a release carries: generated columns are recomputed by the target, never loaded. */
 export const releaseColumns = (t: TableInfo): string[] => t.columns.filter((c) => !c.isGenerated).map((c) => c.name);
 
+/** A column as released: `json` goes as `jsonb` (no raw newline inside a line; duplicate keys resolved as JSON.parse would). */
+const released = (c: ColumnInfo) =>
+  c.type === "json" && !c.isArray ? `t.${quoteIdent(c.name)}::jsonb AS ${quoteIdent(c.name)}` : `t.${quoteIdent(c.name)}`;
+
 const rowJson = (t: TableInfo, where: string) =>
-  `SELECT row_to_json(x)::text AS j FROM (SELECT ${releaseColumns(t)
-    .map((c) => `t.${quoteIdent(c)}`)
+  `SELECT row_to_json(x)::text AS j FROM (SELECT ${t.columns
+    .filter((c) => !c.isGenerated)
+    .map(released)
     .join(", ")} FROM ${from(t, "t")}${where}) x`;
 
 /** A block number inlined into COPY (which takes no parameters): only a non-negative safe integer. */
@@ -143,23 +148,35 @@ const block = (n: number) => {
   return String(n);
 };
 
-/**
- * Every row of a table — or of the block range [fromBlock, toBlock) of its heap, a TID range
- * scan, when workers split a big table — as one JSON object per line, for `COPY … TO STDOUT`.
- * CSV with a quote and a delimiter that JSON text never holds raw (row_to_json escapes every
- * control character) makes COPY write each JSON text byte for byte: the text format would
- * double every backslash. COPY takes no parameters: the block numbers are integers computed
- * by the caller, checked and inlined.
- */
-export function copyTableJson(
-  t: TableInfo & { partitioned?: boolean },
-  range: { fromBlock: number; toBlock: number | null } | null = null,
-): Statement {
-  const where = range
+const blockRange = (range: { fromBlock: number; toBlock: number | null } | null) =>
+  range
     ? ` WHERE t.ctid >= '(${block(range.fromBlock)},0)'::tid` +
       (range.toBlock === null ? "" : ` AND t.ctid < '(${block(range.toBlock)},0)'::tid`)
     : "";
-  return { text: `COPY (${rowJson(t, where)}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, values: [] };
+
+/**
+ * Every row of a table — or of the block range [fromBlock, toBlock) of its heap, a TID range
+ * scan, when workers split a big table — for `COPY … TO STDOUT` in text format, as cheap for
+ * the server as pg_dump's own COPY: the JSON is built by the client (src/sample/copy-json.ts).
+ * Columns the client does not encode itself come as `to_json(col)::text`; `json` as jsonb.
+ * COPY takes no parameters: the block numbers are integers computed by the caller, checked and
+ * inlined.
+ */
+export function copyTableText(
+  t: TableInfo & { partitioned?: boolean },
+  range: { fromBlock: number; toBlock: number | null } | null,
+  encodedByClient: (c: ColumnInfo) => boolean,
+): Statement {
+  const cols = t.columns
+    .filter((c) => !c.isGenerated)
+    .map((c) =>
+      !encodedByClient(c)
+        ? `to_json(t.${quoteIdent(c.name)})::text`
+        : c.type === "json"
+          ? `t.${quoteIdent(c.name)}::jsonb`
+          : `t.${quoteIdent(c.name)}`,
+    );
+  return { text: `COPY (SELECT ${cols.join(", ")} FROM ${from(t, "t")}${blockRange(range)}) TO STDOUT`, values: [] };
 }
 
 /** Heap pages of each table now (exact, not the planner's estimate); a partitioned parent has none of its own. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ForeignKeyInfo, TableInfo } from "../../src/sql/catalog.js";
-import { childIds, copyTableJson, importSnapshot, parentIds, rootIds, rowsByIds } from "../../src/sql/sample-statements.js";
+import { childIds, copyTableText, importSnapshot, parentIds, rootIds, rowsByIds } from "../../src/sql/sample-statements.js";
 import { packCtid, RowSet, unpackCtid } from "../../src/sample/row-set.js";
 import { parseLimitArg } from "../../src/sample/plan.js";
 
@@ -73,7 +73,11 @@ describe("sample SQL builders", () => {
     expect(rowsByIds(child, ["(1,1)"]).text).toBe(
       'SELECT row_to_json(x)::text AS j FROM (SELECT t."id", t."x", t."y" FROM ONLY "s"."child" t WHERE t.ctid = ANY($1::tid[]) AND t.ctid >= $2::tid AND t.ctid <= $3::tid) x',
     );
-    expect(copyTableJson(child).text).toContain("TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')");
+    expect(copyTableText(child, { fromBlock: 10, toBlock: null }, (c) => c.name !== "y")).toEqual({
+      text: `COPY (SELECT t."id", t."x", to_json(t."y")::text FROM ONLY "s"."child" t WHERE t.ctid >= '(10,0)'::tid) TO STDOUT`,
+      values: [],
+    });
+    expect(() => copyTableText(child, { fromBlock: -1, toBlock: 2 }, () => true)).toThrow(/not a block number/);
   });
 
   it("should inline only a well-formed snapshot id", () => {
