@@ -59,22 +59,22 @@ function unescape(s: string): string {
   return out;
 }
 
-const NUMERIC_TEXT = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i;
-
 function encodeValue(kind: ColumnKind | null, raw: string): string {
   if (raw === "\\N") return "null";
   switch (kind) {
     case "number":
-      // NaN and ±Infinity are no JSON numbers: row_to_json quotes them, and so does this
-      return NUMERIC_TEXT.test(raw) ? raw : JSON.stringify(raw);
+      // PostgreSQL prints every number as a JSON number but NaN and ±Infinity, which row_to_json quotes
+      return raw === "NaN" || raw === "Infinity" || raw === "-Infinity" ? `"${raw}"` : raw;
     case "bool":
       return raw === "t" ? "true" : "false";
     case "timestamptz": {
+      // digits, "-", ":", "." and a zone: nothing to escape; "+00" becomes "+00:00" as in row_to_json
       const iso = raw.replace(" ", "T");
-      return JSON.stringify(/[+-]\d\d$/.test(iso) ? `${iso}:00` : iso);
+      const c = iso.charCodeAt(iso.length - 3);
+      return c === 43 || c === 45 ? `"${iso}:00"` : `"${iso}"`;
     }
     case "timestamp":
-      return JSON.stringify(raw.replace(" ", "T"));
+      return `"${raw.replace(" ", "T")}"`;
     case "string":
       return JSON.stringify(unescape(raw));
     default:

@@ -89,6 +89,10 @@ describe("export and sample of the example schema, imported back", () => {
       await target.drop();
     }
   });
+});
+
+describe("names and sources of a sample", () => {
+  const { db, ws } = useTestProject();
 
   it("should accept Prisma model, field and relation names in limits, where, include and masks", async () => {
     const config = sampleConfig(ws, {
