@@ -7,7 +7,21 @@
  * try { await etl.run() } catch (e) { if (e instanceof EtlError && e.code === 'VALIDATION_FAILED') … }
  */
 export type Step =
-  "config" | "preflight" | "lock" | "backup" | "clear" | "load" | "validate" | "apply" | "commit" | "rollback" | "verify" | "restore";
+  | "config"
+  | "preflight"
+  | "lock"
+  | "backup"
+  | "clear"
+  | "load"
+  | "validate"
+  | "apply"
+  | "commit"
+  | "rollback"
+  | "verify"
+  | "restore"
+  | "snapshot"
+  | "select"
+  | "write";
 
 /**
  * What happened to the target data. `rolled back; concurrent changes kept`: the run's
@@ -70,6 +84,19 @@ export const ERROR_CODES = {
   HOOK_FAILED: 5,
   SQL_ERROR: 5,
   INTERNAL: 1,
+  // export / sample (src/sample, src/commands/sample.ts)
+  UNKNOWN_SAMPLE: 2,
+  UNKNOWN_TABLE: 2,
+  UNKNOWN_COLUMN: 2,
+  OUTPUT_EXISTS: 2,
+  MASK_SECRET_MISSING: 2,
+  MASK_INVALID: 2,
+  MASK_COLLISION: 5,
+  CLOSURE_BROKEN: 5,
+  SAMPLE_CYCLE: 6,
+  SAMPLE_UNSUPPORTED: 6,
+  SOURCE_PERMISSION_DENIED: 6,
+  SOURCE_UNREACHABLE: 9,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,8 +5,10 @@ import { createLogger } from "../reporting/logger.js";
 import { redactUrl } from "../reporting/redact.js";
 import { registerBackups } from "./backups-command.js";
 import type { CliContext } from "./context.js";
+import { registerExport } from "./export-command.js";
 import { registerImport } from "./import-command.js";
 import { registerRestore } from "./restore-command.js";
+import { registerSample } from "./sample-command.js";
 
 /** Runs the CLI; resolves with the exit code. Errors are printed once, on stderr. */
 export async function main(argv: string[] = process.argv): Promise<number> {
@@ -25,6 +27,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   registerImport(program, ctx);
   registerBackups(program, ctx);
   registerRestore(program, ctx);
+  registerExport(program, ctx);
+  registerSample(program, ctx);
   try {
     await program.parseAsync(argv);
     return 0;

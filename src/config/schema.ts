@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
 import { ENVIRONMENT_NAMES, environmentSettingsSchema } from "./environments.js";
+import { samplesSchema } from "./samples-schema.js";
 
 /** A structural zod check: the user's zod copy may not be ours. */
 const zodSchemaLike = z.custom<z.ZodType>(
@@ -181,6 +182,8 @@ export const configSchema = z.strictObject({
   backupDir: z.string().min(1).default("backups"),
   environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),
   releases: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "release names use letters, digits, . _ -"), releaseConfigSchema),
+  /** Samples of a live database (`atomic-etl sample <name>`), see src/config/samples-schema.ts. */
+  samples: samplesSchema.default({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

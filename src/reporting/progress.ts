@@ -67,7 +67,9 @@ function bars(tables: Map<string, TableProgress>, track: RunHooks): ProgressDisp
       onTableStart: (e) => {
         track.onTableStart?.(e);
         const p = tables.get(e.table) as TableProgress;
-        shown.set(e.table, multi.create(Math.max(1, e.bytes), 0, payload(e.table, p)));
+        // without a size to go by (a table read from a database), rows and their rate only
+        const format = e.bytes ? undefined : " {table} | {rows} rows | {rate} rows/s";
+        shown.set(e.table, multi.create(Math.max(1, e.bytes), 0, payload(e.table, p), format ? { format } : {}));
       },
       onProgress: (e) => {
         track.onProgress?.(e);
@@ -108,4 +110,25 @@ function lines(tables: Map<string, TableProgress>, track: RunHooks, log: Logger,
   }, everyMs);
   timer.unref();
   return { hooks: track, write: (line) => void process.stderr.write(line), stop: () => clearInterval(timer) };
+}
+
+/**
+ * Hooks for a writer that reports rows as increments, without a byte total (export,
+ * sample): counted up per table, then shown like an import's progress.
+ */
+export function incrementalProgress(d: ProgressDisplay): {
+  onTableStart: (e: { table: string; bytes: number }) => void;
+  onProgress: (e: { table: string; rows: number }) => void;
+  onTableDone: (e: { table: string }) => void;
+} {
+  const rows = new Map<string, number>();
+  return {
+    onTableStart: (e) => d.hooks.onTableStart?.(e),
+    onProgress: ({ table, rows: more }) => {
+      const n = (rows.get(table) ?? 0) + more;
+      rows.set(table, n);
+      d.hooks.onProgress?.({ table, rows: n, bytes: 0 });
+    },
+    onTableDone: (e) => d.hooks.onTableDone?.(e),
+  };
 }

@@ -8,6 +8,7 @@ import { ConfigError, EtlError, type Step } from "../errors.js";
 import { type LoadPlan, planLoadOrder } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import type { ReleaseFile } from "../release/release-files.js";
+import { resolveRelease } from "../release/resolve-release.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { mapModel, type TableMapping } from "../validation/table-mapping.js";
 
@@ -80,7 +81,7 @@ export interface RunPlan {
 export function resolveRun(config: LoadedConfig, opts: ImportOptions): RunPlan {
   // an unknown environment first: it is the bigger mistake
   resolveEnvironment(config, opts.env ?? process.env.ETL_ENV ?? "local");
-  const releaseConfig = config.releases[opts.release];
+  const releaseConfig = resolveRelease(config, opts.release);
   if (!releaseConfig) {
     throw new EtlError(
       "UNKNOWN_RELEASE",
