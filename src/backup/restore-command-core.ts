@@ -10,6 +10,7 @@ import { silentLogger } from "../reporting/logger.js";
 import { type BackupScope, inScope, isCommitted, outcomeOf } from "./backup-scope.js";
 import { type BackupEntry, listBackups } from "./retention.js";
 import { restoreBackup, type RestoreResult } from "./restore.js";
+import { assertSameDatabase } from "./restore-plan.js";
 import { databaseUrlFor, identityOf } from "./target-database.js";
 import { isGoodBackup } from "./verify.js";
 
@@ -69,6 +70,8 @@ export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions
       );
     }
   }
+  // refused before waiting for any lock; restoreBackup checks again on its own connections
+  assertSameDatabase(b.manifest, scope.identity, opts.intoOtherDatabase === true);
   const lock = await acquireRunLock(url, b.manifest.schema, { applicationName: "atomic-etl:restore", waitMs: opts.waitMs });
   try {
     const r = await restoreBackup(url, b.dumpPath, b.manifest, {
