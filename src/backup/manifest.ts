@@ -35,6 +35,12 @@ const runSchema = z.strictObject({
   /** `pending` from the backup until the runner records the end of the run; a run that never ended (killed) stays pending. */
   outcome: z.enum(RUN_OUTCOMES),
   decidedAt: z.string().nullable(),
+  /**
+   * The run's transaction id, recorded right before COMMIT is sent ({@link markCommitting}): a
+   * pending backup without one belongs to a run that never sent COMMIT; with one, whether the run
+   * committed is `pg_xact_status(txid)`.
+   */
+  txid: z.string().regex(/^\d+$/).nullable(),
 });
 
 const common = {
@@ -182,11 +188,27 @@ export async function readManifest(file: string): Promise<StoredManifest> {
  * @example await markBackupOutcome("backups/x.manifest.json", "committed")
  */
 export async function markBackupOutcome(manifestPath: string, outcome: RunOutcome): Promise<BackupManifest> {
+  return rewriteRun(manifestPath, (run) => ({ ...run, outcome, decidedAt: new Date().toISOString() }));
+}
+
+/**
+ * Records, atomically, the id of the run's transaction right before the runner sends COMMIT
+ * (the outcome stays `pending` until {@link markBackupOutcome}). If the run then dies, `restore
+ * latest` can tell from `pg_xact_status` whether its COMMIT landed; a pending backup without a
+ * txid belongs to a run that never sent COMMIT.
+ *
+ * @example await markCommitting("backups/x.manifest.json", "7421")
+ */
+export async function markCommitting(manifestPath: string, txid: string): Promise<BackupManifest> {
+  return rewriteRun(manifestPath, (run) => ({ ...run, txid }));
+}
+
+async function rewriteRun(manifestPath: string, change: (run: BackupManifest["run"]) => BackupManifest["run"]): Promise<BackupManifest> {
   const m = await readManifest(manifestPath);
   if (m.formatVersion !== 2 || !m.identity || !m.run) {
     throw new Error(`${path.basename(manifestPath)} is a format-1 manifest: it has no run outcome to record`);
   }
-  const next: BackupManifest = { ...m, formatVersion: 2, identity: m.identity, run: { outcome, decidedAt: new Date().toISOString() } };
+  const next: BackupManifest = { ...m, formatVersion: 2, identity: m.identity, run: change(m.run) };
   await writeManifest(manifestPath, next);
   return next;
 }

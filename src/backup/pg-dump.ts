@@ -115,7 +115,7 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
       runId: req.runId,
       database: contents.identity.database,
       identity: contents.identity,
-      run: { outcome: "pending", decidedAt: null },
+      run: { outcome: "pending", decidedAt: null, txid: null },
       schema: req.schema,
       serverVersion: server?.v ?? "",
       pgDumpVersion: tool.version,

@@ -7,7 +7,8 @@ import { acquireRunLock } from "../db/advisory-lock.js";
 import { formatIdentity } from "../db/database-identity.js";
 import { EtlError } from "../errors.js";
 import { silentLogger } from "../reporting/logger.js";
-import { type BackupScope, inScope, isCommitted, outcomeOf } from "./backup-scope.js";
+import { type BackupScope, inScope, isCommitted } from "./backup-scope.js";
+import { pickLatest } from "./latest.js";
 import { type BackupEntry, listBackups } from "./retention.js";
 import { restoreBackup, type RestoreResult } from "./restore.js";
 import { assertSameDatabase } from "./restore-plan.js";
@@ -56,20 +57,12 @@ export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions
   const dir = path.resolve(config.root, config.backupDir);
   const scope: BackupScope = { environment: env, identity: await identityOf(url), schema: config.schema };
   const all = (await listBackups(dir)).filter((b) => b.manifest.environment === env);
-  const candidates = all.filter((b) => inScope(b.manifest, scope) && isCommitted(b.manifest));
-  const b = opts.id === "latest" ? candidates[0] : all.find((x) => x.manifest.id === opts.id);
+  const mine = all.filter((b) => inScope(b.manifest, scope));
+  const picked = opts.id === "latest" ? await pickLatest(mine, url, log) : null;
+  const b = picked ? picked.latest : all.find((x) => x.manifest.id === opts.id);
   if (!b) throw notFound(opts.id, scope, all, dir);
-  if (opts.id === "latest") {
-    const skipped = all.filter(
-      (x) => inScope(x.manifest, scope) && !isCommitted(x.manifest) && x.manifest.createdAt > b.manifest.createdAt,
-    );
-    if (skipped.length) {
-      log.warn(
-        { phase: "restore", skipped: skipped.map((x) => `${x.manifest.id} (${outcomeOf(x.manifest)})`) },
-        "latest skips newer backups of runs that did not commit",
-      );
-    }
-  }
+  if (picked?.skipped.length)
+    log.warn({ phase: "restore", skipped: picked.skipped }, "latest skips newer backups of runs that did not commit");
   // refused before waiting for any lock; restoreBackup checks again on its own connections
   assertSameDatabase(b.manifest, scope.identity, opts.intoOtherDatabase === true);
   const lock = await acquireRunLock(url, b.manifest.schema, { applicationName: "atomic-etl:restore", waitMs: opts.waitMs });
@@ -83,7 +76,12 @@ export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions
     return { ...r, id: b.manifest.id };
   } catch (e) {
     // Never a silent step back to older data: name the newest backup of this database that does verify.
-    if (e instanceof EtlError && e.code === "BACKUP_VERIFY_FAILED") e.next = await newestGoodHint(candidates, b, env);
+    if (e instanceof EtlError && e.code === "BACKUP_VERIFY_FAILED")
+      e.next = await newestGoodHint(
+        mine.filter((x) => isCommitted(x.manifest)),
+        b,
+        env,
+      );
     throw e;
   } finally {
     await lock.release().catch(() => undefined);

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type BackupManifest, markBackupOutcome, readManifest, writeManifest } from "../../src/backup/manifest.js";
+import { type BackupManifest, markBackupOutcome, markCommitting, readManifest, writeManifest } from "../../src/backup/manifest.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -21,7 +21,7 @@ const manifest = (): BackupManifest => ({
   runId: "0123456789",
   database: "app",
   identity: { systemIdentifier: "7301234567890123456", database: "app", oid: 16384 },
-  run: { outcome: "pending", decidedAt: null },
+  run: { outcome: "pending", decidedAt: null, txid: null },
   schema: "public",
   serverVersion: "15.8",
   pgDumpVersion: "pg_dump (PostgreSQL) 15.8",
@@ -46,6 +46,15 @@ describe("manifest", () => {
     expect(Date.parse(marked.run.decidedAt ?? "")).not.toBeNaN();
     expect(await readManifest(file)).toEqual({ ...manifest(), run: marked.run });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual([`${ID}.manifest.json`]);
+  });
+
+  it("should record the transaction id before COMMIT, keeping the outcome pending, and keep it when the outcome is marked", async () => {
+    const file = path.join(dir, `${ID}.manifest.json`);
+    await writeManifest(file, manifest());
+
+    expect((await markCommitting(file, "7421")).run).toEqual({ outcome: "pending", decidedAt: null, txid: "7421" });
+    expect((await markBackupOutcome(file, "rolled back")).run).toMatchObject({ outcome: "rolled back", txid: "7421" });
     expect(await readdir(dir)).toEqual([`${ID}.manifest.json`]);
   });
 

@@ -4,10 +4,24 @@
  * to; `latest` is this database's newest backup of a committed run.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import pg from "pg";
+import { manifestPathOf, markCommitting } from "../../src/backup/manifest.js";
 import { restoreById } from "../../src/backup/restore-command-core.js";
+import { listBackups } from "../../src/backup/retention.js";
 import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import { AtomicEtl } from "../../src/runner/atomic-etl.js";
-import { clone, nextRelease, rejection, seed, sql, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
+import {
+  clone,
+  failure,
+  nextRelease,
+  rejection,
+  seed,
+  sql,
+  STANDARD_TABLES,
+  stateOf,
+  workspace,
+  type Workspace,
+} from "../fixtures/core/kit.js";
 import { downgradeToFormat1, markRun } from "./support.js";
 
 let a: FreshDatabase;
@@ -103,6 +117,53 @@ describe("restore bound to its database", () => {
 
     expect(r.id).toBe(first.backup!.id);
     expect(await stateOf(a.url)).toEqual(seeded);
+  });
+
+  it("should take a pending backup as `latest` once its run's recorded COMMIT landed, and skip it when that transaction aborted", async () => {
+    const seeded = await stateOf(a.url);
+    // what the runner records right before COMMIT; nothing marks either run afterwards, as when killed
+    const recordTxid = async ({ txid }: { txid: string }) => {
+      const [newest] = await listBackups(ws.backupDir);
+      await markCommitting(newest!.manifestPath, txid);
+    };
+    const landed = await etl.import({ release: "A", url: a.url, hooks: { beforeCommit: recordTxid } });
+    const stopped = async (e: { txid: string }) => {
+      await recordTxid(e);
+      throw new Error("stopped right before COMMIT");
+    };
+    await failure(etl.import({ release: "C", url: a.url, hooks: { beforeCommit: stopped } }));
+
+    const r = await restoreById(etl.config, { id: "latest", url: a.url });
+
+    expect(r.id).toBe(landed.backup!.id);
+    expect(await stateOf(a.url)).toEqual(seeded);
+    const outcomes = (await listBackups(ws.backupDir)).map((b) => b.manifest.run?.outcome);
+    expect(outcomes).toEqual(["rolled back", "committed"]);
+  });
+
+  it("should refuse `latest` with COMMIT_IN_DOUBT while the newest backup's recorded COMMIT is still in progress", async () => {
+    await committedImport("A", a);
+    const pending = await etl.import({ release: "C", url: a.url });
+    const tx = new pg.Client({ connectionString: a.url });
+    await tx.connect();
+    try {
+      await tx.query("BEGIN");
+      const { rows } = await tx.query<{ txid: string }>("SELECT txid_current()::text AS txid");
+      await markCommitting(manifestPathOf(pending.backup!.path), rows[0]!.txid);
+      const before = await stateOf(a.url);
+
+      const e = await rejection(restoreById(etl.config, { id: "latest", url: a.url }));
+
+      expect(e.code).toBe("COMMIT_IN_DOUBT");
+      expect(e.message).toContain(
+        `the newest backup ${pending.backup!.id} belongs to a run whose COMMIT (transaction ${rows[0]!.txid}) is in progress`,
+      );
+      expect(e.data).toBe("untouched");
+      expect(await stateOf(a.url)).toEqual(before);
+    } finally {
+      await tx.query("ROLLBACK");
+      await tx.end();
+    }
   });
 
   it("should never take a format-1 backup (identity unknown) as `latest`, and restore one only on purpose", async () => {
