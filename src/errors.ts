@@ -73,6 +73,14 @@ export const ERROR_CODES = {
   RESTORE_FAILED: 11,
   RESTORE_SCHEMA_MISMATCH: 11,
   RESTORE_VERIFY_FAILED: 11,
+  /** The backup is of another database (identity differs); `--into-other-database` restores it on purpose. */
+  BACKUP_WRONG_DATABASE: 11,
+  /** A format-1 backup records no database identity: it cannot be proven to be this database's. */
+  BACKUP_IDENTITY_UNKNOWN: 11,
+  /** Rows of tables outside the backup would lose their parent: named, rolled back. */
+  RESTORE_WOULD_ORPHAN: 11,
+  /** The restore must drop and re-add an FK on a table the current role may not alter. */
+  RESTORE_NOT_OWNER: 11,
   ROLLBACK_NOT_PROVEN: 12,
   COMMIT_IN_DOUBT: 13,
   CONNECTION_FAILED: 14,

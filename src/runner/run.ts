@@ -2,14 +2,14 @@ import type { Logger } from "pino";
 import { pruneBackups } from "../backup/retention.js";
 import type { HeldLock } from "../db/advisory-lock.js";
 import { readCatalog } from "../db/catalog.js";
-import { type DatabaseIdentity, describeDatabase, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
+import { type DatabaseIdentity, formatIdentity, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
 import type { PrismaClientLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { LoadPlan } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { checkReleaseFiles } from "../release/release-files.js";
 import { newReport, type RunReport, RunFailed, withTiming } from "../reporting/report.js";
-import { type BeforeState, takeBeforeState } from "./backup.js";
+import { type BeforeState, markOutcome, takeBeforeState } from "./backup.js";
 import { classifyFailure } from "./classify.js";
 import { runUrl, takeRunLock } from "./lock.js";
 import { MemoryBudget } from "./memory-budget.js";
@@ -91,6 +91,8 @@ export async function runImport(plan: RunPlan, log: Logger): Promise<RunReport> 
   try {
     const result = await transact(ctx, prepared);
     committed(ctx, result);
+    // before retention: a committed backup counts toward keepBackups
+    await markOutcome(prepared.state, "committed", ctx.log);
     await retain(ctx, prepared.state);
     return ctx.report;
   } catch (e) {
@@ -132,7 +134,7 @@ async function prepare(ctx: RunContext): Promise<Prepared> {
       (b) => ({ tables: b.tables.length }),
     );
     ctx.report.database = await assertOneDatabase(plan, client, lock);
-    const state = await takeBeforeState(plan, bound.tables, client, ctx.url, releaseHash, clock);
+    const state = await takeBeforeState(plan, bound.tables, client, ctx.url, releaseHash, clock, ctx.log);
     ctx.report.strategy = [...new Set(bound.tables.map((t) => t.strategy))].join(",");
     const b = state.backup;
     ctx.report.backup = b && { id: b.manifest.id, path: b.dumpPath, sizeBytes: b.manifest.sizeBytes, durationMs: b.manifest.durationMs };
@@ -154,7 +156,18 @@ async function transact(ctx: RunContext, p: Prepared): Promise<TransactionResult
       stopIfAsked(plan.signal, clock.step);
       report.attempts = attempt;
       if (attempt > 1) await p.sessions.renew();
-      const input = { plan, tables: p.tables, load: p.load, before: p.state.before, lock: p.sessions.lock, clock, memory: ctx.memory, log };
+      const backupManifest = p.state.backup?.manifestPath ?? null;
+      const input = {
+        plan,
+        tables: p.tables,
+        load: p.load,
+        before: p.state.before,
+        backupManifest,
+        lock: p.sessions.lock,
+        clock,
+        memory: ctx.memory,
+        log,
+      };
       return runTransaction(p.sessions.client, input);
     },
     async (e) => {
@@ -208,6 +221,7 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   report.warnings = settled.warnings;
   if (settled.committed && tx?.facts.result) {
     committed(ctx, tx.facts.result);
+    await markOutcome(p?.state ?? null, "committed", log);
     report.commitConfirmedBy = "pg_xact_status";
     log.warn(
       { phase: "commit", txid: report.txid, status: "committed", durationMs: report.durationMs },
@@ -217,6 +231,7 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   }
   const final = settled.error;
   report.outcome = final.data === "untouched" ? "refused" : final.data === "unknown" ? "failed" : "rolled back";
+  if (report.outcome === "rolled back" || report.outcome === "refused") await markOutcome(p?.state ?? null, "rolled back", log);
   report.error = final.toJSON();
   report.durationMs = Math.round(performance.now() - ctx.started);
   log.error({ phase: "failed", code: final.code, step: final.step, data: final.data, durationMs: report.durationMs }, final.message);
@@ -239,7 +254,7 @@ async function assertOneDatabase(plan: RunPlan, client: PrismaClientLike, lock: 
   if (sameDatabase(theirs, ours)) return ours;
   throw new EtlError(
     "DATABASE_MISMATCH",
-    `the config's Prisma client reaches ${describeDatabase(theirs)}, but the run's lock, backup and proof connect to ${describeDatabase(ours)} (${plan.target.urlVariable ?? "the URL given"}); nothing was touched`,
+    `the config's Prisma client reaches ${formatIdentity(theirs)}, but the run's lock, backup and proof connect to ${formatIdentity(ours)} (${plan.target.urlVariable ?? "the URL given"}); nothing was touched`,
     {
       step: "preflight",
       runId: plan.runId,

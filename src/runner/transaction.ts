@@ -25,6 +25,8 @@ export interface TransactionInput {
   load: LoadPlan;
   /** The targets' fingerprints before the run (the backup's, or preflight's). */
   before: Readonly<Record<string, Fingerprint>>;
+  /** The backup's manifest, told the transaction's id just before COMMIT; null without a backup. */
+  backupManifest: string | null;
   lock: HeldLock;
   clock: PhaseClock;
   memory: MemoryBudget;
@@ -163,7 +165,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   await plan.hooks.beforeCommit?.({ txid, tx });
   clock.enter("commit");
   const result = { txid, strategy: strategyNames(groups), tables: input.tables.map((t) => reports.get(t.name) as TableReport), checks };
-  await decideCommit(tx, input.lock, facts, log, plan.signal);
+  await decideCommit(tx, { lock: input.lock, facts, log, signal: plan.signal, backupManifest: input.backupManifest });
   facts.result = result;
   return result;
 }
