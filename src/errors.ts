@@ -207,19 +207,8 @@ export class EtlError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return {
-      code: this.code,
-      message: this.message,
-      runId: this.runId,
-      step: this.step,
-      table: this.table,
-      file: this.file,
-      record: this.record,
-      field: this.field,
-      data: this.data,
-      next: this.next,
-      meta: Object.keys(this.meta).length ? this.meta : undefined,
-    };
+    const { cause: _cause, meta, ...rest } = this.details();
+    return { code: this.code, message: this.message, ...rest, meta: Object.keys(meta ?? {}).length ? meta : undefined };
   }
 }
 

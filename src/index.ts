@@ -13,7 +13,7 @@ export { EtlError, ConfigError, ERROR_CODES, type ErrorCode, type Step, type Dat
 export type { TxLike, PrismaClientLike } from "./db/prisma-like.js";
 export { fingerprintTable, type Fingerprint } from "./db/fingerprint.js";
 export { listBackups } from "./backup/retention.js";
-export { restoreById } from "./backup/restore-command-core.js";
+export { restoreById } from "./commands/restore.js";
 export { quoteIdent } from "./sql/quote.js";
 export { deriveTableSchema } from "./validation/column-types.js";
 export { exportRelease, type ExportOptions } from "./commands/export.js";

@@ -1,9 +1,8 @@
 import type { Logger } from "pino";
 import type pg from "pg";
 import { connect, pgTx } from "../db/pg-client.js";
-import { query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
-import { transactionStatus } from "../sql/backup-statements.js";
+import { transactionOutcome } from "../db/transaction-status.js";
 import { outcomeOf } from "./backup-scope.js";
 import { markBackupOutcome } from "./manifest.js";
 import type { BackupEntry } from "./retention.js";
@@ -36,8 +35,7 @@ export async function pickLatest(
         continue;
       }
       client ??= await connect(url, "atomic-etl:restore");
-      const [row] = await query<{ status: string | null }>(pgTx(client), transactionStatus(txid));
-      const status = row?.status ?? "unknown";
+      const status = await transactionOutcome(pgTx(client), txid, { timeoutMs: 0 });
       if (status === "committed" || status === "aborted") {
         const marked = await markBackupOutcome(b.manifestPath, status === "committed" ? "committed" : "rolled back");
         log.info({ phase: "restore", backup: b.manifest.id, txid, status }, "resolved the outcome of a run that did not record it");

@@ -14,7 +14,9 @@ import { fingerprintOtherTables, readDumpContents } from "./dump-contents.js";
 import { type BackupManifest, publishTemporary, writeManifestTemporary } from "./manifest.js";
 import { type SweepResult, sweepOrphans } from "./orphans.js";
 import { libpqEnv, type ResolvedTool, resolveClientTool } from "./pg-tools.js";
-import { inspectDump, sha256File } from "./verify.js";
+import { qualified } from "../sql/quote.js";
+import { inspectDump } from "./verify.js";
+import { sha256File } from "../release/release-files.js";
 
 export interface BackupRequest {
   url: string;
@@ -153,7 +155,8 @@ async function runPgDump(
   only: readonly QualifiedName[],
 ): Promise<{ compression: string }> {
   const args = ["--format=custom", "--no-owner", "--no-privileges", `--snapshot=${snapshot}`, `--file=${file}`];
-  for (const t of only) args.push(`--table=${quoteForPattern(t.schema)}.${quoteForPattern(t.name)}`);
+  // pg_dump's --table takes a pattern: a quoted name matches exactly that name
+  for (const t of only) args.push(`--table=${qualified(t)}`);
   let stderr = "";
   for (const choice of compressionChoices(tool.major)) {
     const r = await execa(tool.path, [choice.arg, ...args], { env: libpqEnv(url), reject: false, stdin: "ignore" });
@@ -165,9 +168,4 @@ async function runPgDump(
     step: "backup",
     next: "fix the cause above, or run with --no-backup where the environment allows it",
   });
-}
-
-/** pg_dump's --table takes a pattern: quoting the name makes it match exactly that name. */
-function quoteForPattern(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }

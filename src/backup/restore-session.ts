@@ -4,13 +4,8 @@ import { formatIdentity, readDatabaseIdentity, sameDatabase } from "../db/databa
 import { fingerprintTable } from "../db/fingerprint.js";
 import { query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
-import {
-  addForeignKeyUnlessViolated,
-  currentTxid,
-  deferAllConstraints,
-  dropConstraint,
-  emptySearchPath,
-} from "../sql/backup-statements.js";
+import { addForeignKeyUnlessViolated, currentTxid, dropConstraint, emptySearchPath } from "../sql/backup-statements.js";
+import { deferConstraints } from "../sql/session.js";
 import { truncateTables } from "../sql/bulk.js";
 import { lockTables } from "../sql/locks.js";
 import type { StoredManifest } from "./manifest.js";
@@ -69,7 +64,7 @@ export async function restoreInSession(session: PsqlSession, job: RestoreJob, st
   assertMayAlter(fks, manifest.id);
   for (const fk of fks) session.write(`${dropConstraint(childOf(fk), fk.name).text};`);
   session.write(`${truncateTables(plan.tables).text};`);
-  if (plan.deferConstraints) session.write(`${deferAllConstraints().text};`);
+  if (plan.deferConstraints) session.write(`${deferConstraints().text};`);
 
   const restore = execa(
     job.pgRestore.path,

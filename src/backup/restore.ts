@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import { connect, pgTx } from "../db/pg-client.js";
+import { transactionOutcome } from "../db/transaction-status.js";
 import { query } from "../db/prisma-like.js";
 import { type DataOutcome, EtlError } from "../errors.js";
 import { silentLogger } from "../reporting/logger.js";
 import { redactUrl } from "../reporting/redact.js";
-import { transactionStatus } from "../sql/backup-statements.js";
 import { bumpSequence } from "../sql/bulk.js";
 import { dataEntriesOf, type StoredManifest } from "./manifest.js";
 import { libpqEnv, resolveClientTool } from "./pg-tools.js";
@@ -128,8 +128,8 @@ async function xactStatus(url: string, txid: string | null): Promise<string | nu
   const client = await connect(url, "atomic-etl:verify").catch(() => null);
   if (!client) return null;
   try {
-    const [x] = await query<{ status: string | null }>(pgTx(client), transactionStatus(txid));
-    return x?.status ?? null;
+    const status = await transactionOutcome(pgTx(client), txid, { timeoutMs: 0 });
+    return status === "unknown" ? null : status;
   } catch {
     return null;
   } finally {

@@ -1,21 +1,13 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { devNull } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { sha256File } from "../release/release-files.js";
 import { EtlError, type Step } from "../errors.js";
 import { type QualifiedName, qualified } from "../sql/quote.js";
 import { backedUpTables, dataEntriesOf, type StoredManifest } from "./manifest.js";
 import { resolveClientTool } from "./pg-tools.js";
 import { type TableDataEntry, tableDataEntries } from "./toc.js";
-
-/** sha256 of a file, streamed. */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
 
 /** Every TABLE DATA entry a backup's dump must hold: each table's own, or its leaf partitions'. */
 export function expectedDataEntries(m: StoredManifest): QualifiedName[] {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { restoreById } from "../backup/restore-command-core.js";
+import { restoreById } from "../commands/restore.js";
 import { loadConfig } from "../config/load.js";
 import type { CliContext } from "./context.js";
 import { waitOption } from "./options.js";

@@ -30,6 +30,25 @@ export interface SourceFlags {
   json?: boolean;
 }
 
+/** Runs `write` (export or sample) with progress on stderr, then prints its report or manifest. */
+export async function writeWithProgress(
+  ctx: CliContext,
+  o: SourceFlags,
+  write: (common: SourceOptions) => Promise<ReleaseReport>,
+): Promise<void> {
+  const progress = progressDisplay({ tty: !o.json && process.stderr.isTTY === true, log: ctx.logger });
+  try {
+    const common = { from: o.from, fromUrlEnv: o.fromUrlEnv, out: o.out, force: o.force, jobs: o.jobs, batchSize: o.batchSize };
+    const r = await write({ ...common, logger: ctx.logger, hooks: incrementalProgress(progress) });
+    progress.stop();
+    ctx.out(o.json ? JSON.stringify(r.manifest, null, 2) : formatReleaseReport(r));
+  } finally {
+    progress.stop();
+  }
+}
+
+type SourceOptions = Omit<SourceFlags, "config" | "json"> & { logger: CliContext["logger"]; hooks: ReturnType<typeof incrementalProgress> };
+
 /** One paragraph for people: where it went, what it holds, how it was read. */
 export function formatReleaseReport(r: ReleaseReport): string {
   const m = r.manifest;
@@ -59,24 +78,6 @@ export function registerSample(program: Command, ctx: CliContext): void {
     )
     .action(async (name: string, o: SourceFlags & { limit: string[] }) => {
       const config = await loadConfig(o.config);
-      const progress = progressDisplay({ tty: !o.json && process.stderr.isTTY === true, log: ctx.logger });
-      try {
-        const r = await sample(config, {
-          name,
-          limits: o.limit,
-          from: o.from,
-          fromUrlEnv: o.fromUrlEnv,
-          out: o.out,
-          force: o.force,
-          jobs: o.jobs,
-          batchSize: o.batchSize,
-          logger: ctx.logger,
-          hooks: incrementalProgress(progress),
-        });
-        progress.stop();
-        ctx.out(o.json ? JSON.stringify(r.manifest, null, 2) : formatReleaseReport(r));
-      } finally {
-        progress.stop();
-      }
+      await writeWithProgress(ctx, o, (common) => sample(config, { name, limits: o.limit, ...common }));
     });
 }

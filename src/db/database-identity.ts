@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { databaseIdentity } from "../sql/identity-statements.js";
+import { connect, pgTx } from "./pg-client.js";
 import { query, type TxLike } from "./prisma-like.js";
 
 /**
@@ -56,4 +57,14 @@ export function sameDatabase(a: DatabaseIdentity | null | undefined, b: Database
  */
 export function formatIdentity(id: DatabaseIdentity): string {
   return `${id.database} (oid ${id.oid}, system ${id.systemIdentifier})`;
+}
+
+/** The identity of the database `url` reaches, on a short-lived connection. */
+export async function identityOf(url: string): Promise<DatabaseIdentity> {
+  const client = await connect(url, "atomic-etl:identity");
+  try {
+    return await readDatabaseIdentity(pgTx(client));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

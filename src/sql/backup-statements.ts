@@ -30,18 +30,9 @@ export function currentTxid(): Statement {
   return { text: "SELECT txid_current()::text AS txid", values: [] };
 }
 
-/** `committed`, `aborted` or `in progress` for a transaction id. */
-export function transactionStatus(txid: string): Statement {
-  return { text: "SELECT pg_xact_status($1::xid8) AS status", values: [txid] };
-}
-
 /** As pg_restore's own script does: every name the session prints (constraint definitions) comes out schema-qualified. */
 export function emptySearchPath(): Statement {
   return { text: "SELECT pg_catalog.set_config('search_path', '', false)", values: [] };
-}
-
-export function deferAllConstraints(): Statement {
-  return { text: "SET CONSTRAINTS ALL DEFERRED", values: [] };
 }
 
 /**

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { markBackupOutcome } from "../../src/backup/manifest.js";
 import { sweepOrphans } from "../../src/backup/orphans.js";
 import { takeBackup } from "../../src/backup/pg-dump.js";
-import { restoreById } from "../../src/backup/restore-command-core.js";
+import { restoreById } from "../../src/commands/restore.js";
 import { listBackups } from "../../src/backup/retention.js";
 import { isGoodBackup } from "../../src/backup/verify.js";
 import { main } from "../../src/cli/main.js";

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manifestPathOf, readManifest } from "../../src/backup/manifest.js";
 import { takeBackup } from "../../src/backup/pg-dump.js";
 import { restoreBackup } from "../../src/backup/restore.js";
-import { inspectDump, sha256File } from "../../src/backup/verify.js";
+import { inspectDump } from "../../src/backup/verify.js";
+import { sha256File } from "../../src/release/release-files.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import {
   failure,

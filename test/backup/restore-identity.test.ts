@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import pg from "pg";
 import { manifestPathOf, markCommitting } from "../../src/backup/manifest.js";
-import { restoreById } from "../../src/backup/restore-command-core.js";
+import { restoreById } from "../../src/commands/restore.js";
 import { listBackups } from "../../src/backup/retention.js";
 import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";

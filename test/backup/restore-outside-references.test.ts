@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { markBackupOutcome } from "../../src/backup/manifest.js";
 import { takeBackup } from "../../src/backup/pg-dump.js";
 import { restoreBackup } from "../../src/backup/restore.js";
-import { restoreById } from "../../src/backup/restore-command-core.js";
+import { restoreById } from "../../src/commands/restore.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { silentLogger } from "../../src/reporting/logger.js";
 import { nextRelease, rejection, seed, sql, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { BackupRow } from "../../src/cli/backups-command.js";
+import type { BackupRow } from "../../src/commands/backups.js";
 import { main } from "../../src/cli/main.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { corruptMiddle, envGuard, markRun } from "../backup/support.js";

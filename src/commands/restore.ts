@@ -1,19 +1,17 @@
 import path from "node:path";
 import type { Logger } from "pino";
-import { pickEnvironmentName } from "../config/environments.js";
+import { type BackupScope, inScope, isCommitted } from "../backup/backup-scope.js";
+import { pickLatest } from "../backup/latest.js";
+import { type BackupEntry, listBackups } from "../backup/retention.js";
+import { restoreBackup, type RestoreResult } from "../backup/restore.js";
+import { assertSameDatabase } from "../backup/restore-plan.js";
+import { isGoodBackup } from "../backup/verify.js";
 import type { LoadedConfig } from "../config/load.js";
-import { resolveEnvironment } from "../config/load.js";
+import { resolveTarget } from "../config/target.js";
 import { acquireRunLock } from "../db/advisory-lock.js";
-import { formatIdentity } from "../db/database-identity.js";
+import { formatIdentity, identityOf } from "../db/database-identity.js";
 import { EtlError } from "../errors.js";
 import { silentLogger } from "../reporting/logger.js";
-import { type BackupScope, inScope, isCommitted } from "./backup-scope.js";
-import { pickLatest } from "./latest.js";
-import { type BackupEntry, listBackups } from "./retention.js";
-import { restoreBackup, type RestoreResult } from "./restore.js";
-import { assertSameDatabase } from "./restore-plan.js";
-import { databaseUrlFor, identityOf } from "./target-database.js";
-import { isGoodBackup } from "./verify.js";
 
 export interface RestoreByIdOptions {
   /** A backup id, or `latest`: the newest backup of this database and schema in the environment whose run committed. */
@@ -31,7 +29,8 @@ export interface RestoreByIdOptions {
 }
 
 /**
- * `atomic-etl restore <id|latest>`: finds the backup, takes the same advisory lock as imports,
+ * `atomic-etl restore <id|latest>`: the target as for an import (environment, --force, URL,
+ * and no remote host without --env), then finds the backup, takes the same advisory lock as imports,
  * and restores every table its manifest holds atomically (see {@link restoreBackup}). A backup
  * of another database is refused (BACKUP_WRONG_DATABASE) unless `intoOtherDatabase`.
  *
@@ -39,21 +38,14 @@ export interface RestoreByIdOptions {
  */
 export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions): Promise<RestoreResult & { id: string }> {
   const log = opts.log ?? silentLogger();
-  const { name: env, settings } = resolveEnvironment(config, pickEnvironmentName(opts.env));
-  if (settings.requireForce && !opts.force) {
-    throw new EtlError(
-      "PRODUCTION_REQUIRES_FORCE",
-      `DANGER: restoring ${env} replaces the data of its tables; refused without --force, nothing was touched`,
-      { step: "config", next: `re-run with --force once you mean to replace ${env} data` },
-    );
-  }
+  const target = resolveTarget(config, { env: opts.env, force: opts.force, url: opts.url, danger: "restore" });
+  const { env, settings, url } = target;
   if (opts.id === "latest" && opts.intoOtherDatabase) {
     throw new EtlError("USAGE", "`latest` is always this database's own newest backup; --into-other-database needs a backup id", {
       step: "config",
       next: `pick the backup with: atomic-etl backups --env ${env} --all, then: atomic-etl restore <id> --env ${env} --into-other-database`,
     });
   }
-  const url = databaseUrlFor(config, env, opts.url);
   const dir = path.resolve(config.root, config.backupDir);
   const scope: BackupScope = { environment: env, identity: await identityOf(url), schema: config.schema };
   const all = (await listBackups(dir)).filter((b) => b.manifest.environment === env);
