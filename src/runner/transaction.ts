@@ -130,7 +130,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
     },
     () => ({ tables: input.tables.length, strategies: strategyNames(groups) }),
   );
-  const reports = await loadAll(tx, input, groups, loaded);
+  const reports = await loadAll(tx, input, groups, loaded, ctxOf);
   await clock.run(
     "validate",
     async () => {
@@ -176,6 +176,7 @@ async function loadAll(
   input: TransactionInput,
   groups: readonly StrategyGroup[],
   loaded: Map<string, LoadedTable>,
+  ctxOf: (g: StrategyGroup) => StrategyContext,
 ): Promise<Map<string, TableReport>> {
   const { clock, plan } = input;
   const reports = new Map<string, TableReport>();
@@ -196,6 +197,7 @@ async function loadAll(
         }),
       (x) => ({ table: x.table, records: x.records, batches: x.batches, bytes: x.bytes, keyMode: x.keyMode }),
     );
+    await g.strategy.tableLoaded?.(ctxOf(g), t);
     plan.hooks.onTableDone?.({ table: t.name });
     loaded.set(t.name, { records: r.records, columns: r.columns });
     reports.set(t.name, {
