@@ -114,6 +114,12 @@ export const tableConfigSchema = z
     allowEmpty: z.boolean().default(false),
     /** Refuse a run that would leave this table with more than this share (0–100) of its rows fewer. */
     maxDeletePercent: z.number().min(0).max(100).optional(),
+    /**
+     * A key repeated within one object of a record, at any depth (`{"name": "a", "name": "b"}`):
+     * refused with REPEATED_KEY (`error`, what an absent option means), or `last-wins`, as
+     * JSON.parse reads it.
+     */
+    duplicateKeys: z.enum(["error", "last-wins"]).optional(),
   })
   .refine((t) => (t.model === undefined) !== (t.table === undefined), {
     message: "give exactly one of `model` or `table`",

@@ -149,7 +149,7 @@ export async function loadTable(
       onBytes: (n) => (bytes += n),
       label: source.file.file,
     })) {
-      const rows = validator.validate(batch.records, batch.firstIndex);
+      const rows = validator.validateBatch(batch);
       records += rows.length;
       if (columns) for (const r of rows) for (const k in r) columns.add(k);
       // while the server still works on the previous batch

@@ -1,5 +1,7 @@
 import type { z } from "zod";
 import { EtlError } from "../errors.js";
+import type { RawBatch } from "../sources/read-records.js";
+import { findRepeatedKey } from "../sources/repeated-keys.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { compileTableValidator, RowProblem } from "./column-types.js";
 import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./table-mapping.js";
@@ -7,10 +9,10 @@ import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./ta
 type Row = Record<string, unknown>;
 
 /**
- * Validates one table's records: the user's zod schema (if any) on the record as read,
- * then the schema derived from the catalog on the column-keyed record. Returns rows keyed
- * by column name with DB-ready values. The first bad record stops the run with its
- * file, index, field and reason.
+ * Validates one table's records: a repeated key is refused (unless the table says
+ * `duplicateKeys: "last-wins"`), the user's zod schema (if any) runs on the record as read,
+ * then the schema derived from the catalog on the column-keyed record. Returns rows keyed by column name with DB-ready values. The first
+ * bad record stops the run with its file, index, field and reason.
  */
 export class RecordValidator {
   private mode: KeyMode | null;
@@ -60,42 +62,78 @@ export class RecordValidator {
     return keys.filter((k) => this.mapping.fieldToColumn.has(k) || columns.has(k));
   }
 
-  /** Validates and converts `records` (from index `firstIndex`). */
+  /** Validates and converts `records` (from index `firstIndex`), without the checks that need the file's text. */
   validate(records: unknown[], firstIndex: number): Row[] {
+    return this.validateBatch({ firstIndex, records, texts: [], mayRepeat: [] });
+  }
+
+  /** Validates and converts a batch as the reader yields it. */
+  validateBatch(batch: RawBatch): Row[] {
+    const { records, texts, mayRepeat, firstIndex } = batch;
     const out: Row[] = new Array(records.length);
+    let suspect = 0;
     for (let i = 0; i < records.length; i++) {
-      const index = firstIndex + i;
-      let rec = records[i];
-      if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
-        this.fail(index, undefined, `expected a JSON object, got ${rec === null ? "null" : Array.isArray(rec) ? "an array" : typeof rec}`);
+      const repeats = mayRepeat[suspect] === i;
+      if (repeats) {
+        suspect++;
+        this.refuseRepeatedKey(texts[i], firstIndex + i);
       }
-      if (this.userSchema) {
-        const r = this.userSchema.safeParse(rec);
-        if (!r.success) {
-          const issue = r.error.issues[0];
-          this.fail(index, issue?.path.map(String).join(".") || undefined, issue?.message ?? "failed the table's schema");
-        }
-        rec = r.data;
-      }
-      if (this.mode === null) this.mode = detectKeyMode(this.keysForDetection(rec as Row), this.mapping, this.info, this.file);
-      const rename = this.renameMap();
-      const row: Row = {};
-      for (const key in rec as Row) {
-        const col = rename.get(key);
-        if (col === undefined) {
-          if (this.unknownKeys === "ignore") continue;
-          throw unknownKey(key, index, this.mapping, this.info, this.file);
-        }
-        row[col] = (rec as Row)[key];
-      }
-      const r = this.derived(row);
-      if (r instanceof RowProblem) {
-        const col = r.column;
-        const field = col !== undefined && this.mode === "fields" ? (this.mapping.columnToField.get(col) ?? col) : col;
-        this.fail(index, field, r.message, { column: col });
-      }
-      out[i] = r;
+      out[i] = this.one(records[i], firstIndex + i);
     }
     return out;
+  }
+
+  private refuseRepeatedKey(text: string | undefined, index: number): void {
+    if (this.mapping.duplicateKeys === "last-wins" || text === undefined) return;
+    const path = findRepeatedKey(text);
+    if (!path) return;
+    const key = path[path.length - 1] as string;
+    const table = this.mapping.table;
+    throw new EtlError(
+      "REPEATED_KEY",
+      `${this.file}: record #${index} repeats the key ${JSON.stringify(key)}${path.length > 1 ? ` (in ${path.slice(0, -1).join(".")})` : ""}; only its last value would be read`,
+      {
+        step: "load",
+        file: this.file,
+        record: index,
+        field: path.join("."),
+        table,
+        meta: { key, path },
+        next: `remove the repeated key from the record, or set duplicateKeys: "last-wins" on table ${table} to keep the last value`,
+      },
+    );
+  }
+
+  private one(rec: unknown, index: number): Row {
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
+      this.fail(index, undefined, `expected a JSON object, got ${rec === null ? "null" : Array.isArray(rec) ? "an array" : typeof rec}`);
+    }
+    let source = rec as Row;
+    if (this.userSchema) {
+      const r = this.userSchema.safeParse(source);
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        this.fail(index, issue?.path.map(String).join(".") || undefined, issue?.message ?? "failed the table's schema");
+      }
+      source = r.data as Row;
+    }
+    if (this.mode === null) this.mode = detectKeyMode(this.keysForDetection(source), this.mapping, this.info, this.file);
+    const rename = this.renameMap();
+    const row: Row = {};
+    for (const key in source) {
+      const col = rename.get(key);
+      if (col === undefined) {
+        if (this.unknownKeys === "ignore") continue;
+        throw unknownKey(key, index, this.mapping, this.info, this.file);
+      }
+      row[col] = source[key];
+    }
+    const r = this.derived(row);
+    if (r instanceof RowProblem) {
+      const col = r.column;
+      const field = col !== undefined && this.mode === "fields" ? (this.mapping.columnToField.get(col) ?? col) : col;
+      this.fail(index, field, r.message, { column: col });
+    }
+    return r;
   }
 }
