@@ -5,6 +5,7 @@ import { readRecords } from "../sources/read-records.js";
 import { insertBatch } from "../sql/bulk.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
+import { rowsJson } from "../validation/raw-json.js";
 import { RecordValidator } from "../validation/record-validator.js";
 import { expectRowCount } from "../validation/row-counts.js";
 import type { KeyMode } from "../validation/table-mapping.js";
@@ -106,7 +107,7 @@ class BatchSender {
   private async insert(rows: Row[], firstIndex: number): Promise<void> {
     for (const g of groupByDefaults(this.source.info, rows)) {
       const overriding = g.columns.some((c) => this.identity.has(c));
-      const stmt = insertBatch(this.target, this.target, g.columns, JSON.stringify(g.rows), overriding);
+      const stmt = insertBatch(this.target, this.target, g.columns, rowsJson(g.rows), overriding);
       const sent = performance.now();
       try {
         this.inserted += await execute(this.tx, stmt);

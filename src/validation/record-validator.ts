@@ -1,9 +1,12 @@
+import { isDeepStrictEqual } from "node:util";
 import type { z } from "zod";
 import { EtlError } from "../errors.js";
+import { memberText } from "../sources/member-texts.js";
 import type { RawBatch } from "../sources/read-records.js";
 import { findRepeatedKey } from "../sources/repeated-keys.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { compileTableValidator, RowProblem } from "./column-types.js";
+import { RawJson } from "./raw-json.js";
 import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./table-mapping.js";
 
 type Row = Record<string, unknown>;
@@ -11,13 +14,16 @@ type Row = Record<string, unknown>;
 /**
  * Validates one table's records: a repeated key is refused (unless the table says
  * `duplicateKeys: "last-wins"`), the user's zod schema (if any) runs on the record as read,
- * then the schema derived from the catalog on the column-keyed record. Returns rows keyed by column name with DB-ready values. The first
- * bad record stops the run with its file, index, field and reason.
+ * then the schema derived from the catalog on the column-keyed record. Returns rows keyed by column name with DB-ready values; json/jsonb
+ * values carry the file's raw text ({@link RawJson}). The first bad record stops the run
+ * with its file, index, field (as the file spells it) and reason.
  */
 export class RecordValidator {
   private mode: KeyMode | null;
   private readonly derived: (row: Row) => Row | RowProblem;
   private rename: Map<string, string> | null = null;
+  /** json/jsonb columns: sent as the file's text, so their numbers keep every digit. */
+  private readonly jsonColumns: string[];
 
   constructor(
     private readonly mapping: TableMapping,
@@ -29,6 +35,7 @@ export class RecordValidator {
   ) {
     this.mode = keys === "auto" ? null : keys;
     this.derived = compileTableValidator(info.columns);
+    this.jsonColumns = info.columns.filter((c) => !c.isGenerated && (c.type === "json" || c.type === "jsonb")).map((c) => c.name);
   }
 
   /** Key mode in use, once known. */
@@ -52,6 +59,11 @@ export class RecordValidator {
     const cols = this.info.columns.map((c) => c.name);
     this.rename = this.mode === "fields" && this.mapping.fieldToColumn.size ? this.mapping.fieldToColumn : new Map(cols.map((c) => [c, c]));
     return this.rename;
+  }
+
+  /** A column's key as the file spells it. */
+  private fileKey(column: string): string {
+    return this.mode === "fields" ? (this.mapping.columnToField.get(column) ?? column) : column;
   }
 
   /** Keys that decide the key mode: with `unknownKeys: "ignore"`, keys that match neither naming do not count. */
@@ -78,7 +90,7 @@ export class RecordValidator {
         suspect++;
         this.refuseRepeatedKey(texts[i], firstIndex + i);
       }
-      out[i] = this.one(records[i], firstIndex + i);
+      out[i] = this.one(records[i], firstIndex + i, texts[i], repeats);
     }
     return out;
   }
@@ -104,13 +116,15 @@ export class RecordValidator {
     );
   }
 
-  private one(rec: unknown, index: number): Row {
+  /** `repeats`: a key may occur twice in `text` (kept with `last-wins`). */
+  private one(rec: unknown, index: number, text: string | undefined, repeats: boolean): Row {
     if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
       this.fail(index, undefined, `expected a JSON object, got ${rec === null ? "null" : Array.isArray(rec) ? "an array" : typeof rec}`);
     }
-    let source = rec as Row;
+    const input = rec as Row;
+    let source = input;
     if (this.userSchema) {
-      const r = this.userSchema.safeParse(source);
+      const r = this.userSchema.safeParse(input);
       if (!r.success) {
         const issue = r.error.issues[0];
         this.fail(index, issue?.path.map(String).join(".") || undefined, issue?.message ?? "failed the table's schema");
@@ -134,6 +148,19 @@ export class RecordValidator {
       const field = col !== undefined && this.mode === "fields" ? (this.mapping.columnToField.get(col) ?? col) : col;
       this.fail(index, field, r.message, { column: col });
     }
+    if (this.jsonColumns.length && text !== undefined) this.keepRawJson(r, input, source, text, repeats);
     return r;
+  }
+
+  /** Puts the file's own text in place of each json/jsonb value, unless the table schema changed the value. */
+  private keepRawJson(row: Row, input: Row, source: Row, text: string, repeats: boolean): void {
+    for (const col of this.jsonColumns) {
+      const v = row[col];
+      if (v === undefined || v === null) continue;
+      const key = this.fileKey(col);
+      if (source !== input && source[key] !== input[key] && !isDeepStrictEqual(source[key], input[key])) continue;
+      const raw = memberText(text, key, repeats);
+      if (raw !== undefined) row[col] = new RawJson(raw, v);
+    }
   }
 }
