@@ -11,6 +11,7 @@ import type { ReleaseFile } from "../release/release-files.js";
 import { resolveRelease } from "../release/resolve-release.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { mapModel, type TableMapping } from "../validation/table-mapping.js";
+import { checkTableSchema } from "../validation/table-schema.js";
 
 /** Hooks for progress display and for tests that inject faults between steps. */
 export interface RunHooks {
@@ -158,9 +159,11 @@ export function planTables(
     mappings.map((mapping, i) => {
       const file = files[i] as ReleaseFile;
       const configured = file.entry.strategy ?? release.strategy;
+      const info = catalog.get(mapping.table) as TableInfo;
+      checkTableSchema(file.entry.schema, mapping, info);
       const t: TablePlan = {
         name: mapping.table,
-        info: catalog.get(mapping.table) as TableInfo,
+        info,
         mapping,
         entry: file.entry,
         file,

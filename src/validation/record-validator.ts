@@ -7,14 +7,21 @@ import { findRepeatedKey } from "../sources/repeated-keys.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { compileTableValidator, RowProblem } from "./column-types.js";
 import { RawJson } from "./raw-json.js";
+import { TableSchema } from "./table-schema.js";
 import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./table-mapping.js";
 
 type Row = Record<string, unknown>;
 
+const shown = (v: unknown) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+};
+
 /**
  * Validates one table's records: a repeated key is refused (unless the table says
- * `duplicateKeys: "last-wins"`), the user's zod schema (if any) runs on the record as read,
- * then the schema derived from the catalog on the column-keyed record. Returns rows keyed by column name with DB-ready values; json/jsonb
+ * `duplicateKeys: "last-wins"`), the user's zod schema (if any) runs on the record in the
+ * schema's key style (see table-schema.ts), then the schema derived from the catalog on the
+ * column-keyed record. Returns rows keyed by column name with DB-ready values; json/jsonb
  * values carry the file's raw text ({@link RawJson}). The first bad record stops the run
  * with its file, index, field (as the file spells it) and reason.
  */
@@ -22,19 +29,22 @@ export class RecordValidator {
   private mode: KeyMode | null;
   private readonly derived: (row: Row) => Row | RowProblem;
   private rename: Map<string, string> | null = null;
+  private readonly schema: TableSchema | null;
   /** json/jsonb columns: sent as the file's text, so their numbers keep every digit. */
   private readonly jsonColumns: string[];
 
+  /** Throws CONFIG_INVALID when `userSchema` has a key that is neither a field nor a column of the table. */
   constructor(
     private readonly mapping: TableMapping,
     private readonly info: TableInfo,
     private readonly file: string,
     keys: "auto" | KeyMode,
-    private readonly userSchema: z.ZodType | undefined,
+    userSchema: z.ZodType | undefined,
     private readonly unknownKeys: "error" | "ignore" = "error",
   ) {
     this.mode = keys === "auto" ? null : keys;
     this.derived = compileTableValidator(info.columns);
+    this.schema = userSchema ? new TableSchema(userSchema, mapping, info) : null;
     this.jsonColumns = info.columns.filter((c) => !c.isGenerated && (c.type === "json" || c.type === "jsonb")).map((c) => c.name);
   }
 
@@ -66,10 +76,14 @@ export class RecordValidator {
     return this.mode === "fields" ? (this.mapping.columnToField.get(column) ?? column) : column;
   }
 
-  /** Keys that decide the key mode: with `unknownKeys: "ignore"`, keys that match neither naming do not count. */
+  /**
+   * Keys that decide the key mode. Keys that match neither naming do not count with
+   * `unknownKeys: "ignore"`, nor with a table schema (which may drop them; the rename after
+   * it refuses those it keeps).
+   */
   private keysForDetection(rec: Row): string[] {
     const keys = Object.keys(rec);
-    if (this.unknownKeys !== "ignore") return keys;
+    if (this.unknownKeys !== "ignore" && !this.schema) return keys;
     const columns = new Set(this.info.columns.map((c) => c.name));
     return keys.filter((k) => this.mapping.fieldToColumn.has(k) || columns.has(k));
   }
@@ -122,16 +136,22 @@ export class RecordValidator {
       this.fail(index, undefined, `expected a JSON object, got ${rec === null ? "null" : Array.isArray(rec) ? "an array" : typeof rec}`);
     }
     const input = rec as Row;
+    if (this.mode === null) this.mode = detectKeyMode(this.keysForDetection(input), this.mapping, this.info, this.file);
     let source = input;
-    if (this.userSchema) {
-      const r = this.userSchema.safeParse(input);
-      if (!r.success) {
-        const issue = r.error.issues[0];
-        this.fail(index, issue?.path.map(String).join(".") || undefined, issue?.message ?? "failed the table's schema");
+    if (this.schema) {
+      const r = this.schema.run(input, this.mode);
+      if ("collision" in r) throw unknownKey(r.collision, index, this.mapping, this.info, this.file);
+      if (!r.ok) {
+        const { field, value, message } = r.failure;
+        // the value itself when small, else its start: a report must not carry a 10 MB string
+        const small =
+          value === null || typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && value.length <= 200);
+        this.fail(index, field, value === undefined ? message : `${message} (got ${shown(value)})`, {
+          value: small ? value : shown(value),
+        });
       }
-      source = r.data as Row;
+      source = r.value as Row;
     }
-    if (this.mode === null) this.mode = detectKeyMode(this.keysForDetection(source), this.mapping, this.info, this.file);
     const rename = this.renameMap();
     const row: Row = {};
     for (const key in source) {
