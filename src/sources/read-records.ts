@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { EtlError } from "../errors.js";
 import { JsonArrayScanner, type ScanProblem } from "./json-array-scanner.js";
+import { type LineFacts, lineFacts } from "./line-facts.js";
 import { quoteLongNumbers } from "./long-numbers.js";
 import { mayRepeatKeys } from "./repeated-keys.js";
 import { type DecodedChunk, decodeStrictUtf8 } from "./utf8.js";
@@ -53,8 +54,6 @@ function describeProblem(p: ScanProblem): string {
   }
 }
 
-const LONG_RUN = /[\d.]{16}/;
-
 /** Collects parsed records into batches that close at `batchSize` records or `maxChars` of text. */
 class Batcher {
   private records: unknown[] = [];
@@ -70,21 +69,17 @@ class Batcher {
     private readonly maxChars: number,
   ) {}
 
-  /**
-   * Parses one record's text (`quoted`: the same with long numbers already quoted;
-   * `members`: its number of object members, when counted) and adds it; returns the batch
-   * when it is full.
-   */
-  add(text: string, where: string, quoted?: string, members?: number): RawBatch | null {
+  /** Parses one record's text, whose facts the scanner or lineFacts found, and adds it; returns the batch when it is full. */
+  add(text: string, where: string, facts: LineFacts): RawBatch | null {
     let value: unknown;
     try {
-      value = JSON.parse(quoted ?? (LONG_RUN.test(text) ? quoteLongNumbers(text) : text));
+      value = JSON.parse(facts.long ? quoteLongNumbers(text) : text);
     } catch (e) {
       throw malformed(this.file, this.index, `record #${this.index} (${where}) is not valid JSON: ${(e as Error).message}`, {
         snippet: text.length > 120 ? `${text.slice(0, 120)}…` : text,
       });
     }
-    if (mayRepeatKeys(text, value, members)) this.mayRepeat.push(this.records.length);
+    if (mayRepeatKeys(value, facts.members)) this.mayRepeat.push(this.records.length);
     this.records.push(value);
     this.texts.push(text);
     this.index++;
@@ -122,7 +117,7 @@ async function* readJsonArray(chunks: Chunks, shown: string, out: Batcher): Asyn
     scanner.push(chunk.text, texts, long, colons);
     for (let i = 0; i < texts.length; i++) {
       const t = texts[i] as string;
-      const b = out.add(t, "array element", long[i] ? quoteLongNumbers(t) : t, colons[i]);
+      const b = out.add(t, "array element", { members: colons[i] as number, long: long[i] as boolean });
       if (b) yield b;
     }
     texts.length = 0;
@@ -147,14 +142,14 @@ async function* readNdjson(chunks: Chunks, shown: string, out: Batcher): AsyncGe
       const l = text.slice(from, nl).trim();
       from = nl + 1;
       if (!l) continue;
-      const b = out.add(l, `line ${line}`);
+      const b = out.add(l, `line ${line}`, lineFacts(l));
       if (b) yield b;
     }
     rest = text.slice(from);
     if (chunk.invalid) throw invalidUtf8(shown, out.index, chunk.invalid, `, line ${line + 1}`);
   }
   const l = rest.trim();
-  const b = l ? out.add(l, `line ${line + 1}`) : null;
+  const b = l ? out.add(l, `line ${line + 1}`, lineFacts(l)) : null;
   if (b) yield b;
 }
 

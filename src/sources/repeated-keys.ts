@@ -1,25 +1,12 @@
 /**
  * Repeated keys in a record (`{"name": "a", "name": "b"}`): JSON.parse keeps the last value
  * without a word. Finding them costs almost nothing on the hot path: the text's object
- * members are counted (the JSON-array scanner counts the colons outside strings as it walks;
- * for an NDJSON line, the colons whose previous non-blank character is a quote bound them
- * from above), and when that count equals the number of keys JSON.parse produced (all
- * objects, at every depth), no key can have repeated. Only otherwise (a repeat, or a string
- * holding `\":`) does {@link findRepeatedKey} tokenize the text.
+ * members are counted as it is walked anyway (the colons outside strings: the JSON-array
+ * scanner, lineFacts for an NDJSON line), and when that count equals the number of keys
+ * JSON.parse produced (all objects, at every depth), no key can have repeated. Only
+ * otherwise does {@link findRepeatedKey} tokenize the text, to name the key.
  */
-import { isBlank, pastString } from "./json-tokens.js";
-
-/** Colons preceded (past blanks) by a quote: every key's colon, plus any `":` inside a string. */
-function keyColonBound(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf(":"); i >= 0; i = text.indexOf(":", i + 1)) {
-    let j = i - 1;
-    let c = text.charCodeAt(j);
-    while (isBlank(c)) c = text.charCodeAt(--j);
-    if (c === 34) n++;
-  }
-  return n;
-}
+import { pastString } from "./json-tokens.js";
 
 /** The objects still to count in {@link keyCount}; reused, and emptied after each call. */
 const pending: object[] = [];
@@ -47,14 +34,13 @@ function keyCount(value: unknown): number {
 }
 
 /**
- * False when `text` (valid JSON that parsed to `value`) certainly repeats no key in any
- * object. `members`: its exact number of object members, when the caller counted them.
+ * False when `value` (parsed from valid JSON text with `members` object members, counted
+ * as the colons outside its strings) certainly repeats no key in any object.
  */
-export function mayRepeatKeys(text: string, value: unknown, members?: number): boolean {
-  const bound = members ?? keyColonBound(text);
+export function mayRepeatKeys(value: unknown, members: number): boolean {
   // the common case, a flat record: its own keys account for every member
-  if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === bound) return false;
-  return bound !== keyCount(value);
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === members) return false;
+  return members !== keyCount(value);
 }
 
 interface Frame {

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { lineFacts } from "../../src/sources/line-facts.js";
 import { findRepeatedKey, mayRepeatKeys } from "../../src/sources/repeated-keys.js";
 
-const may = (text: string, members?: number) => mayRepeatKeys(text, JSON.parse(text) as unknown, members);
+/** As the reader asks: with the colons outside strings that lineFacts (or the scanner) counted. */
+const may = (text: string) => mayRepeatKeys(JSON.parse(text) as unknown, lineFacts(text).members);
 
 describe("mayRepeatKeys", () => {
   it("should clear records whose keys are all distinct, at every depth, with or without blanks", () => {
     for (const text of [
       '{"id":1,"at":"2026-01-01T10:00:00Z","x":{"a":1,"b":[{"c":"d:e"}]}}',
       '{ "id" : 1 ,\n\t"name"\r\n:\t"a" }',
+      '{"s":"colons: \\"quoted\\" : inside","t":"\\\\"}',
       "[1, 2]",
       "{}",
     ]) {
@@ -16,20 +19,24 @@ describe("mayRepeatKeys", () => {
   });
 
   it("should flag a repeated key, top-level or nested, with or without blanks before the colon", () => {
-    for (const text of ['{"name":"a","name":"b"}', '{"name" :"a", "name"\n: "b"}', '{"x":{"a":1,"a":2}}', '[{"a":1,"a":1}]']) {
+    for (const text of [
+      '{"name":"a","name":"b"}',
+      '{"name" :"a", "name"\n: "b"}',
+      '{"x":{"a":1,"a":2}}',
+      '[{"a":1,"a":1}]',
+      '{"a":{"b":1},"a":{}}',
+    ]) {
       expect(may(text), text).toBe(true);
     }
   });
+});
 
-  it("should flag a string holding a quote before a colon, which findRepeatedKey then clears", () => {
-    const text = '{"s":"colons: \\"quoted\\" : inside","t":"\\\\"}';
-    expect(may(text)).toBe(true);
-    expect(findRepeatedKey(text)).toBeNull();
-  });
-
-  it("should use an exact member count when the caller has one", () => {
-    expect(may('{"s":"\\":","t":1}', 2)).toBe(false);
-    expect(may('{"a":1,"a":2}', 2)).toBe(true);
+describe("lineFacts", () => {
+  it("should count the colons outside strings and notice 16+ digits outside strings only", () => {
+    expect(lineFacts('{"a":"x:y","b":{"c":12345678901234567}}')).toEqual({ members: 3, long: true });
+    expect(lineFacts('{"a":"12345678901234567","b":1234567890.12345}')).toEqual({ members: 2, long: true });
+    expect(lineFacts('{"a":"12345678901234567","b":123456789012345}')).toEqual({ members: 2, long: false });
+    expect(lineFacts('{"a\\\\":1,"s":"\\":"}')).toEqual({ members: 2, long: false });
   });
 });
 
