@@ -20,7 +20,10 @@ export type Step =
   | "commit"
   | "rollback"
   | "verify"
-  | "restore";
+  | "restore"
+  | "snapshot"
+  | "select"
+  | "write";
 
 /**
  * What happened to the target data. `rolled back; concurrent changes kept`: the run's
@@ -40,7 +43,6 @@ export const ERROR_CODES = {
   PRODUCTION_REQUIRES_FORCE: 2,
   NO_BACKUP_FORBIDDEN: 2,
   DATABASE_URL_MISSING: 2,
-  URL_INVALID: 2,
   ENVIRONMENT_REQUIRED: 2,
   INPUT_MISSING: 3,
   INPUT_UNREADABLE: 3,
@@ -48,6 +50,7 @@ export const ERROR_CODES = {
   UNKNOWN_KEY: 4,
   AMBIGUOUS_KEYS: 4,
   VALIDATION_FAILED: 4,
+  REPEATED_KEY: 4,
   DUPLICATE_KEY: 5,
   FK_VIOLATION: 5,
   ROW_COUNT_MISMATCH: 5,
@@ -74,12 +77,39 @@ export const ERROR_CODES = {
   RESTORE_FAILED: 11,
   RESTORE_SCHEMA_MISMATCH: 11,
   RESTORE_VERIFY_FAILED: 11,
+  /** The backup is of another database (identity differs); `--into-other-database` restores it on purpose. */
+  BACKUP_WRONG_DATABASE: 11,
+  /** A format-1 backup records no database identity: it cannot be proven to be this database's. */
+  BACKUP_IDENTITY_UNKNOWN: 11,
+  /** Rows of tables outside the backup would lose their parent: named, rolled back. */
+  RESTORE_WOULD_ORPHAN: 11,
+  /** The restore must drop and re-add an FK on a table the current role may not alter. */
+  RESTORE_NOT_OWNER: 11,
   ROLLBACK_NOT_PROVEN: 12,
   COMMIT_IN_DOUBT: 13,
-  PLAN_MISMATCH: 14,
+  CONNECTION_FAILED: 14,
+  AUTH_FAILED: 15,
+  DATABASE_NOT_FOUND: 16,
+  URL_INVALID: 17,
+  PLAN_MISMATCH: 18,
+  INTERRUPTED: 130,
+  TERMINATED: 143,
   HOOK_FAILED: 5,
   SQL_ERROR: 5,
   INTERNAL: 1,
+  // export / sample (src/sample, src/commands/sample.ts)
+  UNKNOWN_SAMPLE: 2,
+  UNKNOWN_TABLE: 2,
+  UNKNOWN_COLUMN: 2,
+  OUTPUT_EXISTS: 2,
+  MASK_SECRET_MISSING: 2,
+  MASK_INVALID: 2,
+  MASK_COLLISION: 5,
+  CLOSURE_BROKEN: 5,
+  SAMPLE_CYCLE: 6,
+  SAMPLE_UNSUPPORTED: 6,
+  SOURCE_PERMISSION_DENIED: 6,
+  SOURCE_UNREACHABLE: 9,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -182,19 +212,8 @@ export class EtlError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return {
-      code: this.code,
-      message: this.message,
-      runId: this.runId,
-      step: this.step,
-      table: this.table,
-      file: this.file,
-      record: this.record,
-      field: this.field,
-      data: this.data,
-      next: this.next,
-      meta: Object.keys(this.meta).length ? this.meta : undefined,
-    };
+    const { cause: _cause, meta, ...rest } = this.details();
+    return { code: this.code, message: this.message, ...rest, meta: Object.keys(meta ?? {}).length ? meta : undefined };
   }
 }
 

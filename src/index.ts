@@ -19,6 +19,12 @@ export { EtlError, ConfigError, ERROR_CODES, type ErrorCode, type Step, type Dat
 export type { TxLike, PrismaClientLike } from "./db/prisma-like.js";
 export { fingerprintTable, type Fingerprint } from "./db/fingerprint.js";
 export { listBackups } from "./backup/retention.js";
-export { restoreById } from "./backup/restore-command-core.js";
+export { restoreById } from "./commands/restore.js";
 export { quoteIdent } from "./sql/quote.js";
 export { deriveTableSchema } from "./validation/column-types.js";
+export { exportRelease, type ExportOptions } from "./commands/export.js";
+export { sample, type SampleOptions } from "./commands/sample.js";
+export type { ReleaseReport } from "./sample/run-release.js";
+export type { SampleConfig, SampleConfigInput, MaskRule, MaskFunction, MaskContext } from "./config/samples-schema.js";
+export { resolveRelease } from "./release/resolve-release.js";
+export type { ReleaseManifest } from "./release/manifest.js";

@@ -1,43 +1,45 @@
 import { chmod, mkdir, open, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { fingerprintTables } from "../db/fingerprint.js";
+import type { Logger } from "pino";
 import { connect, pgTx } from "../db/pg-client.js";
+import { execute, query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
-import { readCatalog } from "../db/catalog.js";
+import { silentLogger } from "../reporting/logger.js";
+import { beginSnapshot, commit, exportSnapshot, serverVersion } from "../sql/backup-statements.js";
+import type { QualifiedName } from "../sql/quote.js";
+import { backupId, manifestPathOf, temporaryPathOf } from "./backup-files.js";
 import { compressionChoices, lacksCompression } from "./compression.js";
-import { type BackupManifest, manifestPathOf, writeManifest } from "./manifest.js";
+import { fingerprintOtherTables, readDumpContents } from "./dump-contents.js";
+import { type BackupManifest, publishTemporary, writeManifestTemporary } from "./manifest.js";
+import { type SweepResult, sweepOrphans } from "./orphans.js";
 import { libpqEnv, type ResolvedTool, resolveClientTool } from "./pg-tools.js";
-import { inspectDump, sha256File } from "./verify.js";
+import { qualified } from "../sql/quote.js";
+import { inspectDump } from "./verify.js";
+import { sha256File } from "../release/release-files.js";
 
 export interface BackupRequest {
   url: string;
   schema: string;
   tables: readonly string[];
   dir: string;
-  /** `tables`: the target tables only; `full`: the whole database. */
+  /** `tables`: the target tables only (with their partitions); `full`: the whole database. */
   mode: "tables" | "full";
   environment: string;
   release: string | null;
   releaseHash: string | null;
   runId: string;
+  /** For the folder sweep's log line; silent by default. */
+  log?: Logger;
 }
 
 export interface BackupResult {
   manifest: BackupManifest;
   dumpPath: string;
   manifestPath: string;
+  /** What the sweep before the backup found of earlier, interrupted backups. */
+  swept: SweepResult;
 }
-
-/** `2026-11-21T21:27:49.123Z` → `20261121T212749Z`: ids sort by time. */
-const stamp = (d: Date) =>
-  d
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
-
-/** Keeps ids usable as file names whatever the release is called. */
-const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9.-]+/g, "-");
 
 /**
  * Checks, before anything changes, that pg_dump can back this server up: a pg_dump older
@@ -62,104 +64,108 @@ export async function checkDumpClient(serverMajor: number, serverVersion: string
 }
 
 /**
- * Backs up the target tables (or the whole database): pg_dump in custom format, compressed
- * as its version allows, into a 0600 file named `<time>_<environment>_<release>_<run>.dump`,
- * in the same snapshot as the fingerprints of the manifest. The dump is then read back in
- * full by pg_restore; a backup that fails any of this is deleted and stops the run before
- * anything has changed.
+ * Backs up the target tables (or the whole database): pg_dump in custom format, compressed as
+ * its version allows, in the same snapshot as the fingerprints of the manifest, which also
+ * records the database's identity and (as `pending`) the run's outcome.
+ *
+ * Written atomically: first the folder is swept of what interrupted backups left; pg_dump
+ * writes `<id>.dump.tmp-<pid>-<host>` (0600); the dump is read back in full by pg_restore; the
+ * manifest is written under its own temporary name; then the dump and after it the manifest are
+ * renamed into place. Until then nothing looks like a backup, and a backup that fails any of
+ * this is deleted and stops the run before anything has changed. A partitioned target is
+ * dumped with its leaf partitions, which hold its rows.
  *
  * @example const { manifest } = await takeBackup({ url, schema: "public", tables: ["leagues"], dir: "backups", mode: "tables", environment: "local", release: "league-2026", releaseHash, runId })
  */
 export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
   const started = performance.now();
+  await mkdir(req.dir, { recursive: true, mode: 0o700 });
+  const swept = await sweepOrphans(req.dir, { log: req.log ?? silentLogger() });
   const client = await connect(req.url, "atomic-etl:backup");
-  let dumpPath: string | null = null;
+  const written: string[] = [];
   try {
     const tx = pgTx(client);
-    const [server] = await tx.$queryRawUnsafe<{ v: string; n: string; db: string }[]>(
-      "SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db",
-    );
-    const serverVersion = server?.v ?? "";
-    const tool = await checkDumpClient(Math.floor(Number(server?.n) / 10000), serverVersion);
-
-    await mkdir(req.dir, { recursive: true, mode: 0o700 });
+    const [server] = await query<{ v: string; n: string }>(tx, serverVersion());
+    const tool = await checkDumpClient(Math.floor(Number(server?.n) / 10000), server?.v ?? "");
     const createdAt = new Date();
-    const id = `${stamp(createdAt)}_${fileSafe(req.environment)}_${fileSafe(req.release ?? "manual")}_${req.runId.slice(0, 8)}`;
-    dumpPath = path.join(req.dir, `${id}.dump`);
-    const fh = await open(dumpPath, "wx", 0o600);
-    await fh.close();
-    await chmod(dumpPath, 0o600); // whatever the umask
+    const id = backupId(createdAt, req.environment, req.release, req.runId);
+    const dumpPath = path.join(req.dir, `${id}.dump`);
+    const manifestPath = manifestPathOf(dumpPath);
+    const tmpDump = temporaryPathOf(dumpPath);
+    written.push(tmpDump);
+    await (await open(tmpDump, "wx", 0o600)).close();
+    await chmod(tmpDump, 0o600); // whatever the umask
 
-    // One snapshot for the fingerprints, the columns and the dump.
-    await tx.$executeRawUnsafe("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const [snap] = await tx.$queryRawUnsafe<{ s: string }[]>("SELECT pg_export_snapshot() AS s");
-    const catalog = await readCatalog(tx, req.schema, req.tables);
-    const fingerprints = await fingerprintTables(
-      tx,
-      req.tables.map((name) => ({ schema: req.schema, name })),
-    );
-    const tables: BackupManifest["tables"] = {};
-    for (const name of req.tables) {
-      const fp = fingerprints[name] ?? { rows: 0, hash: "0" };
-      tables[name] = {
-        rows: fp.rows,
-        hash: fp.hash,
-        columns: (catalog.get(name)?.columns ?? []).map((c) => ({ name: c.name, type: c.formatted })),
-      };
-    }
-    const args = ["--format=custom", "--no-owner", "--no-privileges", `--snapshot=${snap?.s}`, `--file=${dumpPath}`];
-    if (req.mode === "tables") for (const t of req.tables) args.push(`--table=${quoteForPattern(req.schema)}.${quoteForPattern(t)}`);
-    let compression = "";
-    let stderr = "";
-    let ok = false;
-    for (const choice of compressionChoices(tool.major)) {
-      const r = await execa(tool.path, [choice.arg, ...args], { env: libpqEnv(req.url), reject: false, stdin: "ignore" });
-      compression = choice.label;
-      stderr = r.stderr;
-      ok = r.exitCode === 0;
-      if (ok || !lacksCompression(r.stderr)) break;
-    }
-    await tx.$executeRawUnsafe("COMMIT");
-    if (!ok) {
-      throw new EtlError("BACKUP_FAILED", `pg_dump failed: ${stderr.trim().split("\n").slice(-3).join(" ")}`, {
-        step: "backup",
-        next: "fix the cause above, or run with --no-backup where the environment allows it",
-      });
-    }
-    await inspectDump(dumpPath, req.schema, req.tables, req.mode, { deep: true, step: "backup" });
+    // One snapshot for the identity, fingerprints, columns, partitions and the dump. pg_dump can
+    // import the snapshot only on this same database, so the identity read here is the dump's.
+    await execute(tx, beginSnapshot());
+    const [snap] = await query<{ s: string }>(tx, exportSnapshot());
+    const contents = await readDumpContents(tx, req.schema, req.tables, req.mode);
+    const only = req.mode === "tables" ? [...req.tables.map((name) => ({ schema: req.schema, name })), ...contents.dataEntries] : [];
+    const dump = await runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only);
+    await fingerprintOtherTables(tx, contents);
+    await execute(tx, commit());
+    await inspectDump(tmpDump, contents.dataEntries, req.mode, { deep: true, step: "backup" });
+
     const manifest: BackupManifest = {
-      formatVersion: 1,
+      formatVersion: 2,
       id,
       createdAt: createdAt.toISOString(),
       environment: req.environment,
       release: req.release,
       releaseHash: req.releaseHash,
       runId: req.runId,
-      database: server?.db ?? "",
+      database: contents.identity.database,
+      identity: contents.identity,
+      run: { outcome: "pending", decidedAt: null, txid: null },
       schema: req.schema,
-      serverVersion,
+      serverVersion: server?.v ?? "",
       pgDumpVersion: tool.version,
       mode: req.mode,
-      compression,
+      compression: dump.compression,
       dumpFile: path.basename(dumpPath),
-      sizeBytes: (await stat(dumpPath)).size,
-      sha256: await sha256File(dumpPath),
+      sizeBytes: (await stat(tmpDump)).size,
+      sha256: await sha256File(tmpDump),
       durationMs: Math.round(performance.now() - started),
-      tables,
+      tables: contents.tables,
+      otherTables: contents.otherTables,
     };
-    const manifestPath = manifestPathOf(dumpPath);
-    await writeManifest(manifestPath, manifest);
-    return { manifest, dumpPath, manifestPath };
+    const tmpManifest = await writeManifestTemporary(manifestPath, manifest);
+    written.push(tmpManifest);
+    // the dump first: a manifest in place always has its dump
+    await publishTemporary(tmpDump, dumpPath);
+    written.push(dumpPath);
+    await publishTemporary(tmpManifest, manifestPath);
+    return { manifest, dumpPath, manifestPath, swept };
   } catch (e) {
     // A backup that is not complete and verified is not kept: nobody should trust it later.
-    if (dumpPath) await rm(dumpPath, { force: true });
+    for (const f of written) await rm(f, { force: true });
     throw e;
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-/** pg_dump's --table takes a pattern: quoting the name makes it match exactly that name. */
-function quoteForPattern(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
+/** pg_dump into `file` from `snapshot`, with the best compression its build has. */
+async function runPgDump(
+  tool: ResolvedTool,
+  url: string,
+  file: string,
+  snapshot: string,
+  only: readonly QualifiedName[],
+): Promise<{ compression: string }> {
+  const args = ["--format=custom", "--no-owner", "--no-privileges", `--snapshot=${snapshot}`, `--file=${file}`];
+  // pg_dump's --table takes a pattern: a quoted name matches exactly that name
+  for (const t of only) args.push(`--table=${qualified(t)}`);
+  let stderr = "";
+  for (const choice of compressionChoices(tool.major)) {
+    const r = await execa(tool.path, [choice.arg, ...args], { env: libpqEnv(url), reject: false, stdin: "ignore" });
+    if (r.exitCode === 0) return { compression: choice.label };
+    stderr = r.stderr;
+    if (!lacksCompression(r.stderr)) break;
+  }
+  throw new EtlError("BACKUP_FAILED", `pg_dump failed: ${stderr.trim().split("\n").slice(-3).join(" ")}`, {
+    step: "backup",
+    next: "fix the cause above, or run with --no-backup where the environment allows it",
+  });
 }

@@ -12,21 +12,27 @@ export interface ResolvedTool {
   version: string;
 }
 
-function candidates(name: ClientTool, env: NodeJS.ProcessEnv): string[] {
-  if (env.PG_BIN_DIR) return [path.join(env.PG_BIN_DIR, name)];
-  const out = (env.PATH ?? "")
-    .split(path.delimiter)
-    .filter(Boolean)
-    .map((d) => path.join(d, name));
+/**
+ * Where PostgreSQL's programs may be, in the order they are looked for: `PG_BIN_DIR` alone
+ * when it is set; otherwise every PATH folder, then /usr/lib/postgresql/<major>/bin, newest
+ * major first (Debian's layout). The one list every finder of Postgres binaries uses.
+ *
+ * @example pgBinDirs({ PATH: "/usr/bin" }) // => ["/usr/bin", "/usr/lib/postgresql/15/bin"]
+ */
+export function pgBinDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.PG_BIN_DIR?.trim()) return [env.PG_BIN_DIR.trim()];
+  const out = (env.PATH ?? "").split(path.delimiter).filter(Boolean);
   const debian = "/usr/lib/postgresql";
   if (existsSync(debian)) {
     const majors = readdirSync(debian)
-      .filter((d) => /^\d+$/.test(d))
-      .sort((a, b) => Number(b) - Number(a));
-    for (const m of majors) out.push(path.join(debian, m, "bin", name));
+      .filter((d) => /^\d+(\.\d+)?$/.test(d))
+      .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+    for (const m of majors) out.push(path.join(debian, m, "bin"));
   }
   return out;
 }
+
+const candidates = (name: ClientTool, env: NodeJS.ProcessEnv) => pgBinDirs(env).map((d) => path.join(d, name));
 
 const MISSING: Partial<Record<Step, ErrorCode>> = { backup: "BACKUP_FAILED", restore: "RESTORE_FAILED" };
 

@@ -27,6 +27,7 @@ export class PsqlSession implements TxLike {
   private out = "";
   private onOutput: (() => void) | null = null;
   private exit: PsqlExit | null = null;
+  private ended = false;
   private readonly tag = randomBytes(6).toString("hex");
   private seq = 0;
   private readonly done: Promise<PsqlExit>;
@@ -57,7 +58,7 @@ export class PsqlSession implements TxLike {
 
   /** Sends SQL without waiting for it: an error ends the session. */
   write(sql: string): void {
-    if (!this.exit) this.proc.stdin.write(`${sql}\n`);
+    if (!this.exit && !this.ended) this.proc.stdin.write(`${sql}\n`);
   }
 
   /** Streams `source` (e.g. pg_restore's stdout) into the session; resolves when it ends or psql exits. */
@@ -89,10 +90,13 @@ export class PsqlSession implements TxLike {
     return 0;
   }
 
-  /** Ends the session with COMMIT or ROLLBACK (or nothing, letting the server roll back). */
+  /** Ends the session with COMMIT or ROLLBACK (or nothing, letting the server roll back); later calls only wait for the end. */
   async finish(last: "COMMIT" | "ROLLBACK" | null): Promise<PsqlExit> {
-    if (last) this.write(`${last};`);
-    this.proc.stdin.end();
+    if (!this.ended) {
+      if (last) this.write(`${last};`);
+      this.ended = true;
+      this.proc.stdin.end();
+    }
     return this.done;
   }
 

@@ -3,9 +3,11 @@ import { loadConfig } from "../config/load.js";
 import { STRATEGY_NAMES, type StrategyName } from "../config/schema.js";
 import { EtlError } from "../errors.js";
 import { importRelease } from "../commands/import.js";
-import { progressHooks } from "../reporting/progress.js";
+import { createLogger } from "../reporting/logger.js";
+import { progressDisplay } from "../reporting/progress.js";
 import { formatReport, RunFailed } from "../reporting/report.js";
 import type { CliContext } from "./context.js";
+import { installInterrupt } from "./interrupt.js";
 import { positiveInt, waitOption } from "./options.js";
 
 export function registerImport(program: Command, ctx: CliContext): void {
@@ -47,7 +49,13 @@ export function registerImport(program: Command, ctx: CliContext): void {
           throw new EtlError("USAGE", `unknown strategy "${o.strategy}"; expected ${STRATEGY_NAMES.join(", ")}`, { step: "config" });
         }
         const config = await loadConfig(o.config);
-        const progress = progressHooks(!o.json && process.stderr.isTTY === true);
+        const tty = !o.json && process.stderr.isTTY === true;
+        const every = Number(process.env.ATOMIC_ETL_PROGRESS_SECONDS ?? 5);
+        const progress = progressDisplay({ tty, log: ctx.logger, everyMs: Number.isFinite(every) && every > 0 ? every * 1000 : 5000 });
+        // on a terminal, log lines go above the bars, never through them
+        const logger = tty ? createLogger({ pretty: true, destination: { write: (l) => progress.write(l) } }) : ctx.logger;
+        const interrupt = installInterrupt(logger);
+        const hooks = { ...progress.hooks, onPhase: (phase: string) => interrupt.phase(phase) };
         try {
           const report = await importRelease(
             config,
@@ -61,9 +69,10 @@ export function registerImport(program: Command, ctx: CliContext): void {
               waitMs: waitOption(o.wait),
               expectPlan: o.expectPlan,
               redeploy: o.redeploy,
-              hooks: progress.hooks,
+              hooks,
+              signal: interrupt.signal,
             },
-            ctx.logger,
+            logger,
           );
           progress.stop();
           ctx.out(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
@@ -74,6 +83,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
             throw e.error;
           }
           throw e;
+        } finally {
+          interrupt.dispose();
         }
       },
     );

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { LoadedConfig } from "../config/load.js";
 import { EtlError } from "../errors.js";
-import { type RunReport, RunFailed } from "../reporting/report.js";
+import { emptyReport, type RunReport, RunFailed } from "../reporting/report.js";
 import { type ImportOptions, resolveRun, type RunPlan } from "../runner/plan.js";
 import { runRelease } from "../runner/run.js";
 
@@ -37,33 +37,10 @@ export function refusedUpFront(
     { runId, release: opts.release, phase: "failed", code: error.code, step: error.step, data: error.data, durationMs: 0 },
     error.message,
   );
-  return new RunFailed(error, {
-    mode,
-    runId,
-    release: opts.release,
-    environment: opts.env ?? process.env.ETL_ENV ?? "local",
-    database: null,
-    strategy: "",
-    outcome: "refused",
-    contentHash: null,
-    planHash: null,
-    plan: null,
-    unchanged: null,
-    startedAt: new Date().toISOString(),
-    durationMs: 0,
-    txid: null,
-    batchSize: 0,
-    rows: 0,
-    rowsPerSecond: 0,
-    tables: [],
-    backup: null,
-    checks: [],
-    phases: {},
-    peakRssMb: 0,
-    memory: { budgetMb: 0, collections: 0, gcMs: 0 },
-    attempts: 0,
-    retries: [],
-    warnings: [],
-    error: error.toJSON(),
-  });
+  const environment = opts.env ?? process.env.ETL_ENV ?? "local";
+  const report = {
+    ...emptyReport({ mode, runId, release: opts.release, environment, batchSize: 0, budgetMb: 0 }),
+    outcome: "refused" as const,
+  };
+  return new RunFailed(error, { ...report, error: error.toJSON() });
 }

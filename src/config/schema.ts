@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
 import { ENVIRONMENT_NAMES, environmentSettingsSchema } from "./environments.js";
+import { samplesSchema } from "./samples-schema.js";
 
 /** A structural zod check: the user's zod copy may not be ours. */
 const zodSchemaLike = z.custom<z.ZodType>(
@@ -19,9 +20,28 @@ const identifier = z
   .max(63)
   .refine((s) => !s.includes("\u0000"), "must not contain a NUL byte");
 
-/** `scoped` strategy: the rows a release owns, as `{ column: value }` (ANDed; values are bind parameters). */
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** `merge.deleteMissing.scope`: rows as `{ column: value }` (ANDed; values are bind parameters). */
+export const equalityScopeSchema = z.record(identifier, scalar).refine((s) => Object.keys(s).length > 0, "give at least one column");
+
+/**
+ * `scoped` strategy: the rows a release owns, as `{ column: value }` or, for a range,
+ * `{ column: { from, to } }` (from ≤ value < to, either end open), ANDed; values are bind
+ * parameters.
+ *
+ * @example { dataset: "eu", payment_date: { from: "2022-01-01", to: "2022-02-01" } }
+ */
 export const scopeSchema = z
-  .record(identifier, z.union([z.string(), z.number(), z.boolean()]))
+  .record(
+    identifier,
+    z.union([
+      scalar,
+      z
+        .strictObject({ from: z.union([z.string(), z.number()]).optional(), to: z.union([z.string(), z.number()]).optional() })
+        .refine((r) => r.from !== undefined || r.to !== undefined, "give from, to, or both"),
+    ]),
+  )
   .refine((s) => Object.keys(s).length > 0, "give at least one column");
 export type Scope = z.output<typeof scopeSchema>;
 
@@ -52,7 +72,7 @@ export const mergeOptionsSchema = z
     /** With `order`: a matched row is updated only when the incoming record is newer. */
     onlyIfNewer: z.boolean().default(false),
     /** Full sync: delete target rows whose key is not in the release (only rows matching `scope`, if given). */
-    deleteMissing: z.union([z.boolean(), z.strictObject({ scope: scopeSchema })]).default(false),
+    deleteMissing: z.union([z.boolean(), z.strictObject({ scope: equalityScopeSchema })]).default(false),
   })
   .refine((m) => !m.onlyIfNewer || m.order !== undefined, {
     message: "onlyIfNewer needs `order` (it says what newer means)",
@@ -78,6 +98,12 @@ export const tableConfigSchema = z
     strategy: z.enum(STRATEGY_NAMES).optional(),
     /** Rows of this table the release replaces under `scoped`; defaults to the release's. */
     scope: scopeSchema.optional(),
+    /**
+     * `scoped` on a partitioned table: partitions that hold only rows of the scope are
+     * replaced with TRUNCATE (their readers wait for the final phase); `false` always
+     * DELETEs (readers never wait).
+     */
+    partitionWise: z.boolean().default(true),
     /** Write disposition: `replace` (by a replace strategy) or `merge` (upsert by key; same as `strategy: "merge"`). */
     mode: z.enum(["replace", "merge"]).optional(),
     /** Options of `merge`. */
@@ -88,6 +114,12 @@ export const tableConfigSchema = z
     allowEmpty: z.boolean().default(false),
     /** Refuse a run that would leave this table with more than this share (0–100) of its rows fewer. */
     maxDeletePercent: z.number().min(0).max(100).optional(),
+    /**
+     * A key repeated within one object of a record, at any depth (`{"name": "a", "name": "b"}`):
+     * refused with REPEATED_KEY (`error`, what an absent option means), or `last-wins`, as
+     * JSON.parse reads it.
+     */
+    duplicateKeys: z.enum(["error", "last-wins"]).optional(),
   })
   .refine((t) => (t.model === undefined) !== (t.table === undefined), {
     message: "give exactly one of `model` or `table`",
@@ -157,6 +189,8 @@ export const configSchema = z
     backupDir: z.string().min(1).default("backups"),
     environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),
     releases: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "release names use letters, digits, . _ -"), releaseConfigSchema),
+    /** Samples of a live database (`atomic-etl sample <name>`), see src/config/samples-schema.ts. */
+    samples: samplesSchema.default({}),
     /**
      * Schema of the tool's own ledger (src/ledger/): created and upgraded by atomic-etl, never a
      * target, so it must not be the targets' schema.

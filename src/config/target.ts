@@ -1,4 +1,4 @@
-import { ENVIRONMENT_NAMES, type EnvironmentName, type EnvironmentSettings } from "./environments.js";
+import { ENVIRONMENT_NAMES, type EnvironmentName, type EnvironmentSettings, pickEnvironmentName } from "./environments.js";
 import { type LoadedConfig, resolveEnvironment } from "./load.js";
 import { EtlError } from "../errors.js";
 import { redactUrl } from "../reporting/redact.js";
@@ -44,7 +44,7 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
  */
 export function resolveTarget(config: LoadedConfig, opts: TargetOptions, env: NodeJS.ProcessEnv = process.env): Target {
   const chosenBy = opts.env !== undefined ? "flag" : env.ETL_ENV !== undefined ? "ETL_ENV" : "default";
-  const { name, settings } = resolveEnvironment(config, opts.env ?? env.ETL_ENV ?? "local");
+  const { name, settings } = resolveEnvironment(config, pickEnvironmentName(opts.env, env));
   if (settings.requireForce && !opts.force) {
     throw new EtlError("PRODUCTION_REQUIRES_FORCE", `DANGER: ${name} refuses to ${opts.danger} without --force; nothing was touched`, {
       step: "config",

@@ -3,7 +3,7 @@ import { EtlError } from "../errors.js";
 import { advisoryLock, advisoryLockHolder, advisoryUnlock, holdsAdvisoryLock, sessionLockTimeout, tryAdvisoryLock } from "../sql/locks.js";
 import { backendPid } from "../sql/session.js";
 import type { Statement } from "../sql/statement.js";
-import { pgTx } from "./pg-client.js";
+import { openOrClose, pgTx } from "./pg-client.js";
 import type { TxLike } from "./prisma-like.js";
 
 /** The advisory-lock key pair every atomic-etl run (import or restore) takes on a database. */
@@ -74,7 +74,7 @@ function lockHeld(holder: HolderRow | undefined): EtlError {
 export async function acquireRunLock(url: string, schema: string, opts: { applicationName: string; waitMs?: number }): Promise<HeldLock> {
   const client = new pg.Client({ connectionString: url, application_name: opts.applicationName });
   client.on("error", () => undefined); // a dropped lock connection surfaces in the run itself
-  await client.connect();
+  await openOrClose(client);
   const key = lockKey(schema);
   try {
     let got: boolean;

@@ -61,7 +61,7 @@ export async function readCatalog(tx: TxLike, schema: string, tables: readonly s
     query<ColumnRow>(tx, tableColumns(schema, names)),
     query<{ table_name: string; primary: boolean; index_name: string; columns: string[] }>(tx, uniqueKeys(schema, names)),
     query<FkRow>(tx, foreignKeys(schema, names)),
-    query<{ table_name: string; schema: string; name: string; leaf: boolean }>(tx, leafPartitions(schema, names)),
+    query<{ table_name: string; schema: string; name: string; leaf: boolean; key: string[] | null }>(tx, leafPartitions(schema, names)),
   ]);
   const out = new Map<string, TableInfo>();
   for (const name of names) {
@@ -76,6 +76,7 @@ export async function readCatalog(tx: TxLike, schema: string, tables: readonly s
       referencedBy: [],
       partitioned: parts.some((p) => p.table_name === name),
       partitions,
+      partitionKey: parts.find((p) => p.table_name === name && !p.leaf)?.key ?? [],
     });
   }
   for (const r of cols) {

@@ -26,6 +26,19 @@ export function pgTx(client: pg.Client | pg.PoolClient): TxLike {
 export async function connect(url: string, applicationName = "atomic-etl"): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url, application_name: applicationName });
   c.on("error", () => undefined);
-  await c.connect();
+  await openOrClose(c);
   return c;
+}
+
+/**
+ * Connects, and on failure closes the socket: a refused SCRAM handshake (no password given)
+ * otherwise stays open until the server's authentication_timeout, 60 s, keeping the process alive.
+ */
+export async function openOrClose(c: pg.Client): Promise<void> {
+  try {
+    await c.connect();
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    throw e;
+  }
 }

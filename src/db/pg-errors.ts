@@ -65,3 +65,42 @@ export function isConnectionLoss(e: unknown): boolean {
     i.message,
   );
 }
+
+/** A failure to open a connection at all: what it means for the person running the tool. */
+export interface ConnectFailure {
+  code: "AUTH_FAILED" | "DATABASE_NOT_FOUND" | "CONNECTION_FAILED";
+  why: string;
+  next: string;
+}
+
+/**
+ * Classifies the error of a first connection (before anything ran on it): the wrong
+ * password or none at all, a database that does not exist, a server that cannot be reached.
+ * Null for anything else.
+ */
+export function connectFailure(e: unknown): ConnectFailure | null {
+  const i = pgErrorInfo(e);
+  const code = (e as { code?: unknown })?.code;
+  if (i.sqlstate === "28P01" || i.sqlstate === "28000")
+    return {
+      code: "AUTH_FAILED",
+      why: i.message,
+      next: "check the user and password of the URL (or PGPASSWORD, ~/.pgpass) and pg_hba.conf",
+    };
+  if (/client password must be a string|no password supplied/i.test(i.message))
+    return {
+      code: "AUTH_FAILED",
+      why: "the server asks for a password and none was given",
+      next: "put the password in the URL, PGPASSWORD or ~/.pgpass",
+    };
+  if (i.sqlstate === "3D000")
+    return { code: "DATABASE_NOT_FOUND", why: i.message, next: "create the database, or fix its name in the URL" };
+  const network = ["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"];
+  if ((typeof code === "string" && network.includes(code)) || /timeout expired|connection timeout/i.test(i.message))
+    return {
+      code: "CONNECTION_FAILED",
+      why: i.message,
+      next: "check that the server is running and that the URL's host and port are right",
+    };
+  return null;
+}

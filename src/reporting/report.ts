@@ -92,11 +92,30 @@ export class RunFailed extends EtlError {
 
 /** The report of a run that has not done anything yet. */
 export function newReport(plan: RunPlan): RunReport {
-  return {
+  return emptyReport({
     mode: plan.mode,
     runId: plan.runId,
     release: plan.release,
     environment: plan.target.env,
+    batchSize: plan.batchSize ?? plan.target.settings.batchSize,
+    budgetMb: plan.target.settings.memoryBudgetMb,
+  });
+}
+
+/** A report with nothing in it but who it is: for a run refused before it had a plan, too. */
+export function emptyReport(r: {
+  mode?: RunReport["mode"];
+  runId: string;
+  release: string;
+  environment: string;
+  batchSize: number;
+  budgetMb: number;
+}): RunReport {
+  return {
+    mode: r.mode ?? "import",
+    runId: r.runId,
+    release: r.release,
+    environment: r.environment,
     database: null,
     strategy: "",
     outcome: "failed",
@@ -107,7 +126,7 @@ export function newReport(plan: RunPlan): RunReport {
     startedAt: new Date().toISOString(),
     durationMs: 0,
     txid: null,
-    batchSize: plan.batchSize ?? plan.target.settings.batchSize,
+    batchSize: r.batchSize,
     rows: 0,
     rowsPerSecond: 0,
     tables: [],
@@ -115,7 +134,7 @@ export function newReport(plan: RunPlan): RunReport {
     checks: [],
     phases: {},
     peakRssMb: 0,
-    memory: { budgetMb: plan.target.settings.memoryBudgetMb, collections: 0, gcMs: 0 },
+    memory: { budgetMb: r.budgetMb, collections: 0, gcMs: 0 },
     attempts: 0,
     retries: [],
     warnings: [],

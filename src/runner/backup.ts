@@ -1,3 +1,5 @@
+import type { Logger } from "pino";
+import { markBackupOutcome, type RunOutcome } from "../backup/manifest.js";
 import { type BackupResult, takeBackup } from "../backup/pg-dump.js";
 import { type Fingerprint, fingerprintTables } from "../db/fingerprint.js";
 import type { TxLike } from "../db/prisma-like.js";
@@ -23,6 +25,7 @@ export async function takeBeforeState(
   url: string,
   releaseHash: string,
   clock: PhaseClock,
+  log: Logger,
   known: Record<string, Fingerprint> | null = null,
 ): Promise<BeforeState> {
   if (plan.mode === "plan") return { before: null, backup: null };
@@ -53,6 +56,7 @@ export async function takeBeforeState(
         release: plan.release,
         releaseHash,
         runId: plan.runId,
+        log,
       }),
     (r) => ({ id: r.manifest.id, sizeBytes: r.manifest.sizeBytes, rows: Object.values(r.manifest.tables).reduce((n, t) => n + t.rows, 0) }),
   );
@@ -61,3 +65,18 @@ export async function takeBeforeState(
 }
 
 const pick = (t: { rows: number; hash: string } | undefined): Fingerprint => ({ rows: t?.rows ?? 0, hash: t?.hash ?? "0" });
+
+/**
+ * Records in the backup's manifest how its run ended (committed, rolled back), so that
+ * `restore latest` and retention treat it right; a failure to record is a warning, never the
+ * run's outcome. An outcome nobody knows leaves the backup pending.
+ */
+export async function markOutcome(state: BeforeState | null, outcome: RunOutcome, log: Logger): Promise<void> {
+  if (!state?.backup) return;
+  await markBackupOutcome(state.backup.manifestPath, outcome).catch((e: unknown) =>
+    log.warn(
+      { phase: "backup", backup: state.backup?.manifest.id, reason: (e as Error).message },
+      `could not record outcome "${outcome}" in the backup's manifest`,
+    ),
+  );
+}

@@ -1,4 +1,4 @@
-import { isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
+import { connectFailure, isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
 import type { PrismaClientLike } from "../db/prisma-like.js";
 import { type ErrorCode, EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
@@ -16,6 +16,8 @@ export interface FailureContext {
   tables: ReadonlyMap<string, TablePlan>;
   /** The run's client, after the rollback: to ask the untouched parent tables which keys they lack, or replay a refused batch. */
   db: PrismaClientLike | null;
+  /** The database as people may see it (host, port, user, database; never the password), for connection errors. */
+  where?: string;
 }
 
 /** Timeouts by what reports them: Prisma's interactive-transaction timer, or the server. */
@@ -77,6 +79,15 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
   const info = pgErrorInfo(raw);
   const meta = { sqlstate: info.sqlstate, prismaCode: info.prismaCode, detail: info.detail, hint: info.hint };
   const step = ctx.step;
+  // the run's first connection is the lock's: a failure there is a connection that never was, not one lost
+  const first = step === "lock" || step === "config" ? connectFailure(raw) : null;
+  if (first)
+    return new EtlError(first.code, `cannot connect to ${ctx.where ?? "the database"}: ${first.why}`, {
+      step,
+      cause: raw,
+      meta,
+      next: first.next,
+    });
   const timeout = TIMEOUTS.find((t) => (t.prismaCode ? info.prismaCode === t.prismaCode : info.sqlstate === t.sqlstate));
   if (timeout) return new EtlError(timeout.code, `${timeout.what}: ${info.message}`, { step, cause: raw, meta, next: timeout.next });
   if (isConnectionLoss(raw))

@@ -5,6 +5,7 @@ import { readRecords } from "../sources/read-records.js";
 import { insertBatch } from "../sql/bulk.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
+import { rowsJson } from "../validation/raw-json.js";
 import { RecordValidator } from "../validation/record-validator.js";
 import { expectRowCount } from "../validation/row-counts.js";
 import type { KeyMode } from "../validation/table-mapping.js";
@@ -28,6 +29,14 @@ export interface TableLoadResult {
   columns: ReadonlySet<string> | null;
   /** Time spent waiting on the INSERT statements (client-observed database time). */
   dbMs: number;
+}
+
+/** A batch that landed: its rows, its number, and the table's rows loaded and file bytes read so far. */
+export interface BatchDone {
+  rows: number;
+  batch: number;
+  loaded: number;
+  bytes: number;
 }
 
 /** A batch INSERT that Postgres refused; diagnosed after rollback (see diagnose.ts). */
@@ -98,7 +107,7 @@ class BatchSender {
   private async insert(rows: Row[], firstIndex: number): Promise<void> {
     for (const g of groupByDefaults(this.source.info, rows)) {
       const overriding = g.columns.some((c) => this.identity.has(c));
-      const stmt = insertBatch(this.target, this.target, g.columns, JSON.stringify(g.rows), overriding);
+      const stmt = insertBatch(this.target, this.target, g.columns, rowsJson(g.rows), overriding);
       const sent = performance.now();
       try {
         this.inserted += await execute(this.tx, stmt);
@@ -122,14 +131,16 @@ export async function loadTable(
   tx: TxLike,
   source: TablePlan,
   target: QualifiedName,
-  opts: { onBatch?: (rows: number, batchNo: number) => Promise<void> | void; memory?: MemoryBudget } = {},
+  opts: { onBatch?: (e: BatchDone) => Promise<void> | void; memory?: MemoryBudget } = {},
 ): Promise<TableLoadResult> {
   const started = performance.now();
   const { info } = source;
   const validator = validatorFor(source);
-  const sender = new BatchSender(tx, source, target, opts.onBatch);
   let records = 0;
   let bytes = 0;
+  const sender: BatchSender = new BatchSender(tx, source, target, (rows, batch) =>
+    opts.onBatch?.({ rows, batch, loaded: sender.inserted, bytes }),
+  );
   // a merge compares and writes only the columns the release mentions
   const columns = source.strategy === "merge" ? new Set<string>() : null;
   try {
@@ -139,7 +150,7 @@ export async function loadTable(
       onBytes: (n) => (bytes += n),
       label: source.file.file,
     })) {
-      const rows = validator.validate(batch.records, batch.firstIndex);
+      const rows = validator.validateBatch(batch);
       records += rows.length;
       if (columns) for (const r of rows) for (const k in r) columns.add(k);
       // while the server still works on the previous batch

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Step } from "../errors.js";
+import { stopIfAsked } from "./interrupted.js";
 
 /**
  * Times the phases of one run: each logs one line with its counts and `durationMs`, adds its
@@ -16,6 +17,8 @@ export class PhaseClock {
     readonly totals: Record<string, number>,
     /** Called as each phase starts (progress displays, fault-injection tests). */
     private readonly onStart: (phase: Step) => Promise<void> | void = () => undefined,
+    /** A stop request (SIGINT, SIGTERM) is honoured as each phase starts. */
+    private readonly signal?: AbortSignal,
   ) {}
 
   get step(): Step {
@@ -29,6 +32,7 @@ export class PhaseClock {
 
   async run<T>(name: Step, fn: () => Promise<T>, fields: (r: T) => Record<string, unknown> = () => ({})): Promise<T> {
     this.now = name;
+    stopIfAsked(this.signal, name);
     await this.onStart(name);
     const started = performance.now();
     const r = await fn();

@@ -9,8 +9,10 @@ import { PLAN_HASH_PATTERN } from "../plan/plan-hash.js";
 import { type LoadPlan, planLoadOrder } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import type { ReleaseFile } from "../release/release-files.js";
+import { resolveRelease } from "../release/resolve-release.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { mapModel, type TableMapping } from "../validation/table-mapping.js";
+import { checkTableSchema } from "../validation/table-schema.js";
 
 /** Hooks for progress display and for tests that inject faults between steps. */
 export interface RunHooks {
@@ -20,8 +22,10 @@ export interface RunHooks {
   afterBatch?: (e: { table: string; batch: number; rows: number; tx: TxLike }) => Promise<void> | void;
   /** Right before the transaction callback returns (COMMIT follows). */
   beforeCommit?: (e: { txid: string; tx: TxLike }) => Promise<void> | void;
+  /** A table's load starts; `bytes` is its file's size. */
   onTableStart?: (e: { table: string; bytes: number }) => void;
-  onProgress?: (e: { table: string; rows: number }) => void;
+  /** After each batch: the table's rows loaded and file bytes read so far. */
+  onProgress?: (e: { table: string; rows: number; bytes: number }) => void;
   onTableDone?: (e: { table: string }) => void;
 }
 
@@ -44,6 +48,12 @@ export interface ImportOptions {
   expectPlan?: string;
   /** Run even when the release and the targets are as the last deploy of the release left them. */
   redeploy?: boolean;
+  /**
+   * Aborting stops the run at its next safe point (between phases, between batches, before
+   * COMMIT is decided); it then rolls back and proves the database unchanged. The abort
+   * reason "SIGTERM" (or "parent gone") reports TERMINATED, anything else INTERRUPTED.
+   */
+  signal?: AbortSignal;
 }
 
 /** `atomic-etl plan`: an import's options that still mean something for a run that never writes. */
@@ -56,6 +66,8 @@ export interface PlanOptions {
   hooks?: RunHooks;
   /** Example rows per table and kind of change (default 5; 0 for none). */
   samples?: number;
+  /** Aborting stops the plan at its next safe point; it rolls back as it always does. */
+  signal?: AbortSignal;
 }
 
 /** One import, with every option normalised and checked: what the phases run from. */
@@ -73,6 +85,7 @@ export interface RunPlan {
   batchSize: number | undefined;
   waitMs: number | undefined;
   hooks: RunHooks;
+  signal: AbortSignal | undefined;
   /** Postgres schema of the targets. */
   schema: string;
   /** Absolute folder of the backups. */
@@ -96,7 +109,7 @@ export interface RunPlan {
 export function resolveRun(config: LoadedConfig, opts: ImportOptions & { samples?: number }, mode: RunPlan["mode"] = "import"): RunPlan {
   // an unknown environment first: it is the bigger mistake
   resolveEnvironment(config, opts.env ?? process.env.ETL_ENV ?? "local");
-  const releaseConfig = config.releases[opts.release];
+  const releaseConfig = resolveRelease(config, opts.release);
   if (!releaseConfig) {
     throw new EtlError(
       "UNKNOWN_RELEASE",
@@ -133,6 +146,7 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions & { samples
     batchSize: opts.batchSize,
     waitMs: opts.waitMs,
     hooks: opts.hooks ?? {},
+    signal: opts.signal,
     schema: config.schema,
     backupDir: path.resolve(config.root, config.backupDir),
     config,
@@ -187,9 +201,11 @@ export function planTables(
     mappings.map((mapping, i) => {
       const file = files[i] as ReleaseFile;
       const configured = file.entry.strategy ?? release.strategy;
+      const info = catalog.get(mapping.table) as TableInfo;
+      checkTableSchema(file.entry.schema, mapping, info);
       const t: TablePlan = {
         name: mapping.table,
-        info: catalog.get(mapping.table) as TableInfo,
+        info,
         mapping,
         entry: file.entry,
         file,

@@ -1,6 +1,6 @@
 import { readCatalog } from "../db/catalog.js";
 import type { HeldLock } from "../db/advisory-lock.js";
-import { type DatabaseIdentity, describeDatabase, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
+import { type DatabaseIdentity, formatIdentity, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
 import { diffFingerprints, type Fingerprint, fingerprintTables } from "../db/fingerprint.js";
 import { connect, pgTx } from "../db/pg-client.js";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
@@ -81,7 +81,7 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
       await sessions.close();
       return { kind: "unchanged", last: known.last as LedgerRow, reason: current };
     }
-    const state = await takeBeforeState(plan, bound.tables, client, ctx.url, releaseHash, clock, current);
+    const state = await takeBeforeState(plan, bound.tables, client, ctx.url, releaseHash, clock, ctx.log, current);
     if (current && state.backup && diffFingerprints(current, state.before ?? {}).length)
       expectPlan(plan, inputsOf(plan, base, state.before ?? {}), "the targets changed between the plan check and the backup");
     await recordFacts(ctx, base, state);
@@ -195,7 +195,7 @@ async function assertOneDatabase(plan: RunPlan, client: PrismaClientLike, sessio
   if (sameDatabase(theirs, ours)) return ours;
   throw new EtlError(
     "DATABASE_MISMATCH",
-    `the config's Prisma client reaches ${describeDatabase(theirs)}, but the run's lock, backup and proof connect to ${describeDatabase(ours)} (${plan.target.urlVariable ?? "the URL given"}); nothing was touched`,
+    `the config's Prisma client reaches ${formatIdentity(theirs)}, but the run's lock, backup and proof connect to ${formatIdentity(ours)} (${plan.target.urlVariable ?? "the URL given"}); nothing was touched`,
     {
       step: "preflight",
       runId: plan.runId,

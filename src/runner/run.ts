@@ -4,12 +4,13 @@ import { recordRun } from "../ledger/record.js";
 import { failedRow } from "../ledger/run-row.js";
 import { planHash } from "../plan/plan-hash.js";
 import { newReport, type RunReport, RunFailed, withTiming } from "../reporting/report.js";
-import type { BeforeState } from "./backup.js";
+import { type BeforeState, markOutcome } from "./backup.js";
 import { classifyFailure } from "./classify.js";
 import type { RunContext } from "./context.js";
 import { PlannedRollback, type PlanResult } from "./decide.js";
 import { runUrl } from "./lock.js";
 import { MemoryBudget } from "./memory-budget.js";
+import { asInterruption, stopIfAsked } from "./interrupted.js";
 import { PhaseClock } from "./phase.js";
 import type { RunPlan } from "./plan.js";
 import { type Prepared, prepare } from "./prepare.js";
@@ -33,7 +34,7 @@ export async function runRelease(plan: RunPlan, log: Logger): Promise<RunReport>
     plan,
     log,
     report: newReport(plan),
-    clock: new PhaseClock(log, {}, plan.hooks.onPhase),
+    clock: new PhaseClock(log, {}, plan.hooks.onPhase, plan.signal),
     memory: new MemoryBudget(settings.memoryBudgetMb),
     retry: { retries: settings.retries, baseDelayMs: settings.retryDelayMs, maxDelayMs: 30_000 },
     url: runUrl(plan),
@@ -52,6 +53,8 @@ export async function runRelease(plan: RunPlan, log: Logger): Promise<RunReport>
   try {
     const result = await transact(ctx, prepared);
     committed(ctx, result);
+    // before retention: a committed backup counts toward keepBackups
+    await markOutcome(prepared.state, "committed", ctx.log);
     await retain(ctx, prepared.state);
     return ctx.report;
   } catch (e) {
@@ -68,14 +71,18 @@ async function transact(ctx: RunContext, p: Prepared): Promise<TransactionResult
   return withRetries(
     ctx.retry,
     async (attempt) => {
+      // a stop requested during the backup: nothing has touched the targets yet
+      stopIfAsked(plan.signal, clock.step);
       report.attempts = attempt;
       if (attempt > 1) await p.sessions.renew();
       const ledger = ctx.ledgerRow && { schema: plan.ledgerSchema, row: ctx.ledgerRow };
+      const backupManifest = p.state.backup?.manifestPath ?? null;
       const input = {
         plan,
         tables: p.tables,
         load: p.load,
         before: p.state.before,
+        backupManifest,
         lock: p.sessions.lock,
         ledger,
         clock,
@@ -116,13 +123,15 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   const { plan, report, log } = ctx;
   const tx = raw instanceof TransactionFailed ? raw : null;
   report.txid = tx?.facts.txid ?? null;
-  const error = await classifyFailure(tx ? tx.cause : raw, {
+  const classified = await classifyFailure(tx ? tx.cause : raw, {
     runId: plan.runId,
     step: ctx.clock.step,
     commitSent: tx?.facts.commitSent ?? false,
     tables: new Map((p?.tables ?? []).map((t) => [t.name, t])),
     db: p?.sessions.client ?? null,
+    where: describeTarget(plan),
   });
+  const error = asInterruption(classified, plan.signal);
   const settled: Settled =
     plan.mode === "plan"
       ? { error: error.with({ data: "untouched" }), committed: false, warnings: [] }
@@ -138,6 +147,7 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   report.warnings = settled.warnings;
   if (settled.committed && tx?.facts.result) {
     committed(ctx, tx.facts.result);
+    await markOutcome(p?.state ?? null, "committed", log);
     report.commitConfirmedBy = "pg_xact_status";
     log.warn(
       { phase: "commit", txid: report.txid, status: "committed", durationMs: report.durationMs },
@@ -147,6 +157,7 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
   }
   const final = settled.error;
   report.outcome = final.data === "untouched" ? "refused" : final.data === "unknown" ? "failed" : "rolled back";
+  if (report.outcome === "rolled back" || report.outcome === "refused") await markOutcome(p?.state ?? null, "rolled back", log);
   report.error = final.toJSON();
   report.durationMs = Math.round(performance.now() - ctx.started);
   log.error({ phase: "failed", code: final.code, step: final.step, data: final.data, durationMs: report.durationMs }, final.message);
@@ -157,6 +168,16 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
     if (warning) report.warnings.push(warning);
   }
   throw new RunFailed(final, report);
+}
+
+/** `app@db.internal:5432/shop`: the target without its password. */
+function describeTarget(plan: RunPlan): string {
+  try {
+    const u = new URL(plan.target.url);
+    return `${u.username ? `${decodeURIComponent(u.username)}@` : ""}${plan.target.host}${u.port ? `:${u.port}` : ""}${u.pathname}`;
+  } catch {
+    return plan.target.host;
+  }
 }
 
 function committed(ctx: RunContext, result: TransactionResult): void {

@@ -15,6 +15,7 @@ import { type CheckResult, runChecks } from "../validation/user-checks.js";
 import { applyPhase } from "./apply.js";
 import { decideCommit } from "./decide.js";
 import { contextOf, type GroupShared, groupByStrategy, type StrategyGroup, strategyNames } from "./groups.js";
+import { stopIfAsked } from "./interrupted.js";
 import { guardRemovals } from "./guard-removals.js";
 import { loadTable } from "./load.js";
 import type { MemoryBudget } from "./memory-budget.js";
@@ -28,6 +29,8 @@ export interface TransactionInput {
   load: LoadPlan;
   /** The targets' fingerprints before the run (the backup's, or preflight's); null: a plan reads them in its own snapshot. */
   before: Readonly<Record<string, Fingerprint>> | null;
+  /** The backup's manifest, told the transaction's id just before COMMIT; null without a backup. */
+  backupManifest: string | null;
   /** The run lock (an import's; a plan takes none). */
   lock: HeldLock | null;
   /** An import's ledger row as known before the transaction; the commit gate completes and writes it. */
@@ -124,7 +127,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
     },
     () => ({ tables: input.tables.length, strategies: strategyNames(groups) }),
   );
-  const reports = await loadAll(tx, input, before, groups, loaded, facts);
+  const reports = await loadAll(tx, input, before, groups, loaded, facts, shared);
   await clock.run(
     "validate",
     async () => {
@@ -146,7 +149,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   if (planned) {
     clock.enter("commit");
     await plan.hooks.beforeCommit?.({ txid, tx });
-    await decideCommit(tx, facts, log, { mode: "plan", result: { ...result, ...planned, before } });
+    await decideCommit(tx, facts, log, { mode: "plan", result: { ...result, ...planned, before } }, plan.signal);
   }
   const after = await clock.run(
     "ledger",
@@ -156,11 +159,18 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   clock.enter("commit");
   await plan.hooks.beforeCommit?.({ txid, tx });
   const { schema, row } = input.ledger as NonNullable<TransactionInput["ledger"]>;
-  await decideCommit(tx, facts, log, {
-    mode: "import",
-    lock: input.lock as HeldLock,
-    ledger: ledgerInsert(schema, committedRow(row, result, after)),
-  });
+  await decideCommit(
+    tx,
+    facts,
+    log,
+    {
+      mode: "import",
+      lock: input.lock as HeldLock,
+      ledger: ledgerInsert(schema, committedRow(row, result, after)),
+      backupManifest: input.backupManifest,
+    },
+    plan.signal,
+  );
   facts.result = result;
   return result;
 }
@@ -180,6 +190,7 @@ async function loadAll(
   groups: readonly StrategyGroup[],
   loaded: Map<string, LoadedTable>,
   facts: TransactionFacts,
+  shared: GroupShared,
 ): Promise<Map<string, TableReport>> {
   const { clock, plan } = input;
   const reports = new Map<string, TableReport>();
@@ -192,13 +203,15 @@ async function loadAll(
       () =>
         loadTable(tx, t, g.strategy.loadTarget(t), {
           memory: input.memory,
-          onBatch: async (rows, batch) => {
-            plan.hooks.onProgress?.({ table: t.name, rows });
+          onBatch: async ({ rows, batch, loaded, bytes }) => {
+            stopIfAsked(plan.signal, "load");
+            plan.hooks.onProgress?.({ table: t.name, rows: loaded, bytes });
             await plan.hooks.afterBatch?.({ table: t.name, batch, rows, tx });
           },
         }),
       (x) => ({ table: x.table, records: x.records, batches: x.batches, bytes: x.bytes, keyMode: x.keyMode }),
     );
+    await g.strategy.tableLoaded?.(contextOf(g, shared), t);
     plan.hooks.onTableDone?.({ table: t.name });
     loaded.set(t.name, { records: r.records, columns: r.columns });
     reports.set(t.name, {

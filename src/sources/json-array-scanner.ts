@@ -3,11 +3,8 @@
  * parsing them: it tracks only strings and nesting, so each element can then go to the
  * native JSON.parse. This is what makes reading ~10x faster than a token-level
  * streaming parser (see README, "Why a scanner"). It also flags elements holding a run of
- * 16+ digits, whose long numbers are then quoted (see long-numbers.ts).
+ * 16+ digits, whose long numbers the reader then quotes (see long-numbers.ts).
  */
-import { quoteLongNumbers } from "./long-numbers.js";
-
-const emit = (text: string, long: boolean): string => (long ? quoteLongNumbers(text) : text);
 
 export type ScanProblem =
   | { kind: "not-array"; offset: number; found: string }
@@ -28,8 +25,13 @@ export class JsonArrayScanner {
   private inString = false;
   private elementStart = -1;
 
-  /** Feeds one chunk; returns complete element texts in order. Sets `problem` and stops on bad structure. */
-  push(chunk: string, out: string[]): void {
+  /**
+   * Feeds one chunk; appends complete element texts to `out` in order, to `long` whether
+   * each holds a run of 16+ digits, and to `colons` how many colons it has outside strings
+   * (its number of object members at every depth; see repeated-keys.ts). Sets `problem` and
+   * stops on bad structure.
+   */
+  push(chunk: string, out: string[], long: boolean[], colons: number[]): void {
     if (this.problem) return;
     const text = this.carry.length ? this.carry + chunk : chunk;
     const base = this.carryOffset;
@@ -39,7 +41,8 @@ export class JsonArrayScanner {
     let start = this.elementStart;
     // a digit run may continue across chunks: a long number split by a boundary is still long
     let run = this.run;
-    let long = this.long;
+    let isLong = this.long;
+    let members = this.members;
     const n = text.length;
     while (i < n) {
       if (start >= 0) {
@@ -62,18 +65,22 @@ export class JsonArrayScanner {
         }
         const c = text.charCodeAt(i);
         if ((c >= 48 && c <= 57) || c === 46) {
-          if (++run >= 16) long = true;
+          if (++run >= 16) isLong = true;
           i++;
           continue;
         }
         run = 0;
         if (c === 34) inString = true;
+        else if (c === 58) members++;
         else if (c === 123 || c === 91) depth++;
         else if (c === 125 || c === 93) {
           depth--;
           if (depth === 0) {
-            out.push(emit(text.slice(start, i + 1), long));
-            long = false;
+            out.push(text.slice(start, i + 1));
+            long.push(isLong);
+            isLong = false;
+            colons.push(members);
+            members = 0;
             start = -1;
             this.needComma = true;
             this.sawComma = false;
@@ -82,8 +89,11 @@ export class JsonArrayScanner {
           }
           if (depth < 0) {
             // a `]` closing the array right after a scalar element
-            out.push(emit(text.slice(start, i).trimEnd(), long));
-            long = false;
+            out.push(text.slice(start, i).trimEnd());
+            long.push(isLong);
+            isLong = false;
+            colons.push(members);
+            members = 0;
             start = -1;
             depth = 0;
             this.phase = "after";
@@ -92,8 +102,11 @@ export class JsonArrayScanner {
           }
         } else if (depth === 0 && c === 44) {
           // end of a scalar element
-          out.push(emit(text.slice(start, i).trimEnd(), long));
-          long = false;
+          out.push(text.slice(start, i).trimEnd());
+          long.push(isLong);
+          isLong = false;
+          colons.push(members);
+          members = 0;
           start = -1;
           this.needComma = false;
           this.sawComma = true;
@@ -166,11 +179,14 @@ export class JsonArrayScanner {
     }
     this.depth = depth;
     this.inString = inString;
-    this.long = long;
+    this.long = isLong;
+    this.members = members;
     this.run = run;
   }
 
   private long = false;
+
+  private members = 0;
 
   private run = 0;
 

@@ -51,6 +51,8 @@ export interface TableInfo extends QualifiedName {
   partitioned: boolean;
   /** Leaf partitions (of every level), in creation order; empty for an ordinary table. */
   partitions: QualifiedName[];
+  /** The top level's partition key columns (expressions left out); empty for an ordinary table. */
+  partitionKey: string[];
 }
 
 /** Catalog queries: pg_catalog only, ordinary and partitioned tables, no system schemas. */
@@ -113,7 +115,10 @@ ORDER BY c.relname, i.indisprimary DESC, i.indexrelid`,
 /** The partitioned tables among `tables` (a row with `leaf` false) and their leaf partitions, every level down. */
 export function leafPartitions(schema: string, tables: readonly string[]): Statement {
   return {
-    text: `SELECT c.relname AS table_name, pn.nspname AS schema, p.relname AS name, t.isleaf AS leaf
+    text: `SELECT c.relname AS table_name, pn.nspname AS schema, p.relname AS name, t.isleaf AS leaf,
+       CASE WHEN t.level = 0 THEN (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_partitioned_table pt
+         CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) WITH ORDINALITY k(attnum, ord)
+         JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum WHERE pt.partrelid = c.oid) END AS key
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL pg_partition_tree(c.oid) t
 JOIN pg_class p ON p.oid = t.relid JOIN pg_namespace pn ON pn.oid = p.relnamespace

@@ -23,27 +23,21 @@ export function releaseSavepoint(name: string): Statement {
   return { text: `RELEASE SAVEPOINT ${quoteIdent(name)}`, values: [] };
 }
 
+const ALL_MODES = [
+  "AccessShareLock",
+  "RowShareLock",
+  "RowExclusiveLock",
+  "ShareUpdateExclusiveLock",
+  "ShareLock",
+  "ShareRowExclusiveLock",
+  "ExclusiveLock",
+  "AccessExclusiveLock",
+];
+
 /** pg_locks modes that block (or, for row locks, may block) a request in `mode`. */
 const CONFLICTS: Record<LockMode, string[]> = {
-  "ACCESS EXCLUSIVE": [
-    "AccessShareLock",
-    "RowShareLock",
-    "RowExclusiveLock",
-    "ShareUpdateExclusiveLock",
-    "ShareLock",
-    "ShareRowExclusiveLock",
-    "ExclusiveLock",
-    "AccessExclusiveLock",
-  ],
-  EXCLUSIVE: [
-    "RowShareLock",
-    "RowExclusiveLock",
-    "ShareUpdateExclusiveLock",
-    "ShareLock",
-    "ShareRowExclusiveLock",
-    "ExclusiveLock",
-    "AccessExclusiveLock",
-  ],
+  "ACCESS EXCLUSIVE": ALL_MODES,
+  EXCLUSIVE: ALL_MODES.filter((m) => m !== "AccessShareLock"),
   SHARE: ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
   // RowShare (SELECT … FOR SHARE/UPDATE) and RowExclusive holders may hold the row locks a DELETE waits for.
   "ROW EXCLUSIVE": ["RowShareLock", "RowExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],

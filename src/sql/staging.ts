@@ -8,13 +8,20 @@ import type { Statement } from "./statement.js";
  * DELETE and INSERT … SELECT. Pure `{ text, values }` builders.
  */
 
-/** `(a = $n AND b = $n+1)` for a scope, numbering its parameters from `first`. */
+/** `(a = $n AND b >= $n+1 AND b < $n+2)` for a scope, numbering its parameters from `first`. */
 export function scopeMatch(alias: string, scope: Scope, first: number): { text: string; values: unknown[] } {
-  const cols = Object.keys(scope);
-  return {
-    text: `(${cols.map((c, i) => `${alias}.${quoteIdent(c)} = $${first + i}`).join(" AND ")})`,
-    values: cols.map((c) => scope[c]),
-  };
+  const terms: string[] = [];
+  const values: unknown[] = [];
+  const param = (v: unknown) => `$${first + values.push(v) - 1}`;
+  for (const [c, v] of Object.entries(scope)) {
+    const col = `${alias}.${quoteIdent(c)}`;
+    if (typeof v !== "object") terms.push(`${col} = ${param(v)}`);
+    else {
+      if (v.from !== undefined) terms.push(`${col} >= ${param(v.from)}`);
+      if (v.to !== undefined) terms.push(`${col} < ${param(v.to)}`);
+    }
+  }
+  return { text: `(${terms.join(" AND ")})`, values };
 }
 
 /** Up to `limit` staged rows outside the scope (NULL in a scope column counts as outside). */
@@ -143,4 +150,19 @@ export function insertFromStage(
 export function countInScope(target: QualifiedName, scope: Scope): Statement {
   const m = scopeMatch("t", scope, 1);
   return { text: `SELECT count(*)::bigint AS n FROM ${qualified(target)} t WHERE ${m.text}`, values: m.values };
+}
+
+/** The leaf partitions of `target` that hold rows of the scope (scanning only the partitions the scope prunes to). */
+export function partitionsInScope(target: QualifiedName, scope: Scope): Statement {
+  const m = scopeMatch("t", scope, 1);
+  return {
+    text: `SELECT DISTINCT n.nspname AS schema, c.relname AS name FROM ${qualified(target)} t JOIN pg_class c ON c.oid = t.tableoid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${m.text}`,
+    values: m.values,
+  };
+}
+
+/** Does this partition hold rows outside the scope (then TRUNCATE would take too much)? */
+export function holdsRowsOutsideScope(partition: QualifiedName, scope: Scope): Statement {
+  const m = scopeMatch("t", scope, 1);
+  return { text: `SELECT EXISTS (SELECT 1 FROM ONLY ${qualified(partition)} t WHERE ${m.text} IS NOT TRUE) AS mixed`, values: m.values };
 }

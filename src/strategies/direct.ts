@@ -66,15 +66,25 @@ export function directStrategy(): Strategy {
     loadTarget(table: TablePlan) {
       return staged.get(table.name) ?? table.info;
     },
+    async tableLoaded(ctx: StrategyContext, t: TablePlan) {
+      // in one statement, so the FK sees every row at once; now, so the tables after it find their parents
+      const stage = staged.get(t.name);
+      if (stage)
+        await execute(
+          ctx.tx,
+          insertSelect(
+            t.info,
+            stage,
+            t.info.columns.filter((c) => !c.isGenerated).map((c) => c.name),
+          ),
+        );
+    },
     async validate() {
       // The targets' own constraints checked every batch as it went in.
     },
     async finish(ctx: StrategyContext) {
       const counts: Record<string, ApplyCounts> = {};
       for (const t of ctx.tables) {
-        const stage = staged.get(t.name);
-        const columns = t.info.columns.filter((c) => !c.isGenerated).map((c) => c.name);
-        if (stage) await execute(ctx.tx, insertSelect(t.info, stage, columns));
         const [n] = await query<{ n: bigint | number }>(ctx.tx, countRows(t.info));
         counts[t.name] = { inserted: Number(n?.n ?? 0), updated: 0, unchanged: 0, deleted: before.get(t.name) ?? 0, duplicatesInSource: 0 };
       }

@@ -1,7 +1,13 @@
+import { execute, query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
+import type { TablePlan } from "../planner/table-plan.js";
+import { countRows, truncateTables } from "../sql/bulk.js";
+import { lockTables } from "../sql/locks.js";
+import type { QualifiedName } from "../sql/quote.js";
+import { deleteInScope, holdsRowsOutsideScope, partitionsInScope } from "../sql/staging.js";
 import { refuseOutsideReferences } from "./outside-references.js";
-import { replaceByDelete, type StagedPlan, stagedStrategy } from "./staged.js";
-import { infosOf, type Strategy, type StrategyContext } from "./strategy.js";
+import { insertStaged, type StagedPlan, type StagedTarget, stagedStrategy } from "./staged.js";
+import { type ApplyCounts, infosOf, type Strategy, type StrategyContext } from "./strategy.js";
 
 /** Every table needs a scope on its own columns. */
 function refuseMissingScopes(ctx: StrategyContext): void {
@@ -42,6 +48,47 @@ export function scopedPlan(): StagedPlan {
       await refuseOutsideReferences(ctx, "scoped", { truncate: false });
     },
     locks: (ctx) => ({ tables: infosOf(ctx), mode: "ROW EXCLUSIVE" }),
-    apply: replaceByDelete,
+    async apply(ctx, staged, counts) {
+      const deleted = new Map<string, number>();
+      for (const t of [...ctx.tables].reverse()) deleted.set(t.name, await clearScope(ctx, t));
+      const out: Record<string, ApplyCounts> = {};
+      for (const t of ctx.tables) {
+        const inserted = await insertStaged(ctx, staged.get(t.name) as StagedTarget, t.info, counts.get(t.name) ?? 0);
+        out[t.name] = { inserted, updated: 0, unchanged: 0, deleted: deleted.get(t.name) ?? 0, duplicatesInSource: 0 };
+      }
+      return out;
+    },
   };
+}
+
+/**
+ * Removes a table's rows in the scope. On a partitioned table whose scope is on its
+ * partition key, each partition that holds only rows of the scope is emptied with TRUNCATE
+ * (no dead rows, no per-row WAL; its readers wait until COMMIT, like staged-truncate's),
+ * and only the rest is DELETEd (readers never wait). Not where an FK points at the table:
+ * TRUNCATE cannot leave the FK's table out.
+ */
+async function clearScope(ctx: StrategyContext, t: TablePlan): Promise<number> {
+  const scope = t.scope as NonNullable<TablePlan["scope"]>;
+  const byPartition =
+    t.info.partitioned &&
+    t.entry.partitionWise &&
+    Object.keys(scope).some((c) => t.info.partitionKey.includes(c)) &&
+    t.info.referencedBy.length === 0;
+  let truncated = 0;
+  if (byPartition) {
+    const pure: QualifiedName[] = [];
+    for (const p of await query<QualifiedName>(ctx.tx, partitionsInScope(t.info, scope))) {
+      const [r] = await query<{ mixed: boolean }>(ctx.tx, holdsRowsOutsideScope(p, scope));
+      if (!r?.mixed) pure.push(p);
+    }
+    if (pure.length) {
+      await execute(ctx.tx, lockTables(pure, "ACCESS EXCLUSIVE"));
+      // exact, under the lock: what TRUNCATE removes
+      for (const p of pure) truncated += Number((await query<{ n: bigint | number }>(ctx.tx, countRows(p)))[0]?.n ?? 0);
+      await execute(ctx.tx, truncateTables(pure));
+    }
+    ctx.log("partitions replaced whole", { table: t.name, truncated: pure.map((p) => p.name), rows: truncated });
+  }
+  return truncated + (await execute(ctx.tx, deleteInScope(t.info, scope)));
 }

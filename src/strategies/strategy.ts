@@ -52,6 +52,7 @@ export interface ApplyCounts {
  *
  * - `prepare`: before any row is loaded (refuse up front, clear targets, create staging …)
  * - `loadTarget`: the relation each table's batches go into
+ * - `tableLoaded`: after one table's file is loaded, before the next (its children's) begins
  * - `validate`: after loading, before the final phase (FK integrity against the final state …)
  * - `diff`: what the final phase will change, computed without changing a target (merge;
  *   every {@link Planner}); in a plan it reports the changes per table
@@ -61,6 +62,7 @@ export interface Strategy {
   readonly name: string;
   prepare(ctx: StrategyContext): Promise<void>;
   loadTarget(table: TablePlan): QualifiedName;
+  tableLoaded?(ctx: StrategyContext, table: TablePlan): Promise<void>;
   validate(ctx: StrategyContext): Promise<void>;
   diff?(ctx: StrategyContext): Promise<Record<string, PlannedTable>>;
   finish(ctx: StrategyContext): Promise<Record<string, ApplyCounts>>;

@@ -143,18 +143,24 @@ const uuidCheck: Check = (v) => (typeof v === "string" && UUID.test(v) ? ok(v) :
 /** Deeper JSON would overflow the stack of JSON.stringify here and of PostgreSQL's JSON parser. */
 export const MAX_JSON_DEPTH = 1_000;
 
-/** Walks a JSON value without recursion: too deep, a NUL byte (in a key or string), or fine. */
+/** Walks a JSON value without recursion (and without a tuple per value): too deep, a NUL byte (in a key or string), or fine. */
 function jsonProblem(root: unknown): "deep" | "nul" | null {
-  const stack: [unknown, number][] = [[root, 1]];
-  for (let top = stack.pop(); top; top = stack.pop()) {
-    const [v, depth] = top;
-    if (typeof v === "string") {
-      if (v.includes("\u0000")) return "nul";
-    } else if (v && typeof v === "object") {
-      if (depth > MAX_JSON_DEPTH) return "deep";
-      for (const [k, x] of Object.entries(v)) {
-        if (k.includes("\u0000")) return "nul";
-        stack.push([x, depth + 1]);
+  if (typeof root === "string") return root.includes("\u0000") ? "nul" : null;
+  if (root === null || typeof root !== "object") return null;
+  const objects: object[] = [root];
+  const depths: number[] = [1];
+  for (let v = objects.pop(); v !== undefined; v = objects.pop()) {
+    const depth = depths.pop() as number;
+    if (depth > MAX_JSON_DEPTH) return "deep";
+    const array = Array.isArray(v);
+    for (const k in v) {
+      if (!array && k.includes("\u0000")) return "nul";
+      const x = (v as Record<string, unknown>)[k];
+      if (typeof x === "string") {
+        if (x.includes("\u0000")) return "nul";
+      } else if (x !== null && typeof x === "object") {
+        objects.push(x);
+        depths.push(depth + 1);
       }
     }
   }

@@ -1,32 +1,51 @@
+import { isDeepStrictEqual } from "node:util";
 import type { z } from "zod";
 import { EtlError } from "../errors.js";
+import { memberText } from "../sources/member-texts.js";
+import type { RawBatch } from "../sources/read-records.js";
+import { findRepeatedKey } from "../sources/repeated-keys.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { compileTableValidator, RowProblem } from "./column-types.js";
+import { RawJson } from "./raw-json.js";
+import { TableSchema } from "./table-schema.js";
 import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./table-mapping.js";
 
 type Row = Record<string, unknown>;
 
+const shown = (v: unknown) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+};
+
 /**
- * Validates one table's records: the user's zod schema (if any) on the record as read,
- * then the schema derived from the catalog on the column-keyed record. Returns rows keyed
- * by column name with DB-ready values. The first bad record stops the run with its
- * file, index, field and reason.
+ * Validates one table's records: a repeated key is refused (unless the table says
+ * `duplicateKeys: "last-wins"`), the user's zod schema (if any) runs on the record in the
+ * schema's key style (see table-schema.ts), then the schema derived from the catalog on the
+ * column-keyed record. Returns rows keyed by column name with DB-ready values; json/jsonb
+ * values carry the file's raw text ({@link RawJson}). The first bad record stops the run
+ * with its file, index, field (as the file spells it) and reason.
  */
 export class RecordValidator {
   private mode: KeyMode | null;
   private readonly derived: (row: Row) => Row | RowProblem;
   private rename: Map<string, string> | null = null;
+  private readonly schema: TableSchema | null;
+  /** json/jsonb columns: sent as the file's text, so their numbers keep every digit. */
+  private readonly jsonColumns: string[];
 
+  /** Throws CONFIG_INVALID when `userSchema` has a key that is neither a field nor a column of the table. */
   constructor(
     private readonly mapping: TableMapping,
     private readonly info: TableInfo,
     private readonly file: string,
     keys: "auto" | KeyMode,
-    private readonly userSchema: z.ZodType | undefined,
+    userSchema: z.ZodType | undefined,
     private readonly unknownKeys: "error" | "ignore" = "error",
   ) {
     this.mode = keys === "auto" ? null : keys;
     this.derived = compileTableValidator(info.columns);
+    this.schema = userSchema ? new TableSchema(userSchema, mapping, info) : null;
+    this.jsonColumns = info.columns.filter((c) => !c.isGenerated && (c.type === "json" || c.type === "jsonb")).map((c) => c.name);
   }
 
   /** Key mode in use, once known. */
@@ -52,50 +71,116 @@ export class RecordValidator {
     return this.rename;
   }
 
-  /** Keys that decide the key mode: with `unknownKeys: "ignore"`, keys that match neither naming do not count. */
+  /** A column's key as the file spells it. */
+  private fileKey(column: string): string {
+    return this.mode === "fields" ? (this.mapping.columnToField.get(column) ?? column) : column;
+  }
+
+  /**
+   * Keys that decide the key mode. Keys that match neither naming do not count with
+   * `unknownKeys: "ignore"`, nor with a table schema (which may drop them; the rename after
+   * it refuses those it keeps).
+   */
   private keysForDetection(rec: Row): string[] {
     const keys = Object.keys(rec);
-    if (this.unknownKeys !== "ignore") return keys;
+    if (this.unknownKeys !== "ignore" && !this.schema) return keys;
     const columns = new Set(this.info.columns.map((c) => c.name));
     return keys.filter((k) => this.mapping.fieldToColumn.has(k) || columns.has(k));
   }
 
-  /** Validates and converts `records` (from index `firstIndex`). */
+  /** Validates and converts `records` (from index `firstIndex`), without the checks that need the file's text. */
   validate(records: unknown[], firstIndex: number): Row[] {
+    return this.validateBatch({ firstIndex, records, texts: [], mayRepeat: [] });
+  }
+
+  /** Validates and converts a batch as the reader yields it. */
+  validateBatch(batch: RawBatch): Row[] {
+    const { records, texts, mayRepeat, firstIndex } = batch;
     const out: Row[] = new Array(records.length);
+    let suspect = 0;
     for (let i = 0; i < records.length; i++) {
-      const index = firstIndex + i;
-      let rec = records[i];
-      if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
-        this.fail(index, undefined, `expected a JSON object, got ${rec === null ? "null" : Array.isArray(rec) ? "an array" : typeof rec}`);
+      const repeats = mayRepeat[suspect] === i;
+      if (repeats) {
+        suspect++;
+        this.refuseRepeatedKey(texts[i], firstIndex + i);
       }
-      if (this.userSchema) {
-        const r = this.userSchema.safeParse(rec);
-        if (!r.success) {
-          const issue = r.error.issues[0];
-          this.fail(index, issue?.path.map(String).join(".") || undefined, issue?.message ?? "failed the table's schema");
-        }
-        rec = r.data;
-      }
-      if (this.mode === null) this.mode = detectKeyMode(this.keysForDetection(rec as Row), this.mapping, this.info, this.file);
-      const rename = this.renameMap();
-      const row: Row = {};
-      for (const key in rec as Row) {
-        const col = rename.get(key);
-        if (col === undefined) {
-          if (this.unknownKeys === "ignore") continue;
-          throw unknownKey(key, index, this.mapping, this.info, this.file);
-        }
-        row[col] = (rec as Row)[key];
-      }
-      const r = this.derived(row);
-      if (r instanceof RowProblem) {
-        const col = r.column;
-        const field = col !== undefined && this.mode === "fields" ? (this.mapping.columnToField.get(col) ?? col) : col;
-        this.fail(index, field, r.message, { column: col });
-      }
-      out[i] = r;
+      out[i] = this.one(records[i], firstIndex + i, texts[i], repeats);
     }
     return out;
+  }
+
+  private refuseRepeatedKey(text: string | undefined, index: number): void {
+    if (this.mapping.duplicateKeys === "last-wins" || text === undefined) return;
+    const path = findRepeatedKey(text);
+    if (!path) return;
+    const key = path[path.length - 1] as string;
+    const table = this.mapping.table;
+    throw new EtlError(
+      "REPEATED_KEY",
+      `${this.file}: record #${index} repeats the key ${JSON.stringify(key)}${path.length > 1 ? ` (in ${path.slice(0, -1).join(".")})` : ""}; only its last value would be read`,
+      {
+        step: "load",
+        file: this.file,
+        record: index,
+        field: path.join("."),
+        table,
+        meta: { key, path },
+        next: `remove the repeated key from the record, or set duplicateKeys: "last-wins" on table ${table} to keep the last value`,
+      },
+    );
+  }
+
+  /** `repeats`: a key may occur twice in `text` (kept with `last-wins`). */
+  private one(rec: unknown, index: number, text: string | undefined, repeats: boolean): Row {
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
+      this.fail(index, undefined, `expected a JSON object, got ${rec === null ? "null" : Array.isArray(rec) ? "an array" : typeof rec}`);
+    }
+    const input = rec as Row;
+    if (this.mode === null) this.mode = detectKeyMode(this.keysForDetection(input), this.mapping, this.info, this.file);
+    let source = input;
+    if (this.schema) {
+      const r = this.schema.run(input, this.mode);
+      if ("collision" in r) throw unknownKey(r.collision, index, this.mapping, this.info, this.file);
+      if (!r.ok) {
+        const { field, value, message } = r.failure;
+        // the value itself when small, else its start: a report must not carry a 10 MB string
+        const small =
+          value === null || typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && value.length <= 200);
+        this.fail(index, field, value === undefined ? message : `${message} (got ${shown(value)})`, {
+          value: small ? value : shown(value),
+        });
+      }
+      source = r.value as Row;
+    }
+    const rename = this.renameMap();
+    const row: Row = {};
+    for (const key in source) {
+      const col = rename.get(key);
+      if (col === undefined) {
+        if (this.unknownKeys === "ignore") continue;
+        throw unknownKey(key, index, this.mapping, this.info, this.file);
+      }
+      row[col] = source[key];
+    }
+    const r = this.derived(row);
+    if (r instanceof RowProblem) {
+      const col = r.column;
+      const field = col !== undefined && this.mode === "fields" ? (this.mapping.columnToField.get(col) ?? col) : col;
+      this.fail(index, field, r.message, { column: col });
+    }
+    if (this.jsonColumns.length && text !== undefined) this.keepRawJson(r, input, source, text, repeats);
+    return r;
+  }
+
+  /** Puts the file's own text in place of each json/jsonb value, unless the table schema changed the value. */
+  private keepRawJson(row: Row, input: Row, source: Row, text: string, repeats: boolean): void {
+    for (const col of this.jsonColumns) {
+      const v = row[col];
+      if (v === undefined || v === null) continue;
+      const key = this.fileKey(col);
+      if (source !== input && source[key] !== input[key] && !isDeepStrictEqual(source[key], input[key])) continue;
+      const raw = memberText(text, key, repeats);
+      if (raw !== undefined) row[col] = new RawJson(raw, v);
+    }
   }
 }

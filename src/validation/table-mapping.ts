@@ -10,12 +10,23 @@ export interface TableMapping {
   /** Prisma field name → column name (scalar fields only). Empty without a model. */
   fieldToColumn: Map<string, string>;
   columnToField: Map<string, string>;
+  /** A key repeated within one object of a record: refused (`error`), or the last value kept (`last-wins`). */
+  duplicateKeys: "error" | "last-wins";
+}
+
+/** The parts of a table's config entry that decide how its records' keys are read. */
+export interface KeyConfig {
+  model?: string;
+  table?: string;
+  /** Default `error`. */
+  duplicateKeys?: "error" | "last-wins";
 }
 
 /** Resolves a config entry (`model` or `table`) to the table name and field/column maps. */
-export function mapModel(entry: { model?: string; table?: string }, dm: RuntimeDataModel | undefined): TableMapping {
+export function mapModel(entry: KeyConfig, dm: RuntimeDataModel | undefined): TableMapping {
+  const duplicateKeys = entry.duplicateKeys ?? "error";
   if (entry.table !== undefined) {
-    return { model: null, table: entry.table, fieldToColumn: new Map(), columnToField: new Map() };
+    return { model: null, table: entry.table, fieldToColumn: new Map(), columnToField: new Map(), duplicateKeys };
   }
   const name = entry.model as string;
   const model = dm?.models[name];
@@ -39,6 +50,7 @@ export function mapModel(entry: { model?: string; table?: string }, dm: RuntimeD
     table: model.dbName ?? name,
     fieldToColumn,
     columnToField: new Map([...fieldToColumn].map(([f, c]) => [c, f])),
+    duplicateKeys,
   };
 }
 

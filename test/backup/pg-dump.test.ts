@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manifestPathOf, readManifest } from "../../src/backup/manifest.js";
 import { takeBackup } from "../../src/backup/pg-dump.js";
 import { restoreBackup } from "../../src/backup/restore.js";
-import { inspectDump, sha256File } from "../../src/backup/verify.js";
+import { inspectDump } from "../../src/backup/verify.js";
+import { sha256File } from "../../src/release/release-files.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import {
   failure,
@@ -20,7 +21,7 @@ import {
   type Workspace,
 } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase, pgBinaries } from "../support/postgres.js";
-import { envGuard, fakeOldPgDump, fakePgDump16WithoutZstd } from "./support.js";
+import { envGuard, fakeOldPgDump, fakePgDump16WithoutZstd, fingerprintsOf } from "./support.js";
 
 const TARGETS = ["leagues", "teams", "players", "matches", "player_match_stats"];
 
@@ -43,6 +44,8 @@ afterEach(async () => {
   await db.drop();
   await ws.cleanup();
 });
+
+const pub = (names: readonly string[]) => names.map((name) => ({ schema: "public", name }));
 
 const backupRequest = (dir: string) => ({
   url: db.url,
@@ -69,7 +72,14 @@ describe("takeBackup", () => {
 
     const m = await readManifest(manifestPathOf(dumpPath));
     const [server] = await sql<{ v: string }>(db.url, "SELECT current_setting('server_version') AS v");
+    const [me] = await sql<{ sys: string; oid: string }>(
+      db.url,
+      "SELECT (SELECT system_identifier::text FROM pg_control_system()) AS sys, oid::text FROM pg_database WHERE datname = current_database()",
+    );
     expect(m).toMatchObject({
+      formatVersion: 2,
+      identity: { systemIdentifier: me!.sys, database: db.name, oid: Number(me!.oid) },
+      otherTables: [],
       id: report.backup!.id,
       environment: "local",
       release: "A",
@@ -88,6 +98,7 @@ describe("takeBackup", () => {
     // the manifest holds the state the dump holds: the one before the import
     expect(Object.keys(m.tables)).toEqual(TARGETS);
     for (const t of TARGETS) expect({ rows: m.tables[t]!.rows, hash: m.tables[t]!.hash }).toEqual(before[t]);
+    for (const t of TARGETS) expect(m.tables[t]!.partitions).toBeNull();
     expect(m.tables.teams!.columns.map((c) => `${c.name} ${c.type}`)).toEqual([
       "id integer",
       "league_id integer",
@@ -99,19 +110,19 @@ describe("takeBackup", () => {
 
   it("should hold exactly the target tables' data, as pg_restore --list shows", async () => {
     const { dumpPath } = await takeBackup(backupRequest(ws.backupDir));
-    const entries = await inspectDump(dumpPath, "public", TARGETS, "tables", { deep: true, step: "backup" });
-    expect(entries.map((e) => e.table).sort()).toEqual([...TARGETS].sort());
-    const e = await rejection(inspectDump(dumpPath, "public", [...TARGETS, "other"], "tables", { deep: false, step: "backup" }));
+    const entries = await inspectDump(dumpPath, pub(TARGETS), "tables", { deep: true, step: "backup" });
+    expect(entries.map((e) => e.name).sort()).toEqual([...TARGETS].sort());
+    const e = await rejection(inspectDump(dumpPath, pub([...TARGETS, "other"]), "tables", { deep: false, step: "backup" }));
     expect(e.code).toBe("BACKUP_VERIFY_FAILED");
-    expect(e.message).toContain("missing other");
-    const fewer = await rejection(inspectDump(dumpPath, "public", ["leagues"], "tables", { deep: false, step: "backup" }));
+    expect(e.message).toContain("missing public.other");
+    const fewer = await rejection(inspectDump(dumpPath, pub(["leagues"]), "tables", { deep: false, step: "backup" }));
     expect(fewer.message).toMatch(/unexpected .*public\.teams/);
   });
 
   it("should refuse a file pg_restore cannot read with BACKUP_VERIFY_FAILED", async () => {
     const junk = path.join(ws.root, "junk.dump");
     await writeFile(junk, "not a dump");
-    const e = await rejection(inspectDump(junk, "public", TARGETS, "tables", { deep: false, step: "backup" }));
+    const e = await rejection(inspectDump(junk, pub(TARGETS), "tables", { deep: false, step: "backup" }));
     expect(e.code).toBe("BACKUP_VERIFY_FAILED");
     expect(e.message).toContain("cannot be read by pg_restore");
   });
@@ -121,6 +132,10 @@ describe("takeBackup", () => {
     const { dumpPath, manifest } = await takeBackup({ ...backupRequest(ws.backupDir), mode: "full" });
     expect(manifest.mode).toBe("full");
     expect(Object.keys(manifest.tables)).toEqual(TARGETS);
+    // every other table of the dump is in the manifest too, with its fingerprint
+    const side = manifest.otherTables.find((t) => t.name === "side_notes");
+    expect(side).toMatchObject({ schema: "public", rows: 1, partitions: null });
+    expect({ rows: side!.rows, hash: side!.hash }).toEqual((await fingerprintsOf(db.url, ["side_notes"])).side_notes);
     const list = await execa((await pgBinaries()).pg_restore, ["--list", dumpPath]);
     expect(list.stdout).toMatch(/TABLE DATA public side_notes /);
   });

@@ -2,15 +2,15 @@ import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { manifestPathOf, readManifest, writeManifest } from "../../src/backup/manifest.js";
+import { type BackupManifest, manifestPathOf, readManifest, writeManifest } from "../../src/backup/manifest.js";
 import { restoreBackup } from "../../src/backup/restore.js";
-import { restoreById } from "../../src/backup/restore-command-core.js";
-import { sha256File } from "../../src/backup/verify.js";
+import { restoreById } from "../../src/commands/restore.js";
+import { sha256File } from "../../src/release/release-files.js";
 import { acquireRunLock } from "../../src/db/advisory-lock.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { clone, nextRelease, rejection, snapshot, sql, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import { corruptMiddle, cutTail, truncateTo } from "./support.js";
+import { corruptMiddle, cutTail, markRun, truncateTo } from "./support.js";
 
 let db: FreshDatabase;
 let ws: Workspace;
@@ -49,6 +49,7 @@ async function importAThenB(backup: "tables" | "full" = "tables") {
   const a = await stateOf(db.url);
   const report = await etl.import({ release: "B", url: db.url, backup });
   expect(report.backup).not.toBeNull();
+  await markRun(report);
   return { a, id: report.backup!.id, dumpPath: report.backup!.path };
 }
 
@@ -68,7 +69,7 @@ describe("restore", () => {
     expect(Number(seq?.n)).toBeGreaterThan(8);
   });
 
-  it("should restore the newest backup of the environment for `latest`", async () => {
+  it("should restore the newest committed backup of this database in the environment for `latest`", async () => {
     const { a } = await importAThenB();
     const r = await restoreById(etl.config, { id: "latest", url: db.url });
     expect(r.rows).toBe(Object.values(a.fingerprints).reduce((n, f) => n + f.rows, 0));
@@ -99,6 +100,8 @@ describe("restore", () => {
     await etl.import({ release: "A", url: db.url, backup: false });
     const older = await etl.import({ release: "B", url: db.url, backup: "tables" });
     const newer = await etl.import({ release: "A", url: db.url, backup: "tables" });
+    await markRun(older);
+    await markRun(newer);
     const state = await stateOf(db.url);
     await corruptMiddle(newer.backup!.path);
 
@@ -128,7 +131,7 @@ describe("restore", () => {
     // a dump already broken when its manifest was written: its table of contents reads fine,
     // only replaying its data finds out
     await cutTail(dumpPath, 40);
-    const m = await readManifest(manifestPathOf(dumpPath));
+    const m = (await readManifest(manifestPathOf(dumpPath))) as BackupManifest;
     await rm(manifestPathOf(dumpPath));
     await writeManifest(manifestPathOf(dumpPath), { ...m, sizeBytes: (await stat(dumpPath)).size, sha256: await sha256File(dumpPath) });
 

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { restoreById } from "../../src/backup/restore-command-core.js";
+import { restoreById } from "../../src/commands/restore.js";
 import { createLogger } from "../../src/reporting/logger.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { nextRelease, rejection, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";

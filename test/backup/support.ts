@@ -9,6 +9,11 @@
  */
 import { chmod, mkdir, open, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
+import pg from "pg";
+import { manifestPathOf, markBackupOutcome, type RunOutcome } from "../../src/backup/manifest.js";
+import { type Fingerprint, fingerprintTable } from "../../src/db/fingerprint.js";
+import { pgTx } from "../../src/db/pg-client.js";
+import type { QualifiedName } from "../../src/sql/quote.js";
 import { pgBinaries } from "../support/postgres.js";
 
 const TOOLS = ["pg_dump", "pg_restore", "psql"] as const;
@@ -125,4 +130,49 @@ export async function cutTail(file: string, bytes: number): Promise<void> {
 export async function truncateTo(file: string, fraction: number): Promise<void> {
   const { size } = await stat(file);
   await truncate(file, Math.floor(size * fraction));
+}
+
+/** Fingerprints of any tables (`name` in public, or `schema.name`), read through a plain pg connection. */
+export async function fingerprintsOf(url: string, tables: readonly string[]): Promise<Record<string, Fingerprint>> {
+  const c = new pg.Client({ connectionString: url });
+  c.on("error", () => undefined);
+  await c.connect();
+  try {
+    const out: Record<string, Fingerprint> = {};
+    for (const t of tables) {
+      const [schema, name] = t.includes(".") ? (t.split(".") as [string, string]) : ["public", t];
+      out[t] = await fingerprintTable(pgTx(c), { schema, name } satisfies QualifiedName);
+    }
+    return out;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Records a run's outcome in its backup's manifest, as the runner does once the run has ended
+ * (until the runner calls markBackupOutcome itself, tests that need `latest` or retention after
+ * an import say it here).
+ */
+export async function markRun(report: { backup: { path: string } | null }, outcome: RunOutcome = "committed"): Promise<void> {
+  if (!report.backup) throw new Error("the run took no backup");
+  await markBackupOutcome(manifestPathOf(report.backup.path), outcome);
+}
+
+/** Rewrites a backup's manifest as a run killed before it sent COMMIT leaves it: pending, no transaction id. */
+export async function asIfKilledBeforeCommit(report: { backup: { path: string } | null }): Promise<void> {
+  if (!report.backup) throw new Error("the run took no backup");
+  const file = manifestPathOf(report.backup.path);
+  const m = JSON.parse(await readFile(file, "utf8")) as { run: Record<string, unknown> };
+  m.run = { outcome: "pending" };
+  await writeFile(file, `${JSON.stringify(m, null, 2)}\n`);
+}
+
+/** Rewrites a backup's manifest as format 1 wrote it: no identity, no run outcome, no partitions. */
+export async function downgradeToFormat1(dumpPath: string): Promise<void> {
+  const file = manifestPathOf(dumpPath);
+  const m = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown> & { tables: Record<string, Record<string, unknown>> };
+  const { identity: _i, run: _r, otherTables: _o, ...rest } = m;
+  const tables = Object.fromEntries(Object.entries(m.tables).map(([n, { partitions: _p, ...t }]) => [n, t]));
+  await writeFile(file, JSON.stringify({ ...rest, formatVersion: 1, tables }, null, 2));
 }

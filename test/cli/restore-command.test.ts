@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { envGuard } from "../backup/support.js";
+import { envGuard, markRun } from "../backup/support.js";
 import { clone, nextRelease, snapshot, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 
@@ -57,9 +57,9 @@ async function productionAThenB() {
   await ws.writeRelease("A", nextRelease());
   await ws.writeRelease("B", b);
   const etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES }, B: { tables: STANDARD_TABLES } }));
-  await etl.import({ release: "A", url: db.url, env: "production", force: true });
+  await markRun(await etl.import({ release: "A", url: db.url, env: "production", force: true }));
   const a = await stateOf(db.url);
-  await etl.import({ release: "B", url: db.url, env: "production", force: true });
+  await markRun(await etl.import({ release: "B", url: db.url, env: "production", force: true }));
   return a;
 }
 
@@ -84,6 +84,33 @@ describe("atomic-etl restore", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ tables: ["leagues", "teams", "players", "matches", "player_match_stats"] });
     expect(await stateOf(db.url)).toEqual(a);
+  });
+
+  it("should exit 11 with BACKUP_WRONG_DATABASE for another database's backup, and restore it with --into-other-database", async () => {
+    const other = await freshDatabase();
+    try {
+      await ws.writeRelease("A", nextRelease());
+      const etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES } }));
+      const otherBefore = await stateOf(other.url);
+      const theirs = await etl.import({ release: "A", url: other.url });
+      await markRun(theirs);
+      const before = await snapshot(db.url);
+
+      const refused = await cli("restore", theirs.backup!.id);
+      expect(refused.code).toBe(11);
+      expect(refused.stderr).toContain("BACKUP_WRONG_DATABASE");
+      expect(refused.stderr).toContain(`is of database ${other.name} (oid `);
+      expect(refused.stderr).toContain(`this is database ${db.name} (oid `);
+      expect(refused.stderr).toContain("--into-other-database");
+      expect(refused.stderr).not.toContain(new URL(db.url).password);
+      expect(await snapshot(db.url)).toEqual(before);
+
+      const r = await cli("restore", theirs.backup!.id, "--into-other-database", "--json");
+      expect(r.code).toBe(0);
+      expect(await stateOf(db.url)).toEqual(otherBefore);
+    } finally {
+      await other.drop();
+    }
   });
 
   it("should exit 10 with BACKUP_NOT_FOUND for an unknown id", async () => {

@@ -33,14 +33,16 @@ describe("parseConfig", () => {
       backupDir: "backups",
       databaseUrlEnv: {},
       environments: {},
+      localHosts: [],
     });
-    expect(c.releases.r).toMatchObject({ checks: [], strategy: "direct" });
+    expect(c.releases.r).toMatchObject({ checks: [], strategy: "direct", refresh: [], afterLoad: [] });
     expect(c.releases.r?.tables[0]).toEqual({
       model: "League",
       file: "leagues.json",
       keys: "auto",
       unknownKeys: "error",
       allowEmpty: false,
+      partitionWise: true,
     });
   });
 

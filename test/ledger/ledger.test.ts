@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { restoreById } from "../../src/backup/restore-command-core.js";
+import { restoreById } from "../../src/commands/restore.js";
 import { history } from "../../src/commands/history.js";
 import { parseConfig } from "../../src/config/load.js";
 import { connect, pgTx } from "../../src/db/pg-client.js";

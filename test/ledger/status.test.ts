@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { restoreById } from "../../src/backup/restore-command-core.js";
+import { restoreById } from "../../src/commands/restore.js";
 import { formatStatus } from "../../src/cli/status-command.js";
 import { status } from "../../src/commands/status.js";
 import { clone, nextRelease, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";

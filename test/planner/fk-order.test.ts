@@ -21,6 +21,7 @@ function catalog(
       referencedBy: [],
       partitioned: false,
       partitions: [],
+      partitionKey: [],
     });
   }
   for (const [child, parents] of Object.entries(edges)) {

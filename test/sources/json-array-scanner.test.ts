@@ -1,16 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { JsonArrayScanner, type ScanProblem } from "../../src/sources/json-array-scanner.js";
+import { quoteLongNumbers } from "../../src/sources/long-numbers.js";
 
 /** What JSON.parse makes of a nested 17-digit number: it is left to lose precision, as JSON says. */
 const LOSSY = Number("12345678901234567");
 
-/** Feeds `chunks` to a fresh scanner; returns the parsed elements and the problem, if any. */
+/**
+ * Feeds `chunks` to a fresh scanner; returns the elements, parsed as the reader does
+ * (long numbers quoted where the scanner flags them), and the problem, if any.
+ */
 function scan(chunks: string[]): { elements: unknown[]; problem: ScanProblem | null } {
   const s = new JsonArrayScanner();
   const out: string[] = [];
-  for (const c of chunks) s.push(c, out);
+  const long: boolean[] = [];
+  const colons: number[] = [];
+  for (const c of chunks) s.push(c, out, long, colons);
   s.end();
-  return { elements: out.map((t) => JSON.parse(t) as unknown), problem: s.problem };
+  expect(long).toHaveLength(out.length);
+  expect(colons).toHaveLength(out.length);
+  return { elements: out.map((t, i) => JSON.parse(long[i] ? quoteLongNumbers(t) : t) as unknown), problem: s.problem };
 }
 
 const bytes = (text: string) => [...text];
@@ -120,8 +128,8 @@ describe("JsonArrayScanner", () => {
   it("should stop at the first problem and ignore later input", () => {
     const s = new JsonArrayScanner();
     const out: string[] = [];
-    s.push("[1,,", out);
-    s.push('{"a":1}]', out);
+    s.push("[1,,", out, [], []);
+    s.push('{"a":1}]', out, [], []);
     s.end();
     expect(out).toEqual(["1"]);
     expect(s.problem).toMatchObject({ kind: "empty-element", offset: 3 });

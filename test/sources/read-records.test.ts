@@ -19,7 +19,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function file(content: string, ext = "json"): Promise<string> {
+async function file(content: string | Buffer, ext = "json"): Promise<string> {
   const p = path.join(dir, `f${++n}.${ext}`);
   await writeFile(p, content);
   return p;
@@ -130,6 +130,86 @@ describe("readRecords (JSON arrays)", () => {
   it("should refuse a missing file with INPUT_UNREADABLE", async () => {
     const e = await readError(path.join(dir, "nope.json"), { label: "nope.json" });
     expect(e).toMatchObject({ code: "INPUT_UNREADABLE", file: "nope.json" });
+  });
+});
+
+describe("readRecords (input bytes)", () => {
+  const ff = Buffer.from([0xff, 0xfe]);
+  /** `[{"id":0,…},…]` with FF FE inside the string value of record `bad`. */
+  const withBadBytes = (bad: number, n = 4) =>
+    Buffer.concat([
+      Buffer.from("[\n"),
+      ...Array.from({ length: n }, (_, i) =>
+        Buffer.concat([Buffer.from(`${i ? ",\n" : ""}{"id":${i},"name":"é${i}`), i === bad ? ff : Buffer.alloc(0), Buffer.from('"}')]),
+      ),
+      Buffer.from("\n]\n"),
+    ]);
+
+  it("should refuse invalid UTF-8 in a JSON array, naming the record and the byte offset, wherever the chunks split", async () => {
+    const bytes = withBadBytes(2);
+    const offset = bytes.indexOf(ff);
+    const p = await file(bytes);
+    for (const highWaterMark of [1, 2, 3, 7, offset, offset + 1, 1 << 16]) {
+      const e = await readError(p, { label: "players.json", highWaterMark });
+      expect(e, `highWaterMark ${highWaterMark}`).toMatchObject({ code: "INPUT_MALFORMED", file: "players.json", record: 2, step: "load" });
+      expect(e.meta).toEqual({ offset, bytes: "FF" });
+      expect(e.message).toContain(`invalid UTF-8 at byte ${offset} (record #2)`);
+    }
+  });
+
+  it("should refuse invalid UTF-8 in NDJSON, naming the record, the line and the byte offset", async () => {
+    const lines = ['{"id":0}', "", '{"id":1,"name":"a"}', "BAD", '{"id":3}'];
+    const bytes = Buffer.concat(
+      lines.flatMap((l) => [
+        l === "BAD" ? Buffer.concat([Buffer.from('{"id":2,"name":"'), ff, Buffer.from('"}')]) : Buffer.from(l),
+        Buffer.from("\n"),
+      ]),
+    );
+    const p = await file(bytes, "ndjson");
+    for (const highWaterMark of [1, 5, 1 << 16]) {
+      const e = await readError(p, { highWaterMark });
+      expect(e).toMatchObject({ code: "INPUT_MALFORMED", record: 2 });
+      expect(e.meta.offset).toBe(bytes.indexOf(ff));
+      expect(e.message).toContain("line 4");
+    }
+  });
+
+  it("should refuse FF FE straddling the reader's 1 MiB chunk boundary in a large file, with its exact offset", async () => {
+    const head = Buffer.from("[\n");
+    const pad = (n: number) => Buffer.from(`{"id":${n},"name":"${"x".repeat(90)}"},\n`);
+    const parts: Buffer[] = [head];
+    let size = head.length;
+    let n = 0;
+    while (size < (1 << 20) - 200) {
+      const p = pad(n++);
+      parts.push(p);
+      size += p.length;
+    }
+    // the record whose FF sits at the last byte of the first chunk and FE at the first of the next
+    const prefix = Buffer.from(`{"id":${n},"name":"`);
+    const fill = (1 << 20) - 1 - size - prefix.length;
+    parts.push(prefix, Buffer.from("é".repeat(Math.floor(fill / 2)) + "y".repeat(fill % 2)), ff, Buffer.from('"}\n]\n'));
+    const bytes = Buffer.concat(parts);
+    expect(bytes.indexOf(ff)).toBe((1 << 20) - 1);
+    const e = await readError(await file(bytes));
+    expect(e).toMatchObject({ code: "INPUT_MALFORMED", record: n });
+    expect(e.meta).toEqual({ offset: (1 << 20) - 1, bytes: "FF" });
+  });
+
+  it("should keep U+FFFD and every other well-formed character as it is", async () => {
+    const recs = [{ id: 1, s: "\uFFFD é 日本 🎉 \uFEFF" }];
+    expect((await readAll(await file(JSON.stringify(recs)), { highWaterMark: 1 })).flatMap((b) => b.records)).toEqual(recs);
+  });
+
+  it("should hand each record's text and the records that may repeat a key to the validator", async () => {
+    const text = '[{"a":1,"a":2}, {"b":{"c":1}} ,{"s":"x"}]';
+    for (const format of ["json", "ndjson"] as const) {
+      const content = format === "json" ? text : '{"a":1,"a":2}\n{"b":{"c":1}}\n{"s":"x"}\n';
+      const [b] = await readAll(await file(content, format));
+      expect(b?.texts).toEqual(['{"a":1,"a":2}', '{"b":{"c":1}}', '{"s":"x"}']);
+      expect(b?.mayRepeat).toEqual([0]);
+      expect(b?.records).toEqual([{ a: 2 }, { b: { c: 1 } }, { s: "x" }]);
+    }
   });
 });
 

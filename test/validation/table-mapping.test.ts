@@ -17,6 +17,7 @@ const teams: TableInfo = {
   referencedBy: [],
   partitioned: false,
   partitions: [],
+  partitionKey: [],
 };
 
 const dm = {

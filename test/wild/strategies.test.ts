@@ -15,7 +15,7 @@ describe("a schema in the wild: every strategy over partitioned tables, triggers
       const release = wildRelease(6);
       await ws.writeRelease("r", release);
       const etl = new AtomicEtl(ws.wildConfig({ r: { tables, strategy: strategy === "merge" ? "direct" : strategy } }));
-      const first = await etl.import({ release: "r", url: db.url, backup: false });
+      const first = await etl.import({ release: "r", url: db.url, backup: "tables" });
       expect(first.outcome).toBe("committed");
       const after = await wildSnapshot(db.url);
       expect(after.payment?.length).toBe(strategy === "merge" ? 12 + 3 : 12);
@@ -24,8 +24,8 @@ describe("a schema in the wild: every strategy over partitioned tables, triggers
       expect(await sql(db.url, "SELECT fulltext::text AS f FROM film WHERE film_id = 101")).toEqual([{ f: "'1':2,4 'about':3 'film':1" }]);
 
       // nothing changed since: a no-op; forced, a real run that leaves the same rows
-      expect((await etl.import({ release: "r", url: db.url, backup: false })).outcome).toBe("unchanged");
-      const again = await etl.import({ release: "r", url: db.url, backup: false, redeploy: true });
+      expect((await etl.import({ release: "r", url: db.url, backup: "tables" })).outcome).toBe("unchanged");
+      const again = await etl.import({ release: "r", url: db.url, backup: "tables", redeploy: true });
       expect(again.outcome).toBe("committed");
       expect(await wildSnapshot(db.url)).toEqual(after);
 
@@ -33,7 +33,7 @@ describe("a schema in the wild: every strategy over partitioned tables, triggers
       (changed["film.json"] as Record<string, unknown>[])[0]!.title = "Changed";
       (changed["payment.json"] as Record<string, unknown>[])[0]!.amount = "9.99";
       await ws.writeRelease("r", changed);
-      const third = await etl.import({ release: "r", url: db.url, backup: false });
+      const third = await etl.import({ release: "r", url: db.url, backup: "tables" });
       expect(third.outcome).toBe("committed");
       expect(await sql(db.url, "SELECT title, title_upper FROM film WHERE film_id = 100")).toEqual([
         { title: "Changed", title_upper: "CHANGED" },
@@ -59,7 +59,7 @@ describe("a schema in the wild: every strategy over partitioned tables, triggers
 
   it("should raise sequences a column draws from through DEFAULT nextval() without OWNED BY, so the application's next INSERT works", async () => {
     await ws.writeRelease("r", wildRelease(6));
-    await new AtomicEtl(ws.wildConfig({ r: { tables: WILD_ENTRIES } })).import({ release: "r", url: db.url, backup: false });
+    await new AtomicEtl(ws.wildConfig({ r: { tables: WILD_ENTRIES } })).import({ release: "r", url: db.url, backup: "tables" });
     // film ids 100–105 and payment ids 10–21 were loaded; the app inserts without ids
     const [film] = await sql<{ film_id: number }>(db.url, "INSERT INTO film (title, language_id) VALUES ('App film', 1) RETURNING film_id");
     expect(film?.film_id).toBe(106);

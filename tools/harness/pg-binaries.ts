@@ -12,9 +12,10 @@
  */
 import { execFile } from "node:child_process";
 import { constants } from "node:fs";
-import { access, readdir, realpath } from "node:fs/promises";
+import { access, realpath } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import { pgBinDirs } from "../../src/backup/pg-tools.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -38,8 +39,6 @@ export const PG_INSTALL_HINT =
   "Install PostgreSQL (server + client binaries). On Debian/Ubuntu: " +
   "`apt-get update && apt-get install -y postgresql` (prefix with sudo when not root). " +
   "Or set PG_BIN_DIR to a directory containing initdb, pg_ctl, postgres, pg_dump, pg_restore and psql.";
-
-const DEBIAN_ROOT = "/usr/lib/postgresql";
 
 export interface FindPgBinariesOptions {
   /** Require this major version (e.g. 15). */
@@ -87,33 +86,18 @@ async function probeDir(dir: string, wantMajor?: number): Promise<PgBinaries | n
   return { dir: abs, major, ...tools };
 }
 
-async function pathCandidates(env: NodeJS.ProcessEnv): Promise<string[]> {
+/** The product's own search order (src/backup/pg-tools.ts), plus where a symlinked pg_ctl really lives. */
+async function candidateDirs(env: NodeJS.ProcessEnv): Promise<string[]> {
   const out: string[] = [];
-  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const pgCtl = path.join(dir, "pg_ctl");
-    if (!(await isExecutable(pgCtl))) continue;
+  for (const dir of pgBinDirs({ ...env, PG_BIN_DIR: "" })) {
     out.push(dir);
     try {
-      out.push(path.dirname(await realpath(pgCtl)));
+      out.push(path.dirname(await realpath(path.join(dir, "pg_ctl"))));
     } catch {
-      // dangling symlink: ignore
+      // no pg_ctl here, or a dangling symlink
     }
   }
   return out;
-}
-
-async function debianCandidates(): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(DEBIAN_ROOT);
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((e) => /^\d+(\.\d+)?$/.test(e))
-    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
-    .map((e) => path.join(DEBIAN_ROOT, e, "bin"));
 }
 
 export async function findPgBinaries(opts: FindPgBinariesOptions = {}): Promise<PgBinaries> {
@@ -137,7 +121,7 @@ export async function findPgBinaries(opts: FindPgBinariesOptions = {}): Promise<
   }
 
   const seen = new Set<string>();
-  for (const dir of [...(await pathCandidates(env)), ...(await debianCandidates())]) {
+  for (const dir of await candidateDirs(env)) {
     const abs = path.resolve(dir);
     if (seen.has(abs)) continue;
     seen.add(abs);
@@ -146,6 +130,6 @@ export async function findPgBinaries(opts: FindPgBinariesOptions = {}): Promise<
   }
   throw new HarnessError(
     "PG_BINARIES_MISSING",
-    `PostgreSQL binaries${wanted} not found (looked on PATH and in ${DEBIAN_ROOT}/*/bin; need ${PG_TOOLS.join(", ")} in one directory). ${PG_INSTALL_HINT}`,
+    `PostgreSQL binaries${wanted} not found (looked on PATH and in /usr/lib/postgresql/*/bin; need ${PG_TOOLS.join(", ")} in one directory). ${PG_INSTALL_HINT}`,
   );
 }

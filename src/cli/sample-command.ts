@@ -1,0 +1,83 @@
+import type { Command } from "commander";
+import { sample } from "../commands/sample.js";
+import { loadConfig } from "../config/load.js";
+import type { ReleaseReport } from "../sample/run-release.js";
+import type { CliContext } from "./context.js";
+import { positiveInt } from "./options.js";
+import { incrementalProgress, progressDisplay } from "../reporting/progress.js";
+
+/** The options `export` and `sample` share: where to read from and where to write. */
+export function sourceOptions(cmd: Command): Command {
+  return cmd
+    .option("-c, --config <file>", "config file", "etl/etl.config.ts")
+    .requiredOption("--from <env>", "environment to read from: local | staging | production (its URL variable, as for import)")
+    .option("--from-url-env <var>", "read the source URL from this environment variable instead (never a URL in argv)")
+    .option("-o, --out <dir>", "release directory (default: <releasesDir>/<name>)")
+    .option("--force", "replace an existing output directory (swapped only once the new release is complete)")
+    .option("-j, --jobs <n>", "connections sharing the snapshot (default 2)", (v) => positiveInt(v, "--jobs"))
+    .option("--batch-size <n>", "row ids per keyset batch (default 5000)", (v) => positiveInt(v, "--batch-size"))
+    .option("--json", "print the release manifest (JSON) on stdout");
+}
+
+export interface SourceFlags {
+  config: string;
+  from: string;
+  fromUrlEnv?: string;
+  out?: string;
+  force?: boolean;
+  jobs?: number;
+  batchSize?: number;
+  json?: boolean;
+}
+
+/** Runs `write` (export or sample) with progress on stderr, then prints its report or manifest. */
+export async function writeWithProgress(
+  ctx: CliContext,
+  o: SourceFlags,
+  write: (common: SourceOptions) => Promise<ReleaseReport>,
+): Promise<void> {
+  const progress = progressDisplay({ tty: !o.json && process.stderr.isTTY === true, log: ctx.logger });
+  try {
+    const common = { from: o.from, fromUrlEnv: o.fromUrlEnv, out: o.out, force: o.force, jobs: o.jobs, batchSize: o.batchSize };
+    const r = await write({ ...common, logger: ctx.logger, hooks: incrementalProgress(progress) });
+    progress.stop();
+    ctx.out(o.json ? JSON.stringify(r.manifest, null, 2) : formatReleaseReport(r));
+  } finally {
+    progress.stop();
+  }
+}
+
+type SourceOptions = Omit<SourceFlags, "config" | "json"> & { logger: CliContext["logger"]; hooks: ReturnType<typeof incrementalProgress> };
+
+/** One paragraph for people: where it went, what it holds, how it was read. */
+export function formatReleaseReport(r: ReleaseReport): string {
+  const m = r.manifest;
+  const lines = [
+    `${r.kind} ${r.name}: ${r.rows} rows in ${m.tables.length} tables → ${r.dir} (${(r.durationMs / 1000).toFixed(1)} s)`,
+    `  source: ${m.source.database}${m.source.standby ? " (standby)" : ""}, snapshot ${m.snapshot.id ?? "(one connection)"} at LSN ${m.snapshot.lsn ?? "?"}`,
+    `  plan:   ${m.plan.mode}, ${m.plan.workers} connection(s)`,
+    ...m.tables.map((t) => `  ${t.table.padEnd(24)} ${String(t.rows).padStart(9)} rows  ${t.file}`),
+    `  closure: ${m.closure.filter((c) => !c.external).length} FKs resolved inside the release${m.masks.length ? `; ${m.masks.length} masked columns` : ""}`,
+    `  next:   atomic-etl import ${r.name} --env <env>`,
+  ];
+  return lines.join("\n");
+}
+
+export function registerSample(program: Command, ctx: CliContext): void {
+  sourceOptions(
+    program
+      .command("sample")
+      .description("write an FK-closed (optionally masked) sample of a live database as a release, from one read-only snapshot")
+      .argument("<name>", "sample name (config `samples`); also the release it writes"),
+  )
+    .option(
+      "-l, --limit <rule>",
+      "rows per table: players=1000, *=100, matches=10%, leagues=all (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
+    .action(async (name: string, o: SourceFlags & { limit: string[] }) => {
+      const config = await loadConfig(o.config);
+      await writeWithProgress(ctx, o, (common) => sample(config, { name, limits: o.limit, ...common }));
+    });
+}

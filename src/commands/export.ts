@@ -1,0 +1,53 @@
+import type { LoadedConfig } from "../config/load.js";
+import { EtlError } from "../errors.js";
+import { assertOutputFree } from "../release/output-dir.js";
+import { silentLogger } from "../reporting/logger.js";
+import { releaseDir } from "../release/release-files.js";
+import { planExport } from "../sample/plan.js";
+import { type ReleaseReport, runRelease } from "../sample/run-release.js";
+import { DEFAULT_BATCH, DEFAULT_JOBS, dataModel, type SourceOptions, sourceUrl } from "../sample/source-target.js";
+import path from "node:path";
+
+export interface ExportOptions extends SourceOptions {
+  /** A release of the config: its tables are exported whole into its files. */
+  release: string;
+}
+
+/**
+ * `atomic-etl export <release> --from <env>`: every row of the release's tables, read in one
+ * snapshot without writing to the source, into the files the release names (so `import`
+ * reads them back as configured), plus release.json.
+ *
+ * @example await exportRelease(config, { release: "league-2026", from: "production", out: "/tmp/league" })
+ */
+export async function exportRelease(config: LoadedConfig, o: ExportOptions): Promise<ReleaseReport> {
+  const release = config.releases[o.release];
+  if (!release) {
+    throw new EtlError(
+      "UNKNOWN_RELEASE",
+      `unknown release "${o.release}"; configured: ${Object.keys(config.releases).join(", ") || "none"}`,
+      {
+        step: "config",
+        next: config.samples[o.release] ? `"${o.release}" is a sample: atomic-etl sample ${o.release}` : undefined,
+      },
+    );
+  }
+  const out = o.out ? path.resolve(config.root, o.out) : releaseDir(config, o.release, release);
+  assertOutputFree(out, o.force === true, path.relative(config.root, out) || out);
+  const { environment, url } = sourceUrl(config, o);
+  const dm = await dataModel(config, url);
+  return runRelease({
+    url,
+    environment,
+    schema: config.schema,
+    out,
+    plan: (catalog) => planExport({ name: o.release, release, catalog, dm }),
+    jobs: o.jobs ?? DEFAULT_JOBS,
+    batchSize: o.batchSize ?? DEFAULT_BATCH,
+    hash: () => {
+      throw new EtlError("INTERNAL", "an export masks nothing");
+    },
+    log: (o.logger ?? silentLogger()).child({ command: "export", release: o.release }),
+    hooks: o.hooks,
+  });
+}

@@ -1,0 +1,149 @@
+import pg from "pg";
+import { pgTx } from "../db/pg-client.js";
+import { pgErrorInfo } from "../db/pg-errors.js";
+import { query, type TxLike } from "../db/prisma-like.js";
+import { EtlError } from "../errors.js";
+import { redactUrl } from "../reporting/redact.js";
+import { readCatalog } from "../db/catalog.js";
+import {
+  beginSnapshot,
+  exportSnapshot,
+  importSnapshot,
+  listTables,
+  sessionSettings,
+  snapshotInfo,
+  unreadableTables,
+} from "../sql/sample-statements.js";
+import type { SourceTable } from "./plan-types.js";
+
+/** What the manifest records about the one snapshot every row was read in. */
+export interface SnapshotInfo {
+  database: string;
+  serverVersion: string;
+  /** The server was a hot standby (in recovery). */
+  inRecovery: boolean;
+  /** WAL position: `pg_current_wal_lsn()` on a primary, the replay LSN on a standby. */
+  lsn: string | null;
+  /** `pg_current_snapshot()`: xmin:xmax:xip of the snapshot. */
+  txidSnapshot: string;
+  /** `pg_export_snapshot()` id, when parallel workers shared it; null with one connection. */
+  id: string | null;
+  time: string;
+}
+
+/** A source connection holding the run's REPEATABLE READ READ ONLY transaction. */
+export interface SourceSession {
+  client: pg.Client;
+  tx: TxLike;
+  info: SnapshotInfo;
+  close(): Promise<void>;
+}
+
+/** Connects, mapping a failure to SOURCE_UNREACHABLE (the message never carries the URL). */
+async function connectSource(url: string, applicationName: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    return client;
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    const info = pgErrorInfo(e);
+    throw new EtlError("SOURCE_UNREACHABLE", `cannot connect to the source database: ${redactUrl(info.message)}`, {
+      step: "snapshot",
+      cause: e,
+      meta: { sqlstate: info.sqlstate },
+      next: "check the source URL variable, the network and the server; nothing was written",
+    });
+  }
+}
+
+async function begin(client: pg.Client, snapshotId?: string): Promise<void> {
+  for (const s of [beginSnapshot(), ...(snapshotId ? [importSnapshot(snapshotId)] : []), sessionSettings()]) {
+    await client.query(s.text, s.values);
+  }
+}
+
+/**
+ * Opens the run's snapshot: one `REPEATABLE READ READ ONLY` transaction. With `share`, the
+ * snapshot is exported so that parallel workers read exactly the same rows.
+ */
+export async function openSource(url: string, opts: { share: boolean; applicationName?: string }): Promise<SourceSession> {
+  const client = await connectSource(url, opts.applicationName ?? "atomic-etl:sample");
+  try {
+    await begin(client);
+    const tx = pgTx(client);
+    const [row] = await query<{
+      database: string;
+      in_recovery: boolean;
+      lsn: string | null;
+      txid_snapshot: string;
+      time: Date;
+      server_version: string;
+    }>(tx, snapshotInfo());
+    let id: string | null = null;
+    if (opts.share) id = (await query<{ id: string }>(tx, exportSnapshot()))[0]?.id ?? null;
+    const info: SnapshotInfo = {
+      database: row?.database ?? "",
+      serverVersion: row?.server_version ?? "",
+      inRecovery: row?.in_recovery ?? false,
+      lsn: row?.lsn ?? null,
+      txidSnapshot: row?.txid_snapshot ?? "",
+      id,
+      time: (row?.time ?? new Date()).toISOString(),
+    };
+    let closed = false;
+    return {
+      client,
+      tx,
+      info,
+      // idempotent: the run closes it before the rename, and again on every way out
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await client.query("ROLLBACK").catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** A parallel worker: its own connection, in the exported snapshot of the run. */
+export async function openWorker(url: string, snapshotId: string, n: number): Promise<pg.Client> {
+  const client = await connectSource(url, `atomic-etl:sample:worker${n}`);
+  try {
+    await begin(client, snapshotId);
+    return client;
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Tables (with columns, keys and FKs) of the schema, read in the snapshot. */
+export async function readSourceCatalog(tx: TxLike, schema: string): Promise<Map<string, SourceTable>> {
+  const listed = await query<{ name: string; partitioned: boolean }>(tx, listTables(schema));
+  if (listed.length === 0) return new Map();
+  const catalog = await readCatalog(
+    tx,
+    schema,
+    listed.map((t) => t.name),
+  );
+  return new Map(listed.map((t) => [t.name, { ...catalog.get(t.name)!, partitioned: t.partitioned } as SourceTable]));
+}
+
+/** Refuses, naming them, the tables the role cannot SELECT: before a single row is read. */
+export async function assertReadable(tx: TxLike, schema: string, tables: readonly string[]): Promise<void> {
+  const denied = (await query<{ name: string }>(tx, unreadableTables(schema, tables))).map((r) => r.name);
+  if (denied.length) {
+    throw new EtlError("SOURCE_PERMISSION_DENIED", `the source role cannot SELECT from ${denied.join(", ")}`, {
+      step: "preflight",
+      table: denied[0],
+      meta: { tables: denied },
+      next: `GRANT SELECT ON ${denied.join(", ")} TO <role>; nothing was written`,
+    });
+  }
+}

@@ -1,0 +1,112 @@
+import path from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import { copyTableText, rowsByIds } from "../sql/sample-statements.js";
+import { type CopyPart, partFile } from "./copy-parts.js";
+import { kindOf, lineEncoder } from "./copy-json.js";
+import { JsonSink } from "./json-sink.js";
+import type { TablePlan } from "./plan-types.js";
+import type { RowMasker } from "./row-masker.js";
+import type { RowSet } from "./row-set.js";
+
+export interface WrittenTable {
+  table: string;
+  model: string | null;
+  file: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  /** `copy` (whole table, one COPY) or `keys` (rows by id, in batches). */
+  source: "copy" | "keys";
+  durationMs: number;
+}
+
+/**
+ * COPY text lines in, JSON lines out (masked when a masker is given), handed to the sink in
+ * chunks of about 1 MB instead of one write per row.
+ */
+async function copyToJson(
+  stream: AsyncIterable<Buffer>,
+  t: TablePlan,
+  sink: JsonSink,
+  masker: RowMasker | null,
+  onRows?: (n: number) => void,
+): Promise<void> {
+  const encode = lineEncoder(t.table.columns.filter((c) => !c.isGenerated));
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  let out = "";
+  let pending = 0;
+  const flush = async () => {
+    if (!out) return;
+    await sink.chunk(Buffer.from(out));
+    onRows?.(pending);
+    out = "";
+    pending = 0;
+  };
+  const one = async (line: string) => {
+    const json = encode(line);
+    out += `${masker ? masker.maskLine(json) : json}\n`;
+    pending++;
+    if (out.length >= 1 << 20) await flush();
+  };
+  for await (const chunk of stream) {
+    const text = rest + decoder.write(chunk);
+    let from = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+      await one(text.slice(from, nl));
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  rest += decoder.end();
+  if (rest) await one(rest);
+  await flush();
+}
+
+/**
+ * Streams one table's rows from the snapshot into its release file: a whole table through
+ * `COPY … TO STDOUT` in text format, turned into JSON here (copy-json.ts), a keyed table by
+ * its row ids in batches (a TID range scan each, JSON from the server). Memory stays bounded by one batch or one COPY chunk.
+ */
+export async function writeTable(
+  client: pg.Client,
+  t: TablePlan,
+  set: RowSet | null,
+  opts: { dir: string; batchSize: number; masker: RowMasker | null; onRows?: (n: number) => void; part?: CopyPart },
+): Promise<WrittenTable> {
+  const t0 = performance.now();
+  // a part of a split table is NDJSON; assembleParts() writes the release file
+  const file = opts.part ? partFile(t.file, opts.part.index) : t.file;
+  const sink = new JsonSink(path.join(opts.dir, file), !opts.part && !/\.(ndjson|jsonl)$/i.test(t.file));
+  const masker = opts.masker?.active ? opts.masker : null;
+  try {
+    await sink.open();
+    if (!set) {
+      const stream = client.query(copyTo(copyTableText(t.table, opts.part ?? null, (c) => kindOf(c) !== null).text));
+      await copyToJson(stream, t, sink, masker, opts.onRows);
+    } else {
+      for (const ids of set.batches(opts.batchSize)) {
+        const s = rowsByIds(t.table, ids);
+        const r = await client.query<{ j: string }>(s.text, s.values);
+        for (const row of r.rows) await sink.line(masker ? masker.maskLine(row.j) : row.j);
+        opts.onRows?.(r.rows.length);
+      }
+    }
+    const sha256 = await sink.close();
+    return {
+      table: t.table.name,
+      model: t.model,
+      file: t.file,
+      rows: sink.rows,
+      bytes: sink.bytes,
+      sha256,
+      source: set ? "keys" : "copy",
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } catch (e) {
+    sink.destroy();
+    throw e;
+  }
+}

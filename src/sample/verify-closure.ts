@@ -1,0 +1,206 @@
+import { createReadStream } from "node:fs";
+import path from "node:path";
+import { EtlError } from "../errors.js";
+import type { ForeignKeyInfo, TableInfo } from "../sql/catalog.js";
+import { quoteLongNumbers } from "../sources/long-numbers.js";
+import { readRecords } from "../sources/read-records.js";
+
+/** The result of checking one FK over the written files. */
+export interface FkClosure {
+  fk: string;
+  child: string;
+  parent: string;
+  /** Child rows whose FK columns are all non-NULL (the ones the FK constrains). */
+  checked: number;
+  /** Of those, how many found their parent row in the output. */
+  resolved: number;
+  /** The parent table is not part of the output (an export of some tables): the import checks these against the target. */
+  external: boolean;
+  /** `files`: read back from the written files; `snapshot`: both tables written whole and unmasked, so checked by the server in the run's snapshot. */
+  verifiedBy: "files" | "snapshot" | "none";
+}
+
+/** Checks one FK over two whole, unmasked tables in the snapshot; null when the FK must be checked in the files. */
+export type SnapshotCheck = (fk: ForeignKeyInfo) => Promise<{ checked: number; missing: number }> | null;
+
+type Row = Record<string, unknown>;
+
+const part = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : JSON.stringify(v));
+
+/**
+ * A tuple's identity: numbers and their digit-exact string forms agree; parts are joined with
+ * NUL, which no PostgreSQL text value can hold, so they never run together.
+ */
+const tupleKey = (row: Row, columns: readonly string[]): string | null => {
+  if (columns.length === 1) {
+    const v = row[columns[0] as string];
+    return v === null || v === undefined ? null : part(v);
+  }
+  const parts: string[] = [];
+  for (const c of columns) {
+    const v = row[c];
+    if (v === null || v === undefined) return null;
+    parts.push(part(v));
+  }
+  return parts.join("\u0000");
+};
+
+const LONG_RUN = /[\d.]{16}/;
+
+/** Every record of a release file: NDJSON line by line (the files this command writes), JSON arrays through the import's reader. */
+async function forEachRow(file: string, label: string, fn: (row: Row, index: number) => void, onRows?: () => void): Promise<void> {
+  if (!/\.(ndjson|jsonl)$/i.test(file)) {
+    for await (const b of readRecords(file, { batchSize: 5000, label })) {
+      b.records.forEach((r, i) => fn(r as Row, b.firstIndex + i));
+      onRows?.();
+    }
+    return;
+  }
+  let rest = "";
+  let index = 0;
+  const one = (line: string) => {
+    if (line.length === 0) return;
+    fn(JSON.parse(LONG_RUN.test(line) ? quoteLongNumbers(line) : line) as Row, index++);
+  };
+  for await (const chunk of createReadStream(file, { encoding: "utf8", highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
+    const text = rest + chunk;
+    let from = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+      one(text.slice(from, nl));
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+    onRows?.();
+  }
+  one(rest);
+}
+
+/** FKs between two whole, unmasked tables, checked by the server; a missing parent is CLOSURE_BROKEN. */
+async function checkInSnapshot(
+  tables: readonly { table: TableInfo; file: string }[],
+  inOutput: (table: string) => boolean,
+  inSnapshot: SnapshotCheck | undefined,
+): Promise<Map<string, FkClosure>> {
+  const done = new Map<string, FkClosure>();
+  for (const t of tables) {
+    for (const fk of t.table.foreignKeys) {
+      const check = inOutput(fk.references.name) ? inSnapshot?.(fk) : null;
+      if (!check) continue;
+      const r = await check;
+      if (r.missing > 0) {
+        throw new EtlError(
+          "CLOSURE_BROKEN",
+          `FK ${fk.name}: ${r.missing} row(s) of ${t.table.name} have no row in ${fk.references.name} (the source's FK does not hold: NOT VALID, or triggers disabled?)`,
+          { step: "verify", table: t.table.name, meta: { fk: fk.name } },
+        );
+      }
+      done.set(fk.name, {
+        fk: fk.name,
+        child: t.table.name,
+        parent: fk.references.name,
+        checked: r.checked,
+        resolved: r.checked,
+        external: false,
+        verifiedBy: "snapshot",
+      });
+    }
+  }
+  return done;
+}
+
+/** Pass 1 of the file check: the key tuples each FK can resolve to, read from the parent files. */
+async function parentKeysets(
+  dir: string,
+  fks: readonly ForeignKeyInfo[],
+  fileOf: ReadonlyMap<string, string>,
+  onRows?: () => void,
+): Promise<Map<string, Set<string>>> {
+  const keysets = new Map<string, Set<string>>();
+  const need = new Map<string, string[][]>();
+  for (const fk of fks) {
+    if (!fileOf.has(fk.references.name)) continue;
+    const list = need.get(fk.references.name) ?? [];
+    if (!list.some((cols) => cols.join("\u0000") === fk.referencedColumns.join("\u0000"))) list.push(fk.referencedColumns);
+    need.set(fk.references.name, list);
+  }
+  for (const [parent, columnLists] of need) {
+    const sets = columnLists.map((cols) => {
+      const s = new Set<string>();
+      keysets.set(`${parent}\u0000${cols.join("\u0000")}`, s);
+      return [cols, s] as const;
+    });
+    const file = fileOf.get(parent) as string;
+    await forEachRow(
+      path.join(dir, file),
+      file,
+      (row) => {
+        for (const [cols, s] of sets) {
+          const k = tupleKey(row, cols);
+          if (k !== null) s.add(k);
+        }
+      },
+      onRows,
+    );
+  }
+  return keysets;
+}
+
+/**
+ * Proves the release closed: every FK of every output row must find its parent row in the
+ * output. FKs between two tables written whole and unmasked are checked by the server in the
+ * run's snapshot (the files are those rows byte for byte); every other FK is checked by
+ * reading the files back, after masking (masked keys and their FKs agree or this fails).
+ * Memory holds the referenced key tuples of parent tables only; child files are streamed.
+ */
+export async function verifyClosure(
+  dir: string,
+  tables: readonly { table: TableInfo; file: string }[],
+  opts: { inSnapshot?: SnapshotCheck; onRows?: () => void } = {},
+): Promise<FkClosure[]> {
+  const fileOf = new Map(tables.map((t) => [t.table.name, t.file]));
+  const bySnapshot = await checkInSnapshot(tables, (n) => fileOf.has(n), opts.inSnapshot);
+  const fks = tables.flatMap((t) => t.table.foreignKeys).filter((fk) => !bySnapshot.has(fk.name));
+  const keysets = await parentKeysets(dir, fks, fileOf, opts.onRows);
+  const out: FkClosure[] = [];
+  for (const t of tables) {
+    out.push(...t.table.foreignKeys.flatMap((fk) => bySnapshot.get(fk.name) ?? []));
+    const own = t.table.foreignKeys.filter((fk) => !bySnapshot.has(fk.name));
+    if (own.length === 0) continue;
+    const checks = own.map((fk) => ({
+      fk,
+      set: keysets.get(`${fk.references.name}\u0000${fk.referencedColumns.join("\u0000")}`) ?? null,
+      result: {
+        fk: fk.name,
+        child: t.table.name,
+        parent: fk.references.name,
+        checked: 0,
+        resolved: 0,
+        external: !fileOf.has(fk.references.name),
+        verifiedBy: (fileOf.has(fk.references.name) ? "files" : "none") as FkClosure["verifiedBy"],
+      },
+    }));
+    await forEachRow(
+      path.join(dir, t.file),
+      t.file,
+      (row, index) => {
+        for (const c of checks) {
+          const k = tupleKey(row, c.fk.columns);
+          if (k === null) continue;
+          c.result.checked++;
+          if (!c.set) continue;
+          if (!c.set.has(k)) {
+            throw new EtlError(
+              "CLOSURE_BROKEN",
+              `${t.file} record #${index}: FK ${c.fk.name} (${c.fk.columns.join(", ")}) = ${k} has no row in ${c.fk.references.name}'s output`,
+              { step: "verify", file: t.file, record: index, table: t.table.name, field: c.fk.columns[0], meta: { fk: c.fk.name } },
+            );
+          }
+          c.result.resolved++;
+        }
+      },
+      opts.onRows,
+    );
+    out.push(...checks.map((c) => c.result));
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getFreePort } from "../../tools/harness/throwaway-postgres.js";
+import { workspace, type Workspace } from "../fixtures/core/kit.js";
+import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { GRAPH_DATA, GRAPH_DDL } from "./graph-schema.js";
+import { expectNothingWritten, runSample, sampleConfig } from "./support.js";
+
+let source: FreshDatabase;
+let ws: Workspace;
+beforeAll(async () => {
+  source = await freshDatabase({ migrate: false });
+  await runSql(
+    source.url,
+    ...GRAPH_DDL,
+    ...GRAPH_DATA,
+    // a cycle no import order can load: both FKs NOT DEFERRABLE
+    `CREATE TABLE captains (id int PRIMARY KEY, crew_id int)`,
+    `CREATE TABLE crews (id int PRIMARY KEY, captain_id int NOT NULL REFERENCES captains(id), org_id int REFERENCES orgs(id))`,
+    `ALTER TABLE captains ADD FOREIGN KEY (crew_id) REFERENCES crews(id)`,
+    // an FK the source does not enforce for old rows: its closure must be checked, not assumed
+    `CREATE TABLE orphans (id int PRIMARY KEY, org_id int)`,
+    `INSERT INTO orphans VALUES (1, 1), (2, 99)`,
+    `ALTER TABLE orphans ADD CONSTRAINT orphans_org_fkey FOREIGN KEY (org_id) REFERENCES orgs(id) NOT VALID`,
+    `CREATE TABLE events (id int, at date NOT NULL, org_id int REFERENCES orgs(id), PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
+    `CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+    `CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-06-01')`,
+    `INSERT INTO events SELECT i, date '2025-06-01' + i, 1 + i % 2 FROM generate_series(1, 400) i`,
+  );
+  ws = await workspace();
+});
+afterAll(async () => {
+  await source?.drop();
+  await ws?.cleanup();
+});
+
+const out = (name: string) => path.join(ws.root, "releases", name);
+
+async function refused(name: string, sample: Record<string, unknown> | null, o: { limits?: string[]; url?: string } = {}) {
+  const config = sampleConfig(ws, { samples: sample ? { [name]: sample } : {} });
+  const e = await runSample(config, o.url ?? source.url, { name, limits: o.limits }).then(
+    () => null,
+    (x: unknown) => x,
+  );
+  await expectNothingWritten(out(name));
+  return e;
+}
+
+describe("bad input is refused with a stable code, and nothing is written", () => {
+  it("should refuse an unreachable source", async () => {
+    const u = new URL(source.url);
+    u.port = String(await getFreePort());
+    const e = await refused("b1", { tables: ["orgs"], limits: { "*": 1 } }, { url: u.toString() });
+    expect(e).toMatchObject({ code: "SOURCE_UNREACHABLE", exitCode: 9, step: "snapshot" });
+    expect((e as Error).message).not.toContain(u.password);
+  });
+
+  it("should refuse a limit that names an unknown table", async () => {
+    const e = await refused("b2", null, { limits: ["*=10", "nope=5"] });
+    expect(e).toMatchObject({ code: "UNKNOWN_TABLE", exitCode: 2 });
+    expect((e as Error).message).toContain('"nope"');
+  });
+
+  it("should refuse a mask on an unknown column", async () => {
+    const e = await refused("b3", { tables: ["orgs", "regions", "employees"], limits: { orgs: 1 }, masks: { "employees.salary": "null" } });
+    expect(e).toMatchObject({ code: "UNKNOWN_COLUMN", exitCode: 2, table: "employees", field: "salary" });
+  });
+
+  it("should refuse a cycle that cannot close when children are asked for, naming it and the include", async () => {
+    const e = await refused("b4", { tables: ["orgs", "regions", "employees"], limits: { orgs: 1 }, include: { orgs: ["crews"] } });
+    expect(e).toMatchObject({ code: "SAMPLE_CYCLE", exitCode: 6 });
+    expect((e as Error).message).toMatch(/captains -> crews -> captains|crews -> captains -> crews/);
+    expect((e as Error).message).toContain("children of orgs (FK crews_org_id_fkey");
+  });
+
+  it("should refuse an output directory that exists unless --force, then swap it whole", async () => {
+    await mkdir(out("b5"), { recursive: true });
+    await writeFile(path.join(out("b5"), "keep.txt"), "mine");
+    const config = sampleConfig(ws, { samples: { b5: { tables: ["orgs"], limits: { orgs: 2 } } } });
+    const e = await runSample(config, source.url, { name: "b5" }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "OUTPUT_EXISTS", exitCode: 2 });
+    expect(await readdir(out("b5"))).toEqual(["keep.txt"]);
+    await runSample(config, source.url, { name: "b5", force: true });
+    expect((await readdir(out("b5"))).sort()).toEqual(["orgs.ndjson", "release.json"]);
+    expect((await readdir(path.dirname(out("b5")))).filter((n) => n.startsWith("b5."))).toEqual([]);
+  });
+
+  it("should find a row whose parent is missing, in the files and in the snapshot, and keep nothing", async () => {
+    const files = await refused("b8", { tables: ["orgs", "orphans"], limits: { orphans: 10 } });
+    expect(files).toMatchObject({
+      code: "CLOSURE_BROKEN",
+      exitCode: 5,
+      step: "verify",
+      file: "orphans.ndjson",
+      record: 1,
+      meta: { fk: "orphans_org_fkey" },
+    });
+    const whole = await refused("b9", { tables: ["orgs", "orphans"], limits: { "*": "all" } });
+    expect(whole).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", table: "orphans", meta: { fk: "orphans_org_fkey" } });
+  });
+
+  it("should take a partitioned table whole with its parents, and refuse a part of it with the reason", async () => {
+    const whole = await runSample(
+      sampleConfig(ws, { samples: { b10: { tables: ["orgs", "events"], limits: { events: "all" } } } }),
+      source.url,
+      {
+        name: "b10",
+      },
+    );
+    expect(Object.fromEntries(whole.manifest.tables.map((t) => [t.table, t.rows]))).toEqual({ orgs: 2, events: 400 });
+    const e = await refused("b11", { tables: ["orgs", "events"], limits: { events: 10 } });
+    expect(e).toMatchObject({ code: "SAMPLE_UNSUPPORTED", exitCode: 6, table: "events" });
+    expect((e as Error).message).toContain("partitioned");
+  });
+
+  it("should refuse an unknown sample, and a sample that selects nothing", async () => {
+    expect(await refused("b6", null)).toMatchObject({ code: "UNKNOWN_SAMPLE", exitCode: 2 });
+    expect(await refused("b7", { tables: ["orgs"] })).toMatchObject({ code: "USAGE", exitCode: 2 });
+  });
+});

@@ -1,0 +1,120 @@
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { SampleConfigInput } from "../../src/config/samples-schema.js";
+import { workspace, type Workspace } from "../fixtures/core/kit.js";
+import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { GRAPH_DATA, GRAPH_DDL } from "./graph-schema.js";
+import { expectNothingWritten, importRelease, orphanCount, readRows, runSample, SECRET, sampleConfig, sql } from "./support.js";
+
+let source: FreshDatabase;
+let ws: Workspace;
+const ENV = "TEST_MASK_SECRET";
+beforeAll(async () => {
+  source = await freshDatabase({ migrate: false });
+  await runSql(source.url, ...GRAPH_DDL, ...GRAPH_DATA);
+  ws = await workspace();
+});
+afterAll(async () => {
+  await source?.drop();
+  await ws?.cleanup();
+});
+afterEach(() => {
+  delete process.env[ENV];
+});
+
+const masked = (extra: Partial<SampleConfigInput> = {}): SampleConfigInput => ({
+  limits: { transfers: 40 },
+  maskSecretEnv: ENV,
+  masks: { "employees.email": "email", "employees.full_name": "name", "employees.phone": "phone", "employees.bio": "text" },
+  ...extra,
+});
+
+async function run(name: string, sample: SampleConfigInput, force = false) {
+  return runSample(sampleConfig(ws, { samples: { [name]: sample } }), source.url, { name, force });
+}
+
+describe("deterministic keyed masking", () => {
+  it("should mask a key and every FK that references it identically, so the release imports with its FKs", async () => {
+    process.env[ENV] = SECRET;
+    const r = await run("m1", masked());
+    const emps = await readRows(path.join(r.dir, "employees.ndjson"));
+    const transfers = await readRows(path.join(r.dir, "transfers.ndjson"));
+    const emails = new Set(emps.map((e) => e.email));
+    expect(transfers.filter((t) => t.approver_email !== null).length).toBeGreaterThan(0);
+    for (const t of transfers) if (t.approver_email !== null) expect(emails.has(t.approver_email)).toBe(true);
+    for (const e of emps) {
+      expect(e.email).toMatch(/^[a-z0-9]+\.[a-z0-9]+\.[0-9a-f]{6}@example\.com$/);
+      expect(String(e.full_name).length).toBeLessThanOrEqual(40);
+      expect(String(e.phone).length).toBeLessThanOrEqual(20);
+      expect(String(e.bio)).not.toMatch(/bio/);
+    }
+    const original = (await sql<{ email: string }>(source.url, "SELECT email FROM employees")).map((x) => x.email);
+    expect(original.some((o) => emails.has(o))).toBe(false);
+    expect(r.manifest.masks).toContainEqual({ column: "transfers.approver_email", rule: "email", inheritedFrom: "employees.email" });
+    expect(JSON.stringify(r.manifest)).not.toContain(SECRET);
+    const target = await freshDatabase({ migrate: false });
+    try {
+      await runSql(target.url, ...GRAPH_DDL);
+      await importRelease(sampleConfig(ws), target.url, "m1");
+      expect(await orphanCount(target.url)).toBe(0);
+    } finally {
+      await target.drop();
+    }
+  });
+
+  it("should give the same output for the same secret and another for another secret", async () => {
+    process.env[ENV] = SECRET;
+    const a = await run("m2", masked());
+    const b = await run("m2", masked(), true);
+    const emp = (r: typeof a) => r.manifest.tables.find((t) => t.table === "employees")?.sha256;
+    expect(emp(b)).toBe(emp(a));
+    process.env[ENV] = `${SECRET}-rotated`;
+    const c = await run("m2", masked(), true);
+    expect(emp(c)).not.toBe(emp(a));
+  });
+});
+
+describe("masking refusals", () => {
+  it("should refuse deterministic masking without the secret, and write nothing", async () => {
+    const e = await run("m3", masked()).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "MASK_SECRET_MISSING", exitCode: 2 });
+    process.env[ENV] = "short";
+    expect(await run("m3", masked()).catch((x: unknown) => x)).toMatchObject({ code: "MASK_SECRET_MISSING" });
+    await expectNothingWritten(path.join(ws.root, "releases", "m3"));
+  });
+
+  it("should refuse a mask that makes two unique values equal, naming the column, and write nothing", async () => {
+    const e = await run("m4", masked({ masks: { "employees.email": { fixed: "same@example.com" } } })).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "MASK_COLLISION", exitCode: 5, table: "employees", field: "email" });
+    await expectNothingWritten(path.join(ws.root, "releases", "m4"));
+  });
+
+  it("should refuse a mask whose values cannot fit the column before reading anything", async () => {
+    expect(await run("m5", masked({ masks: { "employees.full_name": "null" } })).catch((x: unknown) => x)).toMatchObject({
+      code: "MASK_INVALID",
+      field: "full_name",
+    });
+    expect(await run("m5", masked({ masks: { "employees.phone": { fixed: "x".repeat(21) } } })).catch((x: unknown) => x)).toMatchObject({
+      code: "MASK_INVALID",
+    });
+    process.env[ENV] = SECRET;
+    const long = await run("m5", masked({ masks: { "employees.phone": { fn: (v: unknown) => `${String(v)}-${"9".repeat(30)}` } } })).catch(
+      (x: unknown) => x,
+    );
+    expect(long).toMatchObject({ code: "MASK_INVALID", step: "write", field: "phone" });
+    await expectNothingWritten(path.join(ws.root, "releases", "m5"));
+  });
+});
+
+describe("user maskers", () => {
+  it("should give a user function the run's keyed hash", async () => {
+    process.env[ENV] = SECRET;
+    const r = await run(
+      "m6",
+      masked({ masks: { "employees.bio": { fn: (_v, ctx) => `bio-${ctx.hash("x").slice(0, 8)}`, name: "bioHash" } } }),
+    );
+    const emps = await readRows(path.join(r.dir, "employees.ndjson"));
+    expect(new Set(emps.map((e) => e.bio)).size).toBe(1);
+    expect(r.manifest.masks).toEqual([{ column: "employees.bio", rule: "fn:bioHash", inheritedFrom: null }]);
+  });
+});

@@ -1,0 +1,113 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "../../tools/harness/throwaway-postgres.js";
+import { quoteIdent } from "../../src/sql/quote.js";
+import { workspace, type Workspace } from "../fixtures/core/kit.js";
+import { databaseUrl, type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { type Standby, startStandby } from "../support/standby.js";
+import { GRAPH_DATA, GRAPH_DDL, GRAPH_TABLES } from "./graph-schema.js";
+import { expectNothingWritten, fingerprintsOf, importRelease, orphanCount, runSample, sampleConfig, sql } from "./support.js";
+
+let ws: Workspace;
+beforeAll(async () => {
+  ws = await workspace();
+});
+afterAll(async () => ws?.cleanup());
+
+/** Imports into a fresh database with the graph DDL; returns its fingerprints. */
+async function importFresh(name: string) {
+  const target = await freshDatabase({ migrate: false });
+  try {
+    await runSql(target.url, ...GRAPH_DDL);
+    await importRelease(sampleConfig(ws), target.url, name);
+    expect(await orphanCount(target.url)).toBe(0);
+    return await fingerprintsOf(target.url, GRAPH_TABLES);
+  } finally {
+    await target.drop();
+  }
+}
+
+describe("a role that may only SELECT", () => {
+  let source: FreshDatabase;
+  const role = `reader_${randomBytes(3).toString("hex")}`;
+  const password = randomBytes(12).toString("hex");
+  let url: string;
+  beforeAll(async () => {
+    source = await freshDatabase({ migrate: false });
+    await runSql(
+      source.url,
+      ...GRAPH_DDL,
+      ...GRAPH_DATA,
+      `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '${password}'`,
+      // no TEMP, no CREATE: any temp table or schema the sampler tried would fail
+      `REVOKE TEMPORARY, CREATE ON DATABASE ${quoteIdent(source.name)} FROM PUBLIC`,
+      `REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+      `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${quoteIdent(role)}`,
+    );
+    const u = new URL(source.url);
+    u.username = role;
+    u.password = password;
+    url = u.toString();
+  });
+  afterAll(async () => {
+    await source?.drop();
+    await runSql(source.url.replace(/\/[^/]*$/, "/postgres"), `DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch(() => undefined);
+  });
+
+  it("should sample and export in full with only SELECT, leaving the source's statistics of writes unchanged", async () => {
+    const writes = () =>
+      sql<{ n: string }>(source.url, "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables");
+    const before = await writes();
+    const config = sampleConfig(ws, { samples: { ro: { limits: { transfers: 10 } }, all: { limits: { "*": "all" } } } });
+    const r = await runSample(config, url, { name: "ro", jobs: 2 });
+    expect(r.manifest.source.standby).toBe(false);
+    await importFresh("ro");
+    await runSample(config, url, { name: "all", jobs: 2 });
+    expect(await importFresh("all")).toEqual(await fingerprintsOf(source.url, GRAPH_TABLES));
+    expect(await writes()).toEqual(before);
+  });
+
+  it("should refuse, naming it, a table the role cannot SELECT, and write nothing", async () => {
+    await runSql(source.url, `REVOKE SELECT ON audit FROM ${quoteIdent(role)}`);
+    try {
+      const config = sampleConfig(ws, { samples: { denied: { limits: { "*": 5 } } } });
+      const e = await runSample(config, url, { name: "denied" }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: "SOURCE_PERMISSION_DENIED", exitCode: 6, data: "untouched", meta: { tables: ["audit"] } });
+      await expectNothingWritten(`${ws.root}/releases/denied`);
+    } finally {
+      await runSql(source.url, `GRANT SELECT ON audit TO ${quoteIdent(role)}`);
+    }
+  });
+});
+
+describe("a real streaming hot standby", () => {
+  let primary: ThrowawayPostgres;
+  let standby: Standby;
+  beforeAll(async () => {
+    primary = await startThrowawayPostgres();
+    await primary.createDatabase("app");
+    await runSql(primary.urlFor("app"), ...GRAPH_DDL, ...GRAPH_DATA);
+    standby = await startStandby(primary);
+    await standby.caughtUp();
+  }, 180_000);
+  afterAll(async () => {
+    await standby?.stop();
+    await primary?.stop();
+  });
+
+  it("should sample from the standby in one exported snapshot and import with every FK on", async () => {
+    const url = standby.urlFor("app");
+    expect((await sql<{ r: boolean }>(url, "SELECT pg_is_in_recovery() AS r"))[0]?.r).toBe(true);
+    const config = sampleConfig(ws, {
+      samples: { replica: { limits: { transfers: 20, audit: 20 } }, replicaAll: { limits: { "*": "all" } } },
+    });
+    const r = await runSample(config, url, { name: "replica", jobs: 2 });
+    expect(r.manifest.source).toMatchObject({ database: "app", standby: true });
+    expect(r.manifest.snapshot.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    await importFresh("replica");
+    const all = await runSample(config, url, { name: "replicaAll", jobs: 3 });
+    expect(all.manifest.plan.workers).toBe(3);
+    expect(all.manifest.snapshot.id).toMatch(/^[0-9A-F]+-[0-9A-F]+/);
+    expect(await importFresh("replicaAll")).toEqual(await fingerprintsOf(databaseUrl(primary.url, "app"), GRAPH_TABLES));
+  });
+});
