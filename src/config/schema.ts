@@ -185,7 +185,7 @@ export const configSchema = z
     databaseUrlEnv: z.partialRecord(z.enum(ENVIRONMENT_NAMES), z.string().min(1)).default({}),
     /** More hosts that count as this machine (a Docker service name, say): without `--env`, only local hosts may run as `local`. */
     localHosts: z.array(z.string().min(1)).default([]),
-    releasesDir: z.string().min(1).default("etl/releases"),
+    releasesDir: z.string().min(1).default("releases"),
     backupDir: z.string().min(1).default("backups"),
     environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),
     releases: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "release names use letters, digits, . _ -"), releaseConfigSchema),
