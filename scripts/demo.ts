@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: imports the example release through the real CLI.
  * Without DATABASE_URL it starts a throwaway local Postgres, applies the example schema's
- * migrations, imports league-2026, re-imports it (idempotent), and removes the cluster.
+ * migrations, imports league-2026, re-imports it on purpose (--redeploy), lists the backups
+ * and removes the cluster.
  * With DATABASE_URL set, everything runs against that database instead.
  *
  * The demo's backups go to a temporary folder of its own, never beside real ones in backups/:
@@ -44,8 +45,8 @@ try {
     });
   let r = await cli(["import", release]);
   if (r.exitCode === 0) {
-    process.stderr.write("\nre-importing the same release (readers never see a partial table):\n");
-    r = await cli(["import", release]);
+    process.stderr.write("\nre-importing the same release on purpose (--redeploy; readers never see a partial table):\n");
+    r = await cli(["import", release, "--redeploy"]);
   }
   if (r.exitCode === 0) r = await cli(["backups"]);
   process.exitCode = r.exitCode ?? 1;
