@@ -7,7 +7,7 @@
  *
  * --smoke (CI): one run each at --rows (default 20000), checks that every runner loaded exactly
  * the same rows (equal fingerprints), never asserts on time; exits 1 on a mismatch.
- * Then the fixed cost per run (bench/fixed-cost.ts): --help, --version, a 50-row import.
+ * Then the fixed cost per run (bench/fixed-cost.ts): --help and a 50-row import.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
