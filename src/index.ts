@@ -24,7 +24,7 @@ export { quoteIdent } from "./sql/quote.js";
 export { deriveTableSchema } from "./validation/column-types.js";
 export { exportRelease, type ExportOptions } from "./commands/export.js";
 export { sample, type SampleOptions } from "./commands/sample.js";
-export type { ReleaseReport } from "./sample/run-release.js";
+export type { ReleaseReport } from "./sample/make-release.js";
 export type { SampleConfig, SampleConfigInput, MaskRule, MaskFunction, MaskContext } from "./config/samples-schema.js";
 export { resolveRelease } from "./release/resolve-release.js";
 export type { ReleaseManifest } from "./release/manifest.js";
