@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { type ChosenBy, chooseEnvironment, environmentNames } from "./environment-choice.js";
 import type { Detection } from "./environment-detect.js";
 import type { EnvironmentName, EnvironmentSettings } from "./environments.js";
@@ -109,6 +110,16 @@ export function hostOf(url: string, variable: string | null): string {
   const host = u.searchParams.get("host") ?? decodeURIComponent(u.hostname);
   if (host === "" || host.startsWith("/")) return "a local socket";
   return host.replace(/^\[(.*)\]$/, "$1");
+}
+
+/**
+ * The database a libpq URL names: its `dbname` parameter, else its path, else (as libpq) the
+ * user's name, else the OS user's. What a person types to confirm a run in production.
+ */
+export function databaseNameOf(url: string): string {
+  const u = new URL(url);
+  const name = u.searchParams.get("dbname") ?? decodeURIComponent(u.pathname.replace(/^\//, ""));
+  return name || decodeURIComponent(u.username) || u.searchParams.get("user") || userInfo().username;
 }
 
 function isLocalHost(host: string, extra: readonly string[]): boolean {
