@@ -96,6 +96,22 @@ describe("Prisma's client-side defaults", () => {
     expect(await widgets()).toEqual([]);
   });
 
+  it("should keep a matched row's id in a merge by another key: a client-side id is a new row's, never a new id", async () => {
+    const merge = () =>
+      new AtomicEtl(
+        ws.config({ r: { tables: [{ model: "Widget", file: "widgets.json", mode: "merge", merge: { key: "name" } }] } }, { client }),
+      );
+    await ws.writeRelease("r", { "widgets.json": [{ name: "a" }] });
+    await merge().import({ release: "r", url: db.url });
+    const [first] = (await widgets()) as [Widget];
+    await ws.writeRelease("r", { "widgets.json": [{ name: "a" }, { name: "b" }] });
+    expect((await merge().import({ release: "r", url: db.url })).outcome).toBe("committed");
+    const [a, b] = (await widgets()) as [Widget, Widget];
+    expect(a).toMatchObject({ name: "a", id: first.id, uuid_4: first.uuid_4, sortable: first.sortable });
+    expect(b.id).toMatch(/^c[0-9a-z]{24}$/);
+    expect(b.id).not.toBe(a.id);
+  });
+
   it("should make UUID v7s that sort in the order they were made, also within one millisecond", () => {
     const started = Date.now();
     const ids = Array.from({ length: 20_000 }, () => uuidv7());
