@@ -1,4 +1,3 @@
-import { getSchema } from "@mrleebo/prisma-ast/dist/prisma-ast.esm.js";
 import type { Attribute, Field, Model } from "@mrleebo/prisma-ast";
 
 /** A default Prisma's client computes itself (never the database): what to generate, and its argument. */
@@ -26,15 +25,15 @@ const cache = new Map<string, ClientSchema>();
  * one, or a schema the parser cannot read, gives no defaults and says why: an optional
  * convenience never stops a run that works without it.
  *
- * @example clientSchemaOf(new PrismaClient({ adapter })).defaults.get("Player")?.get("id") // { kind: "cuid", version: 1 }
+ * @example (await clientSchemaOf(new PrismaClient({ adapter }))).defaults.get("Player")?.get("id") // { kind: "cuid", version: 1 }
  */
-export function clientSchemaOf(client: { _engineConfig?: { inlineSchema?: unknown } }): ClientSchema {
+export async function clientSchemaOf(client: { _engineConfig?: { inlineSchema?: unknown } }): Promise<ClientSchema> {
   const text = client._engineConfig?.inlineSchema;
   if (typeof text !== "string" || text === "") return { defaults: new Map(), unreadable: null };
   let found = cache.get(text);
   if (!found) {
     try {
-      found = { defaults: parseClientDefaults(text), unreadable: null };
+      found = { defaults: await parseClientDefaults(text), unreadable: null };
     } catch (e) {
       found = { defaults: new Map(), unreadable: `the client's schema could not be parsed: ${(e as Error).message.split("\n")[0]}` };
     }
@@ -47,9 +46,11 @@ export function clientSchemaOf(client: { _engineConfig?: { inlineSchema?: unknow
  * Parses a Prisma schema (with @mrleebo/prisma-ast) for the defaults Prisma's client fills:
  * `@default(cuid())`/`cuid(2)`, `uuid()`/`uuid(4)`/`uuid(7)`, `nanoid()`/`nanoid(n)`, `ulid()`
  * and `@updatedAt`. Database defaults (`autoincrement()`, `now()`, `dbgenerated()`, literals)
- * are the database's and not listed. Throws what the parser throws.
+ * are the database's and not listed. Throws what the parser throws. The parser (and chevrotain
+ * under it) loads on first use, not with the CLI.
  */
-export function parseClientDefaults(schemaText: string): ClientDefaults {
+export async function parseClientDefaults(schemaText: string): Promise<ClientDefaults> {
+  const { getSchema } = await import("@mrleebo/prisma-ast/dist/prisma-ast.esm.js");
   const out: ClientDefaults = new Map();
   for (const block of getSchema(schemaText).list) {
     if (block.type !== "model") continue;

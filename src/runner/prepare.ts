@@ -55,7 +55,7 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
   const client = await plan.client({ url: ctx.url });
   let lock: HeldLock | null = null;
   try {
-    const schema = clientSchemaOf(client);
+    const schema = await clientSchemaOf(client);
     if (schema.unreadable) ctx.log.warn({ phase: "preflight", reason: schema.unreadable }, "Prisma's client-side defaults not read");
     const mappings = mapTables(plan, client._runtimeDataModel, schema.defaults);
     if (plan.mode === "import") {
