@@ -15,6 +15,8 @@ export { defineConfig } from "./config/define-config.js";
 export { loadConfig, parseConfig, type LoadedConfig } from "./config/load.js";
 export type { ConfigInput, Config, ReleaseConfig, TableConfig, CheckConfig } from "./config/schema.js";
 export { ENVIRONMENT_DEFAULTS, type EnvironmentName, type EnvironmentSettings } from "./config/environments.js";
+export { DEFAULT_DETECT_RULES, type DetectRule } from "./config/environment-detect.js";
+export { chooseEnvironment, resolveEnvironment, type ChosenEnvironment } from "./config/environment-choice.js";
 export { EtlError, ConfigError, ERROR_CODES, type ErrorCode, type Step, type DataOutcome } from "./errors.js";
 export type { TxLike, PrismaClientLike } from "./db/prisma-like.js";
 export { fingerprintTable, type Fingerprint } from "./db/fingerprint.js";

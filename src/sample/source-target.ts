@@ -32,9 +32,9 @@ export interface SourceOptions {
 
 /** The source environment and its URL, from the environment's variable (never argv). */
 export function sourceUrl(config: LoadedConfig, o: SourceOptions): { environment: string; url: string } {
-  const { name } = resolveEnvironment(config, pickEnvironmentName(o.from));
+  const { name, urlVariable } = resolveEnvironment(config, pickEnvironmentName(o.from));
   if (o.url) return { environment: name, url: o.url };
-  const variable = o.fromUrlEnv ?? config.databaseUrlEnv[name] ?? "DATABASE_URL";
+  const variable = o.fromUrlEnv ?? urlVariable;
   const url = process.env[variable];
   if (!url) {
     throw new EtlError("DATABASE_URL_MISSING", `${variable} is not set (the source URL of ${name})`, {
