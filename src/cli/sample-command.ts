@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { sample } from "../commands/sample.js";
 import { loadConfig } from "../config/load.js";
-import type { ReleaseReport } from "../sample/run-release.js";
+import type { ReleaseReport } from "../sample/make-release.js";
 import type { CliContext } from "./context.js";
 import { positiveInt } from "./options.js";
 import { incrementalProgress, progressDisplay } from "../reporting/progress.js";

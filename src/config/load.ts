@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { createJiti } from "jiti";
 import { ConfigError, EtlError } from "../errors.js";
-import { ENVIRONMENT_DEFAULTS, ENVIRONMENT_NAMES, type EnvironmentName, type EnvironmentSettings } from "./environments.js";
 import { type Config, configSchema, type ConfigInput } from "./schema.js";
 
 export const DEFAULT_CONFIG_PATH = "etl/etl.config.ts";
@@ -62,14 +61,5 @@ export async function loadConfig(file = DEFAULT_CONFIG_PATH, cwd = process.cwd()
   return parseConfig(mod as ConfigInput, path.dirname(abs), abs);
 }
 
-/** Resolves the environment's settings: defaults, then the config's overrides. */
-export function resolveEnvironment(config: Config, name: string): { name: EnvironmentName; settings: EnvironmentSettings } {
-  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(name)) {
-    throw new EtlError("UNKNOWN_ENVIRONMENT", `unknown environment "${name}"; expected one of ${ENVIRONMENT_NAMES.join(", ")}`, {
-      step: "config",
-      next: "pass --env local|staging|production (or set ETL_ENV)",
-    });
-  }
-  const env = name as EnvironmentName;
-  return { name: env, settings: { ...ENVIRONMENT_DEFAULTS[env], ...config.environments[env] } };
-}
+/** Resolves an environment's settings and URL variable (src/config/environment-choice.ts). */
+export { resolveEnvironment } from "./environment-choice.js";

@@ -1,6 +1,7 @@
 import type { RuntimeDataModel } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { TableInfo } from "../sql/catalog.js";
+import type { ColumnDefaults } from "./client-defaults.js";
 
 /** How a release's keys and a Prisma model line up with one real table. */
 export interface TableMapping {
@@ -12,6 +13,8 @@ export interface TableMapping {
   columnToField: Map<string, string>;
   /** A key repeated within one object of a record: refused (`error`), or the last value kept (`last-wins`). */
   duplicateKeys: "error" | "last-wins";
+  /** Columns Prisma's client fills when a record leaves them out (src/validation/client-defaults.ts). */
+  clientDefaults?: ColumnDefaults | null;
 }
 
 /** The parts of a table's config entry that decide how its records' keys are read. */
