@@ -5,7 +5,7 @@ import { parseConfig } from "../../src/config/load.js";
 import type { TypedRelease } from "../../src/steps/typed-config.js";
 import type { TransactionClientOf } from "../../src/steps/typed-config.js";
 import type { PrismaClient } from "../../etl/generated/prisma/client.js";
-import { failure, nextRelease, prismaClient, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
+import { failure, prismaClient, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject({ release: true });
 
