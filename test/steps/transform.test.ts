@@ -77,9 +77,9 @@ describe("per-table transforms", () => {
     const players = files["players.json"] as Rec[];
     (players[4] as Rec).heightCm = "tall";
     await ws.writeRelease("r", files);
-    // drops record 1, doubles record 2: record 4 is the 5th output
+    // drops record 1, triples record 2: record 4 is the 6th output
     const tables = withTransforms({
-      Player: (r, ctx) => (ctx.index === 1 ? null : ctx.index === 2 ? [r, { ...r, id: 999 }] : r),
+      Player: (r, ctx) => (ctx.index === 1 ? null : ctx.index === 2 ? [r, { ...r, id: 998 }, { ...r, id: 999 }] : r),
     });
     const f = await failure(new AtomicEtl(ws.config({ r: { tables } })).import({ release: "r", url: db.url, backup: false }));
     expect(f.error).toMatchObject({ code: "VALIDATION_FAILED", file: "releases/r/players.json", record: 4, field: "heightCm" });
