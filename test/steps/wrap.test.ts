@@ -8,7 +8,8 @@ import { failure, prismaClient, sql, stateOf, useTestProject } from "../fixtures
 
 const { db, ws } = useTestProject();
 
-const etl = () => new AtomicEtl(parseConfig(defineConfig({ client: prismaClient, backupDir: "backups", releases: {} }), ws.root));
+// the config's client type types every step's tx (AtomicEtl<PrismaClient>, inferred)
+const etl = () => new AtomicEtl(defineConfig({ client: prismaClient, backupDir: "backups", releases: {} }), { root: ws.root });
 
 async function* players(bad?: number) {
   for (let i = 0; i < 5; i++) {
