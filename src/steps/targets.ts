@@ -55,7 +55,10 @@ export function bindSteps(
       const mapping = mapWrite(w, dm);
       const info = catalog.get(mapping.table);
       if (!info)
-        throw new EtlError("CATALOG_MISMATCH", `step "${config.name}" writes ${w}, which is not a table of schema`, { step: "preflight" });
+        throw new EtlError("CATALOG_MISMATCH", `step "${config.name}" writes ${w}: table ${mapping.table} was not read from the catalog`, {
+          step: "preflight",
+          table: mapping.table,
+        });
       const target = all.get(mapping.table) ?? {
         name: mapping.table,
         info,
