@@ -67,7 +67,10 @@ export class StepRunner {
           throw stepFailure(name, e);
         }
         stopIfAsked(this.plan.signal, "step");
-        const after = await snapshotWrites(this.tx);
+        // a step that swallowed a failed statement left the transaction aborted: the step's failure
+        const after = await snapshotWrites(this.tx).catch((e: unknown) => {
+          throw stepFailure(name, e);
+        });
         refuseUndeclared(name, undeclaredWrites(before, after, { schema: this.plan.schema, tables: new Set(declared) }), declared);
       },
       () => ({ stepName: name, writes: declared, loaded: loads.reduce((n, l) => n + l.rows, 0), loads: loads.length }),

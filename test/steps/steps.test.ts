@@ -96,6 +96,31 @@ describe("release steps", () => {
     expect(await stateOf(db.url)).toEqual(before);
   });
 
+  it("should fail the step that swallowed a failed statement (the transaction is aborted) with STEP_FAILED", async () => {
+    const before = await stateOf(db.url);
+    const etl = etlOf({
+      r: {
+        tables: STANDARD_TABLES,
+        steps: [
+          {
+            name: "swallower",
+            writes: ["Player"],
+            run: async ({ tx }) => {
+              await tx.player
+                .create({ data: { id: 100, teamId: 10, fullName: "twice", position: "DEFENDER", updatedAt: new Date() } })
+                .catch(() => undefined);
+            },
+          },
+        ],
+      },
+    });
+    const f = await failure(etl.import({ release: "r", url: db.url, backup: false }));
+    expect(f.error).toMatchObject({ code: "STEP_FAILED", data: "rolled back; database unchanged" });
+    expect(f.error.message).toContain('step "swallower" failed: ');
+    expect(f.error.message).toContain("current transaction is aborted");
+    expect(await stateOf(db.url)).toEqual(before);
+  });
+
   it("should catch a write to a table the step does not declare and roll back naming it", async () => {
     const before = await stateOf(db.url);
     const etl = etlOf({
