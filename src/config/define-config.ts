@@ -6,7 +6,7 @@ import type { ConfigInput } from "./schema.js";
  *
  * @example
  * export default defineConfig({
- *   client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+ *   client: ({ adapter }) => new PrismaClient({ adapter }),
  *   releases: { "league-2026": { tables: [{ model: "League", file: "leagues.json" }] } },
  * });
  */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { PrismaPg } from "@prisma/adapter-pg";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
 import { ENVIRONMENT_NAMES, environmentSettingsSchema } from "./environments.js";
 import { samplesSchema } from "./samples-schema.js";
@@ -173,12 +174,17 @@ export const releaseConfigSchema = z
     });
   });
 
-export type ClientFactory = (opts: { url: string }) => PrismaClientLike | Promise<PrismaClientLike>;
+/**
+ * Makes the Prisma client: `({ url, adapter }) => new PrismaClient({ adapter })`. `adapter` is a
+ * `PrismaPg` over a `pg.Pool` the tool made for `url`; a client built over it loads by COPY. A
+ * factory that builds its own adapter from `url` still works, loading by INSERT … SELECT.
+ */
+export type ClientFactory = (opts: { url: string; adapter: PrismaPg }) => PrismaClientLike | Promise<PrismaClientLike>;
 
 export const configSchema = z
   .strictObject({
-    /** Makes the Prisma client; receives the connection URL of the chosen environment. */
-    client: fn<ClientFactory>("a function ({ url }) => new PrismaClient(…)"),
+    /** Makes the Prisma client; receives the connection URL of the chosen environment and an adapter over the tool's pool for it. */
+    client: fn<ClientFactory>("a function ({ url, adapter }) => new PrismaClient({ adapter })"),
     /** Postgres schema of the target tables. */
     schema: identifier.default("public"),
     /** Environment variable that holds the connection URL, per environment. */

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { pickEnvironmentName } from "../config/environments.js";
 import { type LoadedConfig, resolveEnvironment } from "../config/load.js";
 import type { RuntimeDataModel } from "../db/prisma-like.js";
+import { ToolClient } from "../db/tool-client.js";
 import { EtlError } from "../errors.js";
 import type { SampleHooks } from "./write-all.js";
 
@@ -42,11 +43,11 @@ export function sourceUrl(config: LoadedConfig, o: SourceOptions): { environment
 
 /** Prisma's data model, for model and field names; the client is made and dropped without a query. */
 export async function dataModel(config: LoadedConfig, url: string): Promise<RuntimeDataModel | undefined> {
-  const client = await config.client({ url });
+  const tool = await ToolClient.create(config.client, url);
   try {
-    return client._runtimeDataModel;
+    return tool.client._runtimeDataModel;
   } finally {
-    await client.$disconnect().catch(() => undefined);
+    await tool.close();
   }
 }
 

@@ -35,12 +35,12 @@ model Country {
 }
 `;
 
-const CONFIG = `import { PrismaPg } from "@prisma/adapter-pg";
+const CONFIG = `
 import { defineConfig } from "atomic-etl";
 import { PrismaClient } from "./generated/prisma/client.js";
 
 export default defineConfig({
-  client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  client: ({ adapter }) => new PrismaClient({ adapter }),
   releasesDir: "data",
   backupDir: "dumps",
   releases: {
