@@ -18,11 +18,11 @@ export function copyIn(client: pg.PoolClient, stmt: Statement, text: string): Pr
 
 /**
  * The 1-based data line a COPY error is about, from its `where` (`COPY t, line 3` or
- * `COPY t, line 3, column c: "…"`), or null when it names none.
+ * `COPY t, line 3, column c: "…"`, `COPY t, line 3: "…"`), or null when it names none.
  */
 export function copyLineOf(e: unknown): number | null {
   const where = (e as { where?: unknown } | null)?.where;
   if (typeof where !== "string") return null;
-  const m = /^COPY .*?, line (\d+)(?:,|$)/m.exec(where);
+  const m = /^COPY .*?, line (\d+)(?:[,:]|$)/m.exec(where);
   return m ? Number(m[1]) : null;
 }

@@ -49,7 +49,7 @@ describe("the client factory and the COPY path", () => {
        BEGIN IF NEW.full_name = 'Cy Mid' THEN RAISE EXCEPTION 'no Cy here'; END IF; RETURN NEW; END $$;
        CREATE TRIGGER refuse_cy BEFORE INSERT ON players FOR EACH ROW EXECUTE FUNCTION refuse_cy();`,
     );
-    const players = nextRelease().players as Record<string, unknown>[];
+    const players = nextRelease()["players.json"] as Record<string, unknown>[];
     const index = players.findIndex((p) => p.fullName === "Cy Mid");
     expect(index).toBeGreaterThan(0);
     const before = await stateOf(db.url);
@@ -63,7 +63,7 @@ describe("the client factory and the COPY path", () => {
 
   it("should name record and field of a CHECK refusal on the COPY path with CONSTRAINT_VIOLATION, as the INSERT path does", async () => {
     await sql(db.url, `ALTER TABLE players ADD CONSTRAINT tall_enough CHECK (height_cm IS NULL OR height_cm > 185) NOT VALID`);
-    const players = nextRelease().players as Record<string, unknown>[];
+    const players = nextRelease()["players.json"] as Record<string, unknown>[];
     const index = players.findIndex((p) => typeof p.heightCm === "number" && p.heightCm <= 185);
     const codes = [];
     for (const client of [undefined, oldStyle]) {
