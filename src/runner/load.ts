@@ -154,7 +154,7 @@ function recordOfLine(e: unknown, batch: readonly Row[], group: readonly Row[], 
   return i < 0 ? null : firstIndex + i;
 }
 
-/** The transaction's `pg` client when `source` can load by COPY into `target`; null for INSERT … SELECT. */
+/** The transaction's `pg` client when `source`'s rows can travel as COPY text (see copyUnsupported); null for INSERT … SELECT. */
 async function copyClientFor(tx: TxLike, source: TablePlan): Promise<pg.PoolClient | null> {
   if (copyUnsupported(source.info)) return null;
   return copyClientOf(tx);
