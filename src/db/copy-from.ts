@@ -4,15 +4,17 @@ import type { Statement } from "../sql/statement.js";
 
 /**
  * Runs one `COPY … FROM STDIN` on `client` (the transaction's own connection) with `text` as
- * its data, and returns the rows it stored. A refusal rejects with Postgres' error, whose
+ * its data, and returns the rows it stored; `onWire` is called once the data is handed to the socket. A refusal rejects with Postgres' error, whose
  * `where` says `COPY t, line N` (see {@link copyLineOf}).
  */
-export function copyIn(client: pg.PoolClient, stmt: Statement, text: string): Promise<number> {
+export function copyIn(client: pg.PoolClient, stmt: Statement, text: string, onWire?: () => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const stream = client.query(copyFrom(stmt.text));
     stream.on("error", reject);
     stream.on("finish", () => resolve(stream.rowCount));
-    stream.end(text);
+    // the data goes out only once the server answered the COPY: `onWire` says when it has
+    stream.write(text, () => onWire?.());
+    stream.end();
   });
 }
 

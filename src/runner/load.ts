@@ -101,12 +101,19 @@ class BatchSender {
     this.identity = new Set(source.info.columns.filter((c) => c.isIdentity).map((c) => c.name));
   }
 
-  /** Waits for the batch before, then puts this one on the wire without waiting for it. */
+  /**
+   * Waits for the batch before, then puts this one on the wire without waiting for it to
+   * finish. A COPY sends its data only after the server's answer to the COPY statement: wait
+   * until the data is out, or the server would sit idle while the next batch is parsed.
+   */
   async send(rows: Row[], firstIndex: number): Promise<void> {
     await this.settled();
-    const p = this.insert(rows, firstIndex);
-    p.catch(() => undefined); // handled when awaited; keeps Node from flagging it meanwhile
+    let onWire: () => void = () => undefined;
+    const out = new Promise<void>((resolve) => (onWire = resolve));
+    const p = this.insert(rows, firstIndex, onWire);
+    p.then(onWire, onWire); // also handles a failure until it is awaited, so Node does not flag it
     this.inFlight = p;
+    if (this.copy) await out;
   }
 
   /** The batch in flight, settled (its failure thrown). */
@@ -116,11 +123,11 @@ class BatchSender {
     if (p) await p;
   }
 
-  private async insert(rows: Row[], firstIndex: number): Promise<void> {
+  private async insert(rows: Row[], firstIndex: number, onWire: () => void): Promise<void> {
     for (const g of groupByDefaults(this.source.info, rows)) {
       const sent = performance.now();
       try {
-        this.inserted += this.copy ? await this.copyGroup(this.copy, g.columns, g.rows) : await this.insertGroup(g.columns, g.rows);
+        this.inserted += this.copy ? await this.copyGroup(this.copy, g.columns, g.rows, onWire) : await this.insertGroup(g.columns, g.rows);
         this.dbMs += performance.now() - sent;
       } catch (e) {
         throw new BatchInsertFailure(this.source, firstIndex, rows, e, this.copy ? recordOfLine(e, rows, g.rows, firstIndex) : null);
@@ -138,11 +145,11 @@ class BatchSender {
   }
 
   /** COPY writes identity columns as given (as INSERT's OVERRIDING SYSTEM VALUE does). */
-  private copyGroup(client: pg.PoolClient, columns: string[], rows: Row[]): Promise<number> {
+  private copyGroup(client: pg.PoolClient, columns: string[], rows: Row[], onWire: () => void): Promise<number> {
     const key = columns.join("\u0000");
     let encode = this.encoders.get(key);
     if (!encode) this.encoders.set(key, (encode = rowEncoder(this.source.info, columns)));
-    return copyIn(client, copyFromStdin(this.target, columns), encode(rows));
+    return copyIn(client, copyFromStdin(this.target, columns), encode(rows), onWire);
   }
 }
 
