@@ -3,7 +3,7 @@
  * ONE run, on the same data and the same database. Each runner loads into freshly emptied
  * tables, in alternating order, several times; medians are reported as ratios.
  *
- *   npm run bench -- [--rows 1000000] [--runs 3] [--strategies direct,staged-delete] [--scaling] [--with-5m] [--smoke] [--from-source]
+ *   npm run bench -- [--rows 1000000] [--runs 3] [--strategies direct,staged-delete] [--only atomic-etl] [--scaling] [--with-5m] [--smoke] [--from-source]
  *
  * --smoke (CI): one run each at --rows (default 20000), checks that every runner loaded exactly
  * the same rows (equal fingerprints), never asserts on time; exits 1 on a mismatch.
@@ -79,18 +79,21 @@ async function main() {
     // not repoint this one at its own release.
     const configPath = path.join(repo, `bench/data/bench-${process.pid}.config.ts`);
     configs.push(configPath);
-    await writeFile(
-      configPath,
-      `import { PrismaPg } from "@prisma/adapter-pg";
+    // The README's factory (the tool's adapter: loads by COPY), and the one written before the
+    // COPY path (its own adapter: INSERT … SELECT), measured side by side.
+    const insertConfigPath = path.join(repo, `bench/data/bench-${process.pid}-insert.config.ts`);
+    configs.push(insertConfigPath);
+    const benchConfig = (client: string) => `import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from ${JSON.stringify(path.join(repo, "etl/generated/prisma/client.ts"))};
 export default {
-  client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  client: ${client},
   releases: { bench: { dir: ${JSON.stringify(rel.dir)}, tables: [
     ${TABLES.map((t) => `{ model: ${JSON.stringify(MODELS[t])}, file: "${t}.json" }`).join(",\n    ")}
   ] } },
 };
-`,
-    );
+`;
+    await writeFile(configPath, benchConfig("({ adapter }) => new PrismaClient({ adapter })"));
+    await writeFile(insertConfigPath, benchConfig("({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) })"));
 
     const runners: Runner[] = [
       {
@@ -119,22 +122,27 @@ export default {
           return { ms: r.ms, rows: JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}").rows, peakRssMb: r.peakRssMb, dbMs: null };
         },
       },
-      ...strategies.map((s): Runner => ({
-        name: `atomic-etl (${s})`,
-        async run() {
-          const r = await timed(
-            process.execPath,
-            [...cli, "import", "bench", "--config", configPath, "--no-backup", "--json", "--strategy", s],
-            {
-              ...env,
-              ATOMIC_ETL_LOG_LEVEL: "warn",
-            },
-          );
-          const report = JSON.parse(r.stdout) as { rows: number; tables: { dbMs: number }[] };
-          if (report.rows !== rows) throw new Error(`atomic-etl (${s}) loaded ${report.rows} rows, not ${rows}`);
-          return { ms: r.ms, rows: report.rows, peakRssMb: r.peakRssMb, dbMs: report.tables.reduce((a, t) => a + t.dbMs, 0) };
-        },
-      })),
+      ...strategies
+        .flatMap((s) => [
+          { strategy: s, config: configPath, name: `atomic-etl (${s})` },
+          { strategy: s, config: insertConfigPath, name: `atomic-etl (${s}, INSERT…SELECT)` },
+        ])
+        .map(({ strategy: s, config, name }): Runner => ({
+          name,
+          async run() {
+            const r = await timed(
+              process.execPath,
+              [...cli, "import", "bench", "--config", config, "--no-backup", "--json", "--strategy", s],
+              {
+                ...env,
+                ATOMIC_ETL_LOG_LEVEL: "warn",
+              },
+            );
+            const report = JSON.parse(r.stdout) as { rows: number; tables: { dbMs: number }[] };
+            if (report.rows !== rows) throw new Error(`atomic-etl (${s}) loaded ${report.rows} rows, not ${rows}`);
+            return { ms: r.ms, rows: report.rows, peakRssMb: r.peakRssMb, dbMs: report.tables.reduce((a, t) => a + t.dbMs, 0) };
+          },
+        })),
     ];
     if (hasPgloader) {
       const u = new URL(db.url);
@@ -165,6 +173,9 @@ export default {
       });
     }
 
+    // --only a,b: just the runners whose names start with one of these (the first, psql \copy, always runs: it is the reference)
+    const only = arg("only")?.split(",");
+    if (only) runners.splice(1, runners.length, ...runners.slice(1).filter((r) => only.some((o) => r.name.startsWith(o))));
     const samples = new Map<string, Sample[]>(runners.map((r) => [r.name, []]));
     const prints = new Map<string, Record<string, Fingerprint>>();
     for (let i = 0; i < runs; i++) {

@@ -1,4 +1,3 @@
-import { PrismaPg } from "@prisma/adapter-pg";
 import { z } from "zod";
 import { defineConfig } from "../src/index.js";
 import { PrismaClient } from "./generated/prisma/client.js";
@@ -8,7 +7,8 @@ import { PrismaClient } from "./generated/prisma/client.js";
  * The connection URL comes from DATABASE_URL (or the variable named per environment below).
  */
 export default defineConfig({
-  client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  // `adapter` is a PrismaPg over the pool atomic-etl opens for the environment's URL: loads run by COPY on it.
+  client: ({ adapter }) => new PrismaClient({ adapter }),
   // paths resolve from this file's folder: etl/releases, and the repository's git-ignored backups/
   releasesDir: "releases",
   backupDir: "../backups",

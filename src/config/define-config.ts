@@ -8,7 +8,7 @@ import type { TypedConfig } from "../steps/typed-config.js";
  *
  * @example
  * export default defineConfig({
- *   client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+ *   client: ({ adapter }) => new PrismaClient({ adapter }),
  *   releases: { "league-2026": { tables: [{ model: "League", file: "leagues.json" }] } },
  * });
  */

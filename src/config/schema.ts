@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { PrismaPg } from "@prisma/adapter-pg";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
 import type { StepFn, TransformFn } from "../steps/types.js";
 import { DEFAULT_DETECT_RULES, detectRuleSchema } from "./environment-detect.js";
@@ -217,12 +218,17 @@ function checkSteps(r: { tables: { model?: string; table?: string }[]; steps: z.
   });
 }
 
-export type ClientFactory = (opts: { url: string }) => PrismaClientLike | Promise<PrismaClientLike>;
+/**
+ * Makes the Prisma client: `({ url, adapter }) => new PrismaClient({ adapter })`. `adapter` is a
+ * `PrismaPg` over a `pg.Pool` the tool made for `url`; a client built over it loads by COPY. A
+ * factory that builds its own adapter from `url` still works, loading by INSERT … SELECT.
+ */
+export type ClientFactory = (opts: { url: string; adapter: PrismaPg }) => PrismaClientLike | Promise<PrismaClientLike>;
 
 export const configSchema = z
   .strictObject({
-    /** Makes the Prisma client; receives the connection URL of the chosen environment. */
-    client: fn<ClientFactory>("a function ({ url }) => new PrismaClient(…)"),
+    /** Makes the Prisma client; receives the connection URL of the chosen environment and an adapter over the tool's pool for it. */
+    client: fn<ClientFactory>("a function ({ url, adapter }) => new PrismaClient({ adapter })"),
     /** Postgres schema of the target tables. */
     schema: identifier.default("public"),
     /** Environment variable that holds the connection URL, per environment (an environment's own `databaseUrlEnv` wins). */

@@ -4,6 +4,7 @@ import { type ErrorCode, EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { OrphanFound } from "../strategies/bulk-rebuild.js";
 import { diagnoseBatchFailure, diagnoseLateOrphan, diagnoseOrphanFound } from "./diagnose.js";
+import { pinToCopyLine } from "./copy-line.js";
 import { constraintError, diagnoseLateConstraint } from "./diagnose-constraint.js";
 import { BatchInsertFailure } from "./load.js";
 
@@ -60,11 +61,12 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
     if (ctx.db) {
       const named = await constraintError(ctx.db, raw.source, raw.rows, raw.firstIndex, raw.cause, "load").catch(() => null);
       if (named) return named;
-      return diagnoseBatchFailure(raw, ctx.db, ctx.tables).catch((d: unknown) =>
+      const diagnosed = await diagnoseBatchFailure(raw, ctx.db, ctx.tables).catch((d: unknown) =>
         d instanceof EtlError
           ? d
           : new EtlError("SQL_ERROR", pgErrorInfo(raw.cause).message, { step: "load", table: raw.source.info.name, cause: raw.cause }),
       );
+      return pinToCopyLine(diagnosed, raw);
     }
   }
   if (raw instanceof OrphanFound) return diagnoseOrphanFound(raw, ctx.tables);

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { HeldLock } from "../db/advisory-lock.js";
 import type { PrismaClientLike } from "../db/prisma-like.js";
+import { ToolClient } from "../db/tool-client.js";
 import type { LedgerRow } from "../ledger/ledger-row.js";
 import type { RunReport } from "../reporting/report.js";
 import { runUrl, takeRunLock } from "./lock.js";
@@ -27,17 +28,32 @@ export interface RunContext {
   ledgerRow: LedgerRow | null;
 }
 
-/** The run's two sessions: the Prisma client and the run lock (none for a plan), renewed together when a retry needs it. */
+/**
+ * The run's two sessions: the Prisma client (over the tool's pool, see {@link ToolClient})
+ * and the run lock (none for a plan), renewed together when a retry needs it.
+ */
 export class Sessions {
   constructor(
     private readonly plan: RunPlan,
-    public client: PrismaClientLike,
+    private tool: ToolClient,
     public lock: HeldLock | null,
   ) {}
 
+  get client(): PrismaClientLike {
+    return this.tool.client;
+  }
+
+  /** Whether the transaction loads by COPY. */
+  get copy(): boolean {
+    return this.tool.copy;
+  }
+
   async renew(): Promise<void> {
-    await this.client.$disconnect().catch(() => undefined);
-    this.client = await this.plan.client({ url: runUrl(this.plan) });
+    const copy = this.tool.copy;
+    await this.tool.close();
+    this.tool = await ToolClient.create(this.plan.client, runUrl(this.plan));
+    // the same factory: COPY stays as the first client found it (its one log line said so)
+    if (copy) await this.tool.enableCopy();
     if (!this.lock) return;
     // a restarted server dropped the lock with its session: take it again
     await this.lock.release().catch(() => undefined);
@@ -45,7 +61,7 @@ export class Sessions {
   }
 
   async close(): Promise<void> {
-    await this.client.$disconnect().catch(() => undefined);
+    await this.tool.close();
     await this.lock?.release().catch(() => undefined);
   }
 }

@@ -1,9 +1,14 @@
+import type pg from "pg";
+import { copyClientOf } from "../db/copy-binding.js";
+import { copyIn, copyLineOf } from "../db/copy-from.js";
+import { copyUnsupported, rowEncoder } from "../db/copy-text.js";
 import { forgetPrismaDebugHistory } from "../db/prisma-debug-history.js";
 import { execute, type TxLike } from "../db/prisma-like.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { type RawBatch, readRecords } from "../sources/read-records.js";
 import { transformBatches } from "../steps/transform.js";
 import { insertBatch } from "../sql/bulk.js";
+import { copyFromStdin } from "../sql/copy.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { rowsJson } from "../validation/raw-json.js";
@@ -28,8 +33,10 @@ export interface TableLoadResult {
   durationMs: number;
   /** Columns at least one record mentions; tracked for merge tables only (null otherwise). */
   columns: ReadonlySet<string> | null;
-  /** Time spent waiting on the INSERT statements (client-observed database time). */
+  /** Time spent waiting on the COPY or INSERT statements (client-observed database time). */
   dbMs: number;
+  /** How the rows went in: COPY on the transaction's own connection, or INSERT … SELECT. */
+  via: "copy" | "insert";
 }
 
 /** A batch that landed: its rows, its number, and the table's rows loaded and file bytes read so far. */
@@ -40,13 +47,15 @@ export interface BatchDone {
   bytes: number;
 }
 
-/** A batch INSERT that Postgres refused; diagnosed after rollback (see diagnose.ts). */
+/** A batch INSERT (or COPY) that Postgres refused; diagnosed after rollback (see diagnose.ts). */
 export class BatchInsertFailure extends Error {
   constructor(
     readonly source: TablePlan,
     readonly firstIndex: number,
     readonly rows: Record<string, unknown>[],
     override readonly cause: unknown,
+    /** The record a COPY's error named by its line (`COPY t, line N`); null for an INSERT, or a COPY error on no line. */
+    readonly record: number | null = null,
   ) {
     super("batch insert failed");
   }
@@ -73,48 +82,56 @@ export function groupByDefaults(info: TableInfo, rows: Row[]): { columns: string
   return [...groups].map(([sig, rs]) => ({ columns: [...plain, ...defaulted.filter((_, i) => sig[i] === "1")], rows: rs }));
 }
 
-/** Sends validated batches as set-based INSERTs, one in flight at a time, and counts what landed. */
+/** Sends validated batches, by COPY on the transaction's own connection or as set-based INSERTs, one in flight at a time, and counts what landed. */
 class BatchSender {
   inserted = 0;
   batches = 0;
   dbMs = 0;
   private inFlight: Promise<void> | null = null;
   private readonly identity: Set<string>;
+  private readonly encoders = new Map<string, (rows: readonly Row[]) => string>();
 
   constructor(
     private readonly tx: TxLike,
     private readonly source: TablePlan,
     private readonly target: QualifiedName,
+    /** The transaction's `pg` client when the table loads by COPY; null: INSERT … SELECT. */
+    private readonly copy: pg.PoolClient | null,
     private readonly onBatch: ((rows: number, batchNo: number) => Promise<void> | void) | undefined,
   ) {
     this.identity = new Set(source.info.columns.filter((c) => c.isIdentity).map((c) => c.name));
   }
 
-  /** Waits for the batch before, then puts this one on the wire without waiting for it. */
+  /**
+   * Waits for the batch before, then puts this one on the wire without waiting for it to
+   * finish. A COPY sends its data only after the server's answer to the COPY statement: wait
+   * until the data is out, or the server would sit idle while the next batch is parsed.
+   */
   async send(rows: Row[], firstIndex: number): Promise<void> {
     await this.settled();
-    const p = this.insert(rows, firstIndex);
-    p.catch(() => undefined); // handled when awaited; keeps Node from flagging it meanwhile
+    let onWire: () => void = () => undefined;
+    const out = new Promise<void>((resolve) => (onWire = resolve));
+    const p = this.insert(rows, firstIndex, onWire);
+    p.then(onWire, onWire); // also handles a failure until it is awaited, so Node does not flag it
     this.inFlight = p;
+    if (this.copy) await out;
   }
 
-  /** The INSERT in flight, settled (its failure thrown). */
+  /** The batch in flight, settled (its failure thrown). */
   async settled(): Promise<void> {
     const p = this.inFlight;
     this.inFlight = null;
     if (p) await p;
   }
 
-  private async insert(rows: Row[], firstIndex: number): Promise<void> {
+  private async insert(rows: Row[], firstIndex: number, onWire: () => void): Promise<void> {
     for (const g of groupByDefaults(this.source.info, rows)) {
-      const overriding = g.columns.some((c) => this.identity.has(c));
-      const stmt = insertBatch(this.target, this.target, g.columns, rowsJson(g.rows), overriding);
       const sent = performance.now();
       try {
-        this.inserted += await execute(this.tx, stmt);
+        this.inserted += this.copy ? await this.copyGroup(this.copy, g.columns, g.rows, onWire) : await this.insertGroup(g.columns, g.rows);
         this.dbMs += performance.now() - sent;
       } catch (e) {
-        throw new BatchInsertFailure(this.source, firstIndex, rows, e);
+        throw new BatchInsertFailure(this.source, firstIndex, rows, e, this.copy ? recordOfLine(e, rows, g.rows, firstIndex) : null);
       } finally {
         forgetPrismaDebugHistory();
       }
@@ -122,11 +139,39 @@ class BatchSender {
     this.batches++;
     await this.onBatch?.(rows.length, this.batches);
   }
+
+  private insertGroup(columns: string[], rows: Row[]): Promise<number> {
+    const overriding = columns.some((c) => this.identity.has(c));
+    return execute(this.tx, insertBatch(this.target, this.target, columns, rowsJson(rows), overriding));
+  }
+
+  /** COPY writes identity columns as given (as INSERT's OVERRIDING SYSTEM VALUE does). */
+  private copyGroup(client: pg.PoolClient, columns: string[], rows: Row[], onWire: () => void): Promise<number> {
+    const key = columns.join("\u0000");
+    let encode = this.encoders.get(key);
+    if (!encode) this.encoders.set(key, (encode = rowEncoder(this.source.info, columns)));
+    return copyIn(client, copyFromStdin(this.target, columns), encode(rows), onWire);
+  }
+}
+
+/** The batch's record behind the line a COPY error names: line N is the N-th row of the group that COPY sent. */
+function recordOfLine(e: unknown, batch: readonly Row[], group: readonly Row[], firstIndex: number): number | null {
+  const line = copyLineOf(e);
+  const row = line === null ? undefined : group[line - 1];
+  const i = row === undefined ? -1 : batch.indexOf(row);
+  return i < 0 ? null : firstIndex + i;
+}
+
+/** The transaction's `pg` client when `source`'s rows can travel as COPY text (see copyUnsupported); null for INSERT … SELECT. */
+async function copyClientFor(tx: TxLike, source: TablePlan): Promise<pg.PoolClient | null> {
+  if (copyUnsupported(source.info)) return null;
+  return copyClientOf(tx);
 }
 
 /**
- * Streams one file into `target` in batches: parse → validate → one set-based INSERT per
- * batch. Parsing and validating batch n+1 overlaps the INSERT of batch n.
+ * Streams one file into `target` in batches: parse → validate → one COPY (or, when the
+ * client is not over the tool's pool, one set-based INSERT) per batch. Parsing and
+ * validating batch n+1 overlaps the load of batch n.
  */
 export async function loadTable(
   tx: TxLike,
@@ -140,7 +185,8 @@ export async function loadTable(
   const validator = validatorFor(source);
   let records = 0;
   let bytes = 0;
-  const sender: BatchSender = new BatchSender(tx, source, target, (rows, batch) =>
+  const copy = await copyClientFor(tx, source);
+  const sender: BatchSender = new BatchSender(tx, source, target, copy, (rows, batch) =>
     opts.onBatch?.({ rows, batch, loaded: sender.inserted, bytes }),
   );
   // a merge compares and writes only the columns the release mentions
@@ -189,5 +235,6 @@ export async function loadTable(
     bytes,
     durationMs: Math.round(performance.now() - started),
     dbMs: Math.round(sender.dbMs),
+    via: copy ? "copy" : "insert",
   };
 }

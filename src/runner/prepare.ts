@@ -4,6 +4,7 @@ import { type DatabaseIdentity, formatIdentity, readDatabaseIdentity, sameDataba
 import { diffFingerprints, type Fingerprint, fingerprintTables } from "../db/fingerprint.js";
 import { connect, pgTx } from "../db/pg-client.js";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
+import { ToolClient } from "../db/tool-client.js";
 import { EtlError } from "../errors.js";
 import { type ContentHash, contentHash } from "../ledger/content-hash.js";
 import type { LedgerRow } from "../ledger/ledger-row.js";
@@ -55,7 +56,8 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
     () => checkReleaseFiles(plan.config, plan.release, plan.releaseConfig),
     (r) => ({ files: r.files.length, bytes: r.files.reduce((a, f) => a + f.size, 0) }),
   );
-  const client = await plan.client({ url: ctx.url });
+  const tool = await ToolClient.create(plan.client, ctx.url);
+  const client = tool.client;
   let lock: HeldLock | null = null;
   try {
     const schema = await clientSchemaOf(client);
@@ -82,7 +84,9 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
     );
     ctx.report.strategy = [...new Set(bound.tables.map((t) => t.strategy))].join(",");
     const known = await identify(ctx, client, lock, bound.tables);
-    const sessions = new Sessions(plan, client, lock);
+    const copyOff = await tool.enableCopy();
+    if (copyOff) ctx.log.info({ phase: "preflight", copy: false, reason: copyOff }, `COPY is off: ${copyOff}`);
+    const sessions = new Sessions(plan, tool, lock);
     const base = { sessions, ...bound, ...known };
     if (plan.mode === "plan") return { kind: "run", prepared: { ...base, state: { before: null, backup: null } } };
     const current = await checkStart(ctx, client, base);
@@ -105,7 +109,7 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
     await recordFacts(ctx, base, state);
     return { kind: "run", prepared: { ...base, state } };
   } catch (e) {
-    await client.$disconnect().catch(() => undefined);
+    await tool.close();
     await lock?.release().catch(() => undefined);
     throw e;
   }
@@ -218,7 +222,7 @@ async function assertOneDatabase(plan: RunPlan, client: PrismaClientLike, sessio
       step: "preflight",
       runId: plan.runId,
       meta: { client: theirs, run: ours },
-      next: "make the config's client factory use the URL it is given: client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) })",
+      next: "make the config's client factory use the adapter it is given: client: ({ adapter }) => new PrismaClient({ adapter })",
     },
   );
 }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { pickEnvironmentName } from "../config/environments.js";
 import { type LoadedConfig, resolveEnvironment } from "../config/load.js";
 import type { RuntimeDataModel } from "../db/prisma-like.js";
+import { ToolClient } from "../db/tool-client.js";
 import { EtlError } from "../errors.js";
 import { assertOutputFree } from "../release/output-dir.js";
 import { silentLogger } from "../reporting/logger.js";
@@ -47,11 +48,11 @@ export function sourceUrl(config: LoadedConfig, o: SourceOptions): { environment
 
 /** Prisma's data model, for model and field names; the client is made and dropped without a query. */
 async function dataModel(config: LoadedConfig, url: string): Promise<RuntimeDataModel | undefined> {
-  const client = await config.client({ url });
+  const tool = await ToolClient.create(config.client, url);
   try {
-    return client._runtimeDataModel;
+    return tool.client._runtimeDataModel;
   } finally {
-    await client.$disconnect().catch(() => undefined);
+    await tool.close();
   }
 }
 

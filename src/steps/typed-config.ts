@@ -1,4 +1,4 @@
-import type { ConfigInput } from "../config/schema.js";
+import type { ClientFactory, ConfigInput } from "../config/schema.js";
 import type { StepFn } from "./types.js";
 
 /**
@@ -21,6 +21,6 @@ export type TypedRelease<Tx> = Omit<ReleaseInput, "steps"> & { steps?: TypedStep
  * every step, with no annotation in the user's code.
  */
 export type TypedConfig<C> = Omit<ConfigInput, "client" | "releases"> & {
-  client: (opts: { url: string }) => C | Promise<C>;
+  client: (opts: Parameters<ClientFactory>[0]) => C | Promise<C>;
   releases: Record<string, TypedRelease<TransactionClientOf<C>>>;
 };

@@ -13,12 +13,11 @@ import { spawnCli } from "./support/spawn-run.js";
 const { db, ws } = useTestProject({ release: true });
 
 const configText = (root: string) => `
-import { PrismaPg } from "@prisma/adapter-pg";
 import { defineConfig } from ${JSON.stringify(path.join(REPO_ROOT, "src/index.ts"))};
 import { PrismaClient } from ${JSON.stringify(path.join(REPO_ROOT, "etl/generated/prisma/client.ts"))};
 
 export default defineConfig({
-  client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  client: ({ adapter }) => new PrismaClient({ adapter }),
   releasesDir: ${JSON.stringify(path.join(root, "releases"))},
   backupDir: ${JSON.stringify(path.join(root, "backups"))},
   releases: {

@@ -1,5 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { PrismaPg } from "@prisma/adapter-pg";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { failure, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
@@ -97,7 +98,12 @@ describe("AtomicEtl.import: one database per run", () => {
     const other = await freshDatabase();
     try {
       const elsewhere = ws.config({ r: { tables: STANDARD_TABLES } }).client;
-      const etl = new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } }, { client: () => elsewhere({ url: other.url }) }));
+      const etl = new AtomicEtl(
+        ws.config(
+          { r: { tables: STANDARD_TABLES } },
+          { client: () => elsewhere({ url: other.url, adapter: new PrismaPg({ connectionString: other.url }) }) },
+        ),
+      );
       const [mine, theirs] = [await stateOf(db.url), await stateOf(other.url)];
       const f = await failure(etl.import({ release: "r", url: db.url, backup: "tables" }));
       expect(f.error.code).toBe("DATABASE_MISMATCH");

@@ -23,12 +23,11 @@ import {
 const { db, ws } = useTestProject();
 
 const etlConfig = `
-import { PrismaPg } from "@prisma/adapter-pg";
 import { defineConfig } from ${JSON.stringify(path.join(REPO_ROOT, "src/index.ts"))};
 import { PrismaClient } from ${JSON.stringify(path.join(REPO_ROOT, "etl/generated/prisma/client.ts"))};
 
 export default defineConfig({
-  client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  client: ({ adapter }) => new PrismaClient({ adapter }),
   releases: { "dev-seed": { tables: ${JSON.stringify(STANDARD_TABLES)} } },
 });
 `;

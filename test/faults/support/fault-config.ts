@@ -5,7 +5,6 @@
  * @example
  * const etl = new AtomicEtl(parseConfig(faultConfig({ releasesDir, backupDir }), REPO_ROOT));
  */
-import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../../../etl/generated/prisma/client.js";
 import type { ConfigInput } from "../../../src/config/schema.js";
 import type { EnvironmentName, EnvironmentSettings } from "../../../src/config/environments.js";
@@ -34,7 +33,7 @@ export function faultConfig(o: FaultConfigOptions): ConfigInput {
     ...(o.checkSleepMs ? [{ name: "slow check", sql: `SELECT 1 FROM pg_sleep(${o.checkSleepMs / 1000}) WHERE random() > 2` }] : []),
   ];
   return {
-    client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+    client: ({ adapter }) => new PrismaClient({ adapter }),
     backupDir: o.backupDir,
     environments: o.environments ?? {},
     releases: {

@@ -62,7 +62,7 @@ async function configFile(ws: Workspace): Promise<string> {
     `import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from ${JSON.stringify(client)};
 export default {
-  client: ({ url }: { url: string }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  client: ({ adapter }: { adapter: PrismaPg }) => new PrismaClient({ adapter }),
   backupDir: ${JSON.stringify(ws.backupDir)},
   releases: { ${releases.join(",\n    ")} },
 };

@@ -1,0 +1,40 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+
+/** A `pg` client as node-postgres keeps it at run time: its backend pid is not in the typings. */
+type Pooled = pg.PoolClient & { processID?: number | null };
+
+/**
+ * The tool's own `pg.Pool` under the config's Prisma client: the factory is handed
+ * `adapter` (a `PrismaPg` over this pool) and builds `new PrismaClient({ adapter })`. Every
+ * client the pool hands out is remembered by its backend pid, so that a Prisma transaction
+ * can find its own connection (see {@link copyClientOf}) and run `COPY … FROM STDIN` on it.
+ */
+export class CopyChannel {
+  readonly pool: pg.Pool;
+  readonly adapter: PrismaPg;
+  private readonly byPid = new Map<number, Pooled>();
+
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url });
+    // an idle connection that dies is dropped by the pool; the run sees the loss on its next query
+    this.pool.on("error", () => undefined);
+    this.pool.on("acquire", (c: Pooled) => {
+      if (typeof c.processID === "number") this.byPid.set(c.processID, c);
+    });
+    this.pool.on("remove", (c: Pooled) => {
+      if (typeof c.processID === "number" && this.byPid.get(c.processID) === c) this.byPid.delete(c.processID);
+    });
+    this.adapter = new PrismaPg(this.pool);
+  }
+
+  /** The pooled client connected to backend `pid`, if this pool made it. */
+  clientOf(pid: number): pg.PoolClient | undefined {
+    return this.byPid.get(pid);
+  }
+
+  async end(): Promise<void> {
+    this.byPid.clear();
+    await this.pool.end().catch(() => undefined);
+  }
+}
