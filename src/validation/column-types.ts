@@ -93,13 +93,30 @@ const floatCheck: Check = (v) => {
   return bad(`expected a number, got ${show(v)}`);
 };
 
+/** Characters as PostgreSQL counts them for varchar(n) and char(n): code points, not UTF-16 units (an emoji is one). */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 function textCheck(maxLength: number | null): Check {
   return (v) => {
     if (typeof v !== "string") return bad(`expected a string, got ${show(v)}`);
     if (v.includes("\u0000")) return bad("contains a NUL byte (\\u0000), which PostgreSQL text cannot store");
     if (!v.isWellFormed()) return bad("contains a lone UTF-16 surrogate, which is not valid UTF-8");
+    // UTF-16 units are never fewer than code points: only a long string needs counting
     if (maxLength !== null && v.length > maxLength) {
-      const chars = v.length > maxLength * 2 ? v.length : [...v].length;
+      const chars = codePoints(v);
       if (chars > maxLength) return bad(`is ${chars} characters long; the column allows ${maxLength}`);
     }
     return ok(v);
