@@ -140,7 +140,7 @@ export class RecordValidator {
     let source = input;
     if (this.schema) {
       const r = this.schema.run(input, this.mode);
-      if ("collision" in r) throw unknownKey(r.collision, index, this.mapping, this.info, this.file);
+      if ("collision" in r) throw unknownKey(r.collision, index, this.mapping, this.info, this.file, this.mode);
       if (!r.ok) {
         const { field, value, message } = r.failure;
         // the value itself when small, else its start: a report must not carry a 10 MB string
@@ -158,7 +158,7 @@ export class RecordValidator {
       const col = rename.get(key);
       if (col === undefined) {
         if (this.unknownKeys === "ignore") continue;
-        throw unknownKey(key, index, this.mapping, this.info, this.file);
+        throw unknownKey(key, index, this.mapping, this.info, this.file, this.mode);
       }
       row[col] = source[key];
     }

@@ -77,7 +77,7 @@ export function detectKeyMode(keys: readonly string[], m: TableMapping, info: Ta
   if (asFields) return "fields";
   if (asColumns) return "columns";
   const unknown = keys.find((k) => !m.fieldToColumn.has(k) && !columns.has(k));
-  if (unknown !== undefined) throw unknownKey(unknown, 0, m, info, file);
+  if (unknown !== undefined) throw unknownKey(unknown, 0, m, info, file, styleOf(keys, m, columns));
   throw new EtlError("UNKNOWN_KEY", "the first record mixes Prisma field names and column names", {
     step: "load",
     file,
@@ -87,11 +87,40 @@ export function detectKeyMode(keys: readonly string[], m: TableMapping, info: Ta
   });
 }
 
-export function unknownKey(key: string, record: number, m: TableMapping, info: TableInfo, file: string): EtlError {
-  const known = m.fieldToColumn.size ? [...m.fieldToColumn.keys()] : info.columns.map((c) => c.name);
+/** The style of the keys that do match, when they agree on one (an unknown key among field names is listed with the fields). */
+function styleOf(keys: readonly string[], m: TableMapping, columns: ReadonlySet<string>): KeyMode | null {
+  const known = keys.filter((k) => m.fieldToColumn.has(k) || columns.has(k));
+  if (known.length === 0) return null;
+  const asFields = known.every((k) => m.fieldToColumn.has(k));
+  const asColumns = known.every((k) => columns.has(k));
+  if (asFields === asColumns) return null;
+  return asFields ? "fields" : "columns";
+}
+
+/**
+ * A key that is neither a field nor a column. The known keys are listed in the file's own
+ * style (`mode`): Prisma field names for a field-keyed file, column names for a column-keyed
+ * one, both while the style is not known.
+ */
+export function unknownKey(key: string, record: number, m: TableMapping, info: TableInfo, file: string, mode: KeyMode | null): EtlError {
+  const columns = info.columns.map((c) => c.name);
+  const fields = [...m.fieldToColumn.keys()];
+  const known =
+    fields.length === 0 || mode === "columns"
+      ? `known columns: ${columns.join(", ")}`
+      : mode === "fields"
+        ? `known fields: ${fields.join(", ")}`
+        : `known fields: ${fields.join(", ")}; or columns: ${columns.join(", ")}`;
   return new EtlError(
     "UNKNOWN_KEY",
-    `unknown key ${JSON.stringify(key)}: not a ${m.model ? `field of model ${m.model} nor a ` : ""}column of table ${m.table} (known: ${known.join(", ")})`,
-    { step: "load", file, record, field: key, table: m.table },
+    `unknown key ${JSON.stringify(key)}: not a ${m.model ? `field of model ${m.model} nor a ` : ""}column of table ${m.table} (${known})`,
+    {
+      step: "load",
+      file,
+      record,
+      field: key,
+      table: m.table,
+      next: `rename or remove the key, or set unknownKeys: "ignore" on table ${m.table}`,
+    },
   );
 }
