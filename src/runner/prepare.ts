@@ -1,3 +1,4 @@
+import { dataModelOf } from "../validation/prisma-enums.js";
 import { readCatalog } from "../db/catalog.js";
 import type { HeldLock } from "../db/advisory-lock.js";
 import { type DatabaseIdentity, formatIdentity, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
@@ -54,7 +55,7 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
   const client = await plan.client({ url: ctx.url });
   let lock: HeldLock | null = null;
   try {
-    const mappings = mapTables(plan, client._runtimeDataModel);
+    const mappings = mapTables(plan, dataModelOf(client));
     if (plan.mode === "import") {
       lock = await clock.run(
         "lock",

@@ -162,6 +162,7 @@ export class RecordValidator {
       }
       row[col] = source[key];
     }
+    if (this.mode === "fields") this.enumLabels(row);
     const r = this.derived(row);
     if (r instanceof RowProblem) {
       const col = r.column;
@@ -170,6 +171,15 @@ export class RecordValidator {
     }
     if (this.jsonColumns.length && text !== undefined) this.keepRawJson(r, input, source, text, repeats);
     return r;
+  }
+
+  /** A field-keyed record's enum values, by Prisma name (`PG_13`), as their database labels (`PG-13`); labels pass as they are. */
+  private enumLabels(row: Row): void {
+    for (const [col, labels] of this.mapping.enumLabels) {
+      const v = row[col];
+      if (typeof v === "string") row[col] = labels.get(v) ?? v;
+      else if (Array.isArray(v)) row[col] = v.map((x: unknown) => (typeof x === "string" ? (labels.get(x) ?? x) : x));
+    }
   }
 
   /** Puts the file's own text in place of each json/jsonb value, unless the table schema changed the value. */

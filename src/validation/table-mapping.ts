@@ -1,6 +1,6 @@
-import type { RuntimeDataModel } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { TableInfo } from "../sql/catalog.js";
+import type { DataModel, DataModelEnum } from "./prisma-enums.js";
 
 /** How a release's keys and a Prisma model line up with one real table. */
 export interface TableMapping {
@@ -12,6 +12,11 @@ export interface TableMapping {
   columnToField: Map<string, string>;
   /** A key repeated within one object of a record: refused (`error`), or the last value kept (`last-wins`). */
   duplicateKeys: "error" | "last-wins";
+  /**
+   * Enum columns whose Prisma value names differ from their database labels (`@map`): column →
+   * Prisma name → label. A field-keyed file's values are read through it.
+   */
+  enumLabels: Map<string, Map<string, string>>;
 }
 
 /** The parts of a table's config entry that decide how its records' keys are read. */
@@ -23,10 +28,10 @@ export interface KeyConfig {
 }
 
 /** Resolves a config entry (`model` or `table`) to the table name and field/column maps. */
-export function mapModel(entry: KeyConfig, dm: RuntimeDataModel | undefined): TableMapping {
+export function mapModel(entry: KeyConfig, dm: DataModel | undefined): TableMapping {
   const duplicateKeys = entry.duplicateKeys ?? "error";
   if (entry.table !== undefined) {
-    return { model: null, table: entry.table, fieldToColumn: new Map(), columnToField: new Map(), duplicateKeys };
+    return { model: null, table: entry.table, fieldToColumn: new Map(), columnToField: new Map(), duplicateKeys, enumLabels: new Map() };
   }
   const name = entry.model as string;
   const model = dm?.models[name];
@@ -42,8 +47,11 @@ export function mapModel(entry: KeyConfig, dm: RuntimeDataModel | undefined): Ta
     });
   }
   const fieldToColumn = new Map<string, string>();
+  const enumLabels = new Map<string, Map<string, string>>();
   for (const f of model.fields) {
     if (f.kind === "scalar" || f.kind === "enum") fieldToColumn.set(f.name, f.dbName ?? f.name);
+    const labels = f.kind === "enum" ? renamedValues(dm.enums?.[f.type]) : null;
+    if (labels) enumLabels.set(f.dbName ?? f.name, labels);
   }
   return {
     model: name,
@@ -51,7 +59,14 @@ export function mapModel(entry: KeyConfig, dm: RuntimeDataModel | undefined): Ta
     fieldToColumn,
     columnToField: new Map([...fieldToColumn].map(([f, c]) => [c, f])),
     duplicateKeys,
+    enumLabels,
   };
+}
+
+/** Prisma name → database label of an enum's `@map`ped values; null when every value is spelled alike. */
+function renamedValues(e: DataModelEnum | undefined): Map<string, string> | null {
+  const renamed = (e?.values ?? []).filter((v) => v.dbName !== null && v.dbName !== v.name);
+  return renamed.length ? new Map(renamed.map((v) => [v.name, v.dbName as string])) : null;
 }
 
 export type KeyMode = "fields" | "columns";

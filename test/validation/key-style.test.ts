@@ -82,7 +82,7 @@ const columnKeyed = (files: Record<string, Rec[]>) =>
 describe("errors of a column-keyed file name its columns", () => {
   const { db, ws } = useTestProject({ seed: false });
 
-  async function refused(strategy: string, files: Record<string, Rec[]>) {
+  async function refused(strategy: "direct" | "staged-delete" | "staged-truncate", files: Record<string, Rec[]>) {
     await ws.writeRelease("base", nextRelease());
     await ws.writeRelease("bad", files);
     const etl = new AtomicEtl(ws.config({ base: { tables: STANDARD_TABLES }, bad: { tables: STANDARD_TABLES, strategy } }));
@@ -100,7 +100,7 @@ describe("errors of a column-keyed file name its columns", () => {
     return columnKeyed(files);
   };
 
-  for (const strategy of ["direct", "staged-delete"]) {
+  for (const strategy of ["direct", "staged-delete"] as const) {
     it(`should name an orphan's column, not its Prisma field, with ${strategy}`, async () => {
       const e = await refused(strategy, withPlayer(3, { teamId: 99 }));
       expect(e).toMatchObject({ code: "FK_VIOLATION", file: "releases/bad/players.json", record: 3, field: "team_id" });
