@@ -40,7 +40,11 @@ describe("@map'ped enum values", () => {
   async function load(keys: "fields" | "columns", ratings: [string, string, string]) {
     await ws.writeRelease("films", { "film.json": films(ratings, keys) });
     const entry = keys === "fields" ? { model: "Film", file: "film.json" } : { table: "film", file: "film.json" };
-    return new AtomicEtl(ws.wildConfig({ films: { tables: [entry], strategy: "merge" } })).import({ release: "films", url: db.url, backup: false });
+    return new AtomicEtl(ws.wildConfig({ films: { tables: [entry], strategy: "merge" } })).import({
+      release: "films",
+      url: db.url,
+      backup: false,
+    });
   }
 
   const ratings = () => sql<{ film_id: number; rating: string }>(db.url, "SELECT film_id, rating::text FROM film ORDER BY film_id");

@@ -1,38 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { EtlError } from "../../src/errors.js";
-import type { TableInfo } from "../../src/sql/catalog.js";
 import { RecordValidator } from "../../src/validation/record-validator.js";
 import { mapModel } from "../../src/validation/table-mapping.js";
-import { columnInfo } from "../fixtures/catalog.js";
+import { dm, docs } from "./docs-table.js";
 import { failure, nextRelease, snapshot, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 
 type Rec = Record<string, unknown>;
-
-const docs: TableInfo = {
-  schema: "public",
-  name: "docs",
-  columns: [columnInfo("id", "int4", { nullable: false }), columnInfo("doc_body", "jsonb"), columnInfo("label", "text")],
-  primaryKey: ["id"],
-  uniqueKeys: [],
-  foreignKeys: [],
-  referencedBy: [],
-  partitioned: false,
-  partitions: [],
-  partitionKey: [],
-};
-const dm = {
-  models: {
-    Doc: {
-      dbName: "docs",
-      fields: [
-        { name: "id", kind: "scalar", type: "Int" },
-        { name: "docBody", kind: "scalar", type: "Json", dbName: "doc_body" },
-        { name: "label", kind: "scalar", type: "String" },
-      ],
-    },
-  },
-};
 
 function unknownKeyOf(records: Rec[]): EtlError {
   const v = new RecordValidator(mapModel({ model: "Doc" }, dm), docs, "docs.json", "auto", undefined);
