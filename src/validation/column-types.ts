@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ColumnInfo } from "../sql/catalog.js";
+import { codePoints } from "./code-points.js";
 
 /**
  * Column-type checks derived from the catalog. Each returns the value in the form the
@@ -92,22 +93,6 @@ const floatCheck: Check = (v) => {
   if (typeof v === "string" && NUMERIC.test(v)) return ok(Number(v));
   return bad(`expected a number, got ${show(v)}`);
 };
-
-/** Characters as PostgreSQL counts them for varchar(n) and char(n): code points, not UTF-16 units (an emoji is one). */
-function codePoints(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length - 1; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
-}
 
 function textCheck(maxLength: number | null): Check {
   return (v) => {
