@@ -7,6 +7,7 @@
  *
  * --smoke (CI): one run each at --rows (default 20000), checks that every runner loaded exactly
  * the same rows (equal fingerprints), never asserts on time; exits 1 on a mismatch.
+ * Then the fixed cost per run (bench/fixed-cost.ts): --help and a 50-row import.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -17,6 +18,7 @@ import { diffFingerprints, type Fingerprint } from "../src/db/fingerprint.js";
 import { STRATEGY_NAMES } from "../src/config/schema.js";
 import { RELEASE_COLUMNS } from "../scripts/release-generator.js";
 import { arg, benchDatabase, benchRelease, emptyTables, fingerprints, median, TABLES } from "./support.js";
+import { measureFixedCost, printFixedCost } from "./fixed-cost.js";
 
 interface Sample {
   ms: number;
@@ -235,10 +237,13 @@ export default {
     } else scaling = [];
     if (!smoke) for (const [g, ok] of goals) console.log(`${ok === null ? "n/a " : ok ? "pass" : "miss"}  ${g}`);
 
+    const fixedCost = await measureFixedCost({ repo, root, url: db.url, cli, runs });
+    printFixedCost(fixedCost, runs);
+
     const out = path.resolve("bench/results");
     await mkdir(out, { recursive: true });
     const file = path.join(out, `${new Date().toISOString().replace(/[:.]/g, "-")}${smoke ? "-smoke" : ""}.json`);
-    await writeFile(file, JSON.stringify({ rows, runs, table, scaling, goals, fair }, null, 2));
+    await writeFile(file, JSON.stringify({ rows, runs, table, scaling, goals, fair, fixedCost }, null, 2));
     console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
     const unfair = fair.filter((f) => f.diff.length);
     if (unfair.length) {

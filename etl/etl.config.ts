@@ -9,8 +9,9 @@ import { PrismaClient } from "./generated/prisma/client.js";
  */
 export default defineConfig({
   client: ({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
-  releasesDir: "etl/releases",
-  backupDir: "backups",
+  // paths resolve from this file's folder: etl/releases, and the repository's git-ignored backups/
+  releasesDir: "releases",
+  backupDir: "../backups",
   databaseUrlEnv: { production: "DATABASE_URL" },
   environments: {
     production: { keepBackups: 30 },

@@ -1,10 +1,11 @@
 /**
  * Generates the Prisma clients offline, each once per schema change: the example app's
- * (prisma/schema.prisma → etl/generated/prisma) and the "in the wild" test schema's
- * (test/fixtures/wild/schema.prisma → test/fixtures/wild/generated). `prisma generate` only
- * needs PRISMA_SCHEMA_ENGINE_BINARY to point at an existing file; without it, it tries to
- * download the schema engine. A stamp with the schema's sha256 skips regeneration when
- * nothing changed, so concurrent test files never see a half-written client.
+ * (prisma/schema.prisma → etl/generated/prisma), the "in the wild" test schema's
+ * (test/fixtures/wild/schema.prisma → test/fixtures/wild/generated) and the client-side
+ * defaults fixture's (test/fixtures/client-defaults). `prisma generate` only needs
+ * PRISMA_SCHEMA_ENGINE_BINARY to point at an existing file; without it, it tries to download
+ * the schema engine. A stamp with the schema's sha256 skips regeneration when nothing
+ * changed, so concurrent test files never see a half-written client.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { execa } from "execa";
 const CLIENTS = [
   { schema: "prisma/schema.prisma", out: "etl/generated/prisma" },
   { schema: "test/fixtures/wild/schema.prisma", out: "test/fixtures/wild/generated" },
+  { schema: "test/fixtures/client-defaults/schema.prisma", out: "test/fixtures/client-defaults/generated" },
 ];
 
 const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath };

@@ -44,6 +44,10 @@ export const ERROR_CODES = {
   NO_BACKUP_FORBIDDEN: 2,
   DATABASE_URL_MISSING: 2,
   ENVIRONMENT_REQUIRED: 2,
+  /** `--env`/`ETL_ENV` names a less strict environment than the config's `detect` rules found. */
+  ENVIRONMENT_LOOSER_THAN_DETECTED: 2,
+  /** On a terminal, the name typed to confirm a production run was not the database's. */
+  CONFIRMATION_REFUSED: 2,
   INPUT_MISSING: 3,
   INPUT_UNREADABLE: 3,
   INPUT_MALFORMED: 4,

@@ -1,4 +1,5 @@
-import { chmod, mkdir, open, rm, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, chmod, mkdir, open, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import type { Logger } from "pino";
@@ -9,6 +10,7 @@ import { silentLogger } from "../reporting/logger.js";
 import { beginSnapshot, commit, exportSnapshot, serverVersion } from "../sql/backup-statements.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { backupId, manifestPathOf, temporaryPathOf } from "./backup-files.js";
+import { diesWithParent } from "./child-lifetime.js";
 import { compressionChoices, lacksCompression } from "./compression.js";
 import { fingerprintOtherTables, readDumpContents } from "./dump-contents.js";
 import { type BackupManifest, publishTemporary, writeManifestTemporary } from "./manifest.js";
@@ -31,6 +33,8 @@ export interface BackupRequest {
   runId: string;
   /** For the folder sweep's log line; silent by default. */
   log?: Logger;
+  /** The run's stop request (SIGINT, SIGTERM): cancels pg_dump, and the partial backup is removed. */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -75,12 +79,15 @@ export async function checkDumpClient(serverMajor: number, serverVersion: string
  * this is deleted and stops the run before anything has changed. A partitioned target is
  * dumped with its leaf partitions, which hold its rows.
  *
+ * A stop request (`signal`) cancels pg_dump (SIGTERM) and removes the partial dump; one that
+ * arrives after the dump removes it too, so a run stopped in its backup phase leaves no backup.
+ * A folder the tool cannot create or write is BACKUP_FAILED naming the path.
+ *
  * @example const { manifest } = await takeBackup({ url, schema: "public", tables: ["leagues"], dir: "backups", mode: "tables", environment: "local", release: "league-2026", releaseHash, runId })
  */
 export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
   const started = performance.now();
-  await mkdir(req.dir, { recursive: true, mode: 0o700 });
-  const swept = await sweepOrphans(req.dir, { log: req.log ?? silentLogger() });
+  const swept = await openBackupDir(req.dir, req.log ?? silentLogger());
   const client = await connect(req.url, "atomic-etl:backup");
   const written: string[] = [];
   try {
@@ -102,10 +109,12 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
     const [snap] = await query<{ s: string }>(tx, exportSnapshot());
     const contents = await readDumpContents(tx, req.schema, req.tables, req.mode);
     const only = req.mode === "tables" ? [...req.tables.map((name) => ({ schema: req.schema, name })), ...contents.dataEntries] : [];
-    const dump = await runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only);
+    const dump = await runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only, req.signal);
     await fingerprintOtherTables(tx, contents);
     await execute(tx, commit());
+    stopIfCancelled(req.signal);
     await inspectDump(tmpDump, contents.dataEntries, req.mode, { deep: true, step: "backup" });
+    stopIfCancelled(req.signal);
 
     const manifest: BackupManifest = {
       formatVersion: 2,
@@ -140,26 +149,64 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
   } catch (e) {
     // A backup that is not complete and verified is not kept: nobody should trust it later.
     for (const f of written) await rm(f, { force: true });
-    throw e;
+    throw asBackupFailure(e, req.dir);
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-/** pg_dump into `file` from `snapshot`, with the best compression its build has. */
+/** Creates the backup folder (0700) and sweeps it; a folder that cannot be made or read is BACKUP_FAILED. */
+async function openBackupDir(dir: string, log: Logger): Promise<SweepResult> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    throw asBackupFailure(e, dir);
+  }
+  return sweepOrphans(dir, { log });
+}
+
+/** A file-system failure (EACCES, EROFS, ENOTDIR, ENOSPC, …) while writing the backup is BACKUP_FAILED, naming the path. */
+function asBackupFailure(e: unknown, dir: string): unknown {
+  const fsError = e as NodeJS.ErrnoException;
+  if (e instanceof EtlError || typeof fsError?.code !== "string" || !fsError.syscall) return e;
+  const where = fsError.path ?? dir;
+  return new EtlError("BACKUP_FAILED", `cannot write the backup in ${where}: ${fsError.code} (${fsError.syscall})`, {
+    step: "backup",
+    file: where,
+    next: `make ${dir} a folder this user can create and write (or set backupDir in the config), or run with --no-backup where the environment allows it`,
+    cause: e,
+    meta: { backupDir: dir, errno: fsError.code },
+  });
+}
+
+/** Throws when the run was asked to stop: the caller removes what this backup wrote (the run reports the stop). */
+function stopIfCancelled(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  throw new EtlError("BACKUP_FAILED", `backup cancelled (${String(signal.reason ?? "stop requested")}); the partial dump was removed`, {
+    step: "backup",
+    next: "run the same command again when you are ready",
+  });
+}
+
+/** pg_dump into `file` from `snapshot`, with the best compression its build has; `signal` cancels it. */
 async function runPgDump(
   tool: ResolvedTool,
   url: string,
   file: string,
   snapshot: string,
   only: readonly QualifiedName[],
+  signal: AbortSignal | undefined,
 ): Promise<{ compression: string }> {
   const args = ["--format=custom", "--no-owner", "--no-privileges", `--snapshot=${snapshot}`, `--file=${file}`];
   // pg_dump's --table takes a pattern: a quoted name matches exactly that name
   for (const t of only) args.push(`--table=${qualified(t)}`);
   let stderr = "";
   for (const choice of compressionChoices(tool.major)) {
-    const r = await execa(tool.path, [choice.arg, ...args], { env: libpqEnv(url), reject: false, stdin: "ignore" });
+    stopIfCancelled(signal);
+    const [cmd, argv] = await diesWithParent(tool.path, [choice.arg, ...args]);
+    const r = await execa(cmd, argv, { env: libpqEnv(url), reject: false, stdin: "ignore", cancelSignal: signal });
+    if (r.isCanceled) stopIfCancelled(signal);
     if (r.exitCode === 0) return { compression: choice.label };
     stderr = r.stderr;
     if (!lacksCompression(r.stderr)) break;

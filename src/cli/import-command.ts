@@ -6,6 +6,7 @@ import { importRelease } from "../commands/import.js";
 import { createLogger } from "../reporting/logger.js";
 import { progressDisplay } from "../reporting/progress.js";
 import { formatReport, RunFailed } from "../reporting/report.js";
+import { forceOrConfirm } from "./confirm-force.js";
 import type { CliContext } from "./context.js";
 import { installInterrupt } from "./interrupt.js";
 import { positiveInt, waitOption } from "./options.js";
@@ -16,8 +17,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .description("import a release in one transaction: backup, load, validate, commit once or roll back")
     .argument("<release>", "release name from the config")
     .option("-c, --config <file>", "config file", "etl/etl.config.ts")
-    .option("-e, --env <name>", "local | staging | production (default: ETL_ENV, then local)")
-    .option("--force", "required to run against production")
+    .option("-e, --env <name>", "local | staging | production | a named environment (default: ETL_ENV, then detected, then local)")
+    .option("--force", "required to run against production (on a terminal, typing the database name does instead)")
     .option("--backup <mode>", "what to back up first: tables (the release's) | full (the whole database); default: the environment's")
     .option("--no-backup", "skip the pg_dump backup (refused where the environment forbids it)")
     .option("--batch-size <n>", "rows per batch (default: the environment's)", (v) => positiveInt(v, "--batch-size"))
@@ -49,6 +50,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
           throw new EtlError("USAGE", `unknown strategy "${o.strategy}"; expected ${STRATEGY_NAMES.join(", ")}`, { step: "config" });
         }
         const config = await loadConfig(o.config);
+        const force = await forceOrConfirm(config, o, "run", ctx.logger);
         const tty = !o.json && process.stderr.isTTY === true;
         const every = Number(process.env.ATOMIC_ETL_PROGRESS_SECONDS ?? 5);
         const progress = progressDisplay({ tty, log: ctx.logger, everyMs: Number.isFinite(every) && every > 0 ? every * 1000 : 5000 });
@@ -62,7 +64,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
             {
               release,
               env: o.env,
-              force: o.force,
+              force,
               backup: o.backup,
               batchSize: o.batchSize,
               strategy: o.strategy as StrategyName | undefined,

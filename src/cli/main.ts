@@ -1,17 +1,39 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Help } from "commander";
 import { EtlError } from "../errors.js";
 import { createLogger } from "../reporting/logger.js";
 import { redactUrl } from "../reporting/redact.js";
-import { registerBackups } from "./backups-command.js";
+import { COMMANDS, commandOf } from "./command-table.js";
 import type { CliContext } from "./context.js";
-import { registerHistory } from "./history-command.js";
-import { registerExport } from "./export-command.js";
-import { registerImport } from "./import-command.js";
-import { registerPlan } from "./plan-command.js";
-import { registerRestore } from "./restore-command.js";
-import { registerStatus } from "./status-command.js";
-import { registerSample } from "./sample-command.js";
+
+/** This package's version: package.json is two folders up from src/cli and dist/cli alike. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
+/**
+ * The program with the command `argv` runs fully defined, loading only that command's module;
+ * for the top-level help, `--version` or an unknown command, every command by its summary.
+ */
+async function buildProgram(argv: string[], ctx: CliContext): Promise<Command> {
+  const program = new Command()
+    .name("atomic-etl")
+    .description("Deploy JSON data releases into PostgreSQL through Prisma as one atomic unit.")
+    .version(packageVersion(), "-V, --version", "print the version of atomic-etl")
+    .exitOverride()
+    .showHelpAfterError();
+  const chosen = commandOf(argv);
+  if (chosen) {
+    (await chosen.load())(program, ctx);
+    return program;
+  }
+  const terms = new Map(COMMANDS.map((c) => [c.name, c.term]));
+  const help = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? help.subcommandTerm(cmd) });
+  for (const c of COMMANDS) program.command(c.name).description(c.summary);
+  return program;
+}
 
 /** Runs the CLI; resolves with the exit code. Errors are printed once, on stderr. */
 export async function main(argv: string[] = process.argv): Promise<number> {
@@ -22,20 +44,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     stdoutOpen = false;
   });
   const ctx: CliContext = { logger: createLogger(), out: (t) => void (stdoutOpen && process.stdout.write(`${t}\n`)) };
-  const program = new Command()
-    .name("atomic-etl")
-    .description("Deploy JSON data releases into PostgreSQL through Prisma as one atomic unit.")
-    .exitOverride()
-    .showHelpAfterError();
-  registerImport(program, ctx);
-  registerPlan(program, ctx);
-  registerBackups(program, ctx);
-  registerRestore(program, ctx);
-  registerHistory(program, ctx);
-  registerStatus(program, ctx);
-  registerExport(program, ctx);
-  registerSample(program, ctx);
   try {
+    const program = await buildProgram(argv, ctx);
     await program.parseAsync(argv);
     return 0;
   } catch (e) {

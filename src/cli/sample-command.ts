@@ -1,7 +1,8 @@
+import path from "node:path";
 import type { Command } from "commander";
 import { sample } from "../commands/sample.js";
 import { loadConfig } from "../config/load.js";
-import type { ReleaseReport } from "../sample/run-release.js";
+import type { ReleaseReport } from "../sample/make-release.js";
 import type { CliContext } from "./context.js";
 import { positiveInt } from "./options.js";
 import { incrementalProgress, progressDisplay } from "../reporting/progress.js";
@@ -38,7 +39,9 @@ export async function writeWithProgress(
 ): Promise<void> {
   const progress = progressDisplay({ tty: !o.json && process.stderr.isTTY === true, log: ctx.logger });
   try {
-    const common = { from: o.from, fromUrlEnv: o.fromUrlEnv, out: o.out, force: o.force, jobs: o.jobs, batchSize: o.batchSize };
+    // --out is typed in the shell: it is relative to the working directory, not to the config's folder
+    const out = o.out === undefined ? undefined : path.resolve(o.out);
+    const common = { from: o.from, fromUrlEnv: o.fromUrlEnv, out, force: o.force, jobs: o.jobs, batchSize: o.batchSize };
     const r = await write({ ...common, logger: ctx.logger, hooks: incrementalProgress(progress) });
     progress.stop();
     ctx.out(o.json ? JSON.stringify(r.manifest, null, 2) : formatReleaseReport(r));

@@ -5,8 +5,8 @@ import type { RunOutcome } from "../backup/manifest.js";
 import { sweepOrphans } from "../backup/orphans.js";
 import { type BackupEntry, listBackups } from "../backup/retention.js";
 import { dumpPresent, isGoodBackup } from "../backup/verify.js";
-import { type EnvironmentName, pickEnvironmentName } from "../config/environments.js";
-import { type LoadedConfig, resolveEnvironment } from "../config/load.js";
+import { chooseEnvironment } from "../config/environment-choice.js";
+import type { LoadedConfig } from "../config/load.js";
 import { resolveTarget } from "../config/target.js";
 import { identityOf } from "../db/database-identity.js";
 import { EtlError } from "../errors.js";
@@ -40,7 +40,7 @@ export interface BackupsOptions {
 }
 
 export interface BackupListing {
-  env: EnvironmentName;
+  env: string;
   /** Only this database's backups are listed (not `all`). */
   scoped: boolean;
   rows: BackupRow[];
@@ -78,7 +78,7 @@ async function rowOf(b: BackupEntry, deep: boolean): Promise<BackupRow> {
 export async function listBackupRows(config: LoadedConfig, o: BackupsOptions): Promise<BackupListing> {
   // listing changes nothing: no --force needed; without --all, the URL says which database's
   const target = o.all ? null : ownTarget(config, o);
-  const env = target?.env ?? resolveEnvironment(config, pickEnvironmentName(o.env)).name;
+  const env = target?.env ?? chooseEnvironment(config, o.env).name;
   const dir = path.resolve(config.root, config.backupDir);
   await sweepOrphans(dir, { log: o.log });
   const entries = (await listBackups(dir)).filter((b) => b.manifest.environment === env);

@@ -1,11 +1,9 @@
 import type { LoadedConfig } from "../config/load.js";
 import { EtlError } from "../errors.js";
-import { assertOutputFree } from "../release/output-dir.js";
-import { silentLogger } from "../reporting/logger.js";
 import { releaseDir } from "../release/release-files.js";
 import { planExport } from "../sample/plan.js";
-import { type ReleaseReport, runRelease } from "../sample/run-release.js";
-import { DEFAULT_BATCH, DEFAULT_JOBS, dataModel, type SourceOptions, sourceUrl } from "../sample/source-target.js";
+import type { ReleaseReport } from "../sample/make-release.js";
+import { fromSource, type SourceOptions } from "../sample/source-target.js";
 import path from "node:path";
 
 export interface ExportOptions extends SourceOptions {
@@ -33,21 +31,12 @@ export async function exportRelease(config: LoadedConfig, o: ExportOptions): Pro
     );
   }
   const out = o.out ? path.resolve(config.root, o.out) : releaseDir(config, o.release, release);
-  assertOutputFree(out, o.force === true, path.relative(config.root, out) || out);
-  const { environment, url } = sourceUrl(config, o);
-  const dm = await dataModel(config, url);
-  return runRelease({
-    url,
-    environment,
-    schema: config.schema,
+  return fromSource(config, o, {
     out,
-    plan: (catalog) => planExport({ name: o.release, release, catalog, dm }),
-    jobs: o.jobs ?? DEFAULT_JOBS,
-    batchSize: o.batchSize ?? DEFAULT_BATCH,
-    hash: () => {
+    plan: (catalog, dm) => planExport({ name: o.release, release, catalog, dm }),
+    hash: () => () => {
       throw new EtlError("INTERNAL", "an export masks nothing");
     },
-    log: (o.logger ?? silentLogger()).child({ command: "export", release: o.release }),
-    hooks: o.hooks,
+    logFields: { command: "export", release: o.release },
   });
 }

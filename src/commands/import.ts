@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { chooseEnvironment, describeChoice } from "../config/environment-choice.js";
 import type { LoadedConfig } from "../config/load.js";
 import { EtlError } from "../errors.js";
 import { emptyReport, type RunReport, RunFailed } from "../reporting/report.js";
@@ -18,7 +19,7 @@ export async function importRelease(config: LoadedConfig, opts: ImportOptions, l
   try {
     plan = resolveRun(config, opts);
   } catch (e) {
-    throw refusedUpFront(e, opts, log);
+    throw refusedUpFront(e, opts, log, "import", config);
   }
   return runRelease(plan, log.child({ runId: plan.runId, release: opts.release }));
 }
@@ -29,6 +30,7 @@ export function refusedUpFront(
   opts: { release: string; env?: string },
   log: Logger,
   mode: RunPlan["mode"] = "import",
+  config?: LoadedConfig,
 ): unknown {
   if (!(raw instanceof EtlError)) return raw;
   const runId = randomUUID();
@@ -37,10 +39,21 @@ export function refusedUpFront(
     { runId, release: opts.release, phase: "failed", code: error.code, step: error.step, data: error.data, durationMs: 0 },
     error.message,
   );
-  const environment = opts.env ?? process.env.ETL_ENV ?? "local";
+  const chosen = config ? environmentOf(config, opts.env) : null;
+  const environment = chosen?.name ?? opts.env ?? process.env.ETL_ENV ?? "local";
+  const environmentChosenBy = chosen ? describeChoice(chosen) : undefined;
   const report = {
-    ...emptyReport({ mode, runId, release: opts.release, environment, batchSize: 0, budgetMb: 0 }),
+    ...emptyReport({ mode, runId, release: opts.release, environment, environmentChosenBy, batchSize: 0, budgetMb: 0 }),
     outcome: "refused" as const,
   };
   return new RunFailed(error, { ...report, error: error.toJSON() });
+}
+
+/** The environment a refused run was for (detection included), or null when that is what was refused. */
+function environmentOf(config: LoadedConfig, env: string | undefined) {
+  try {
+    return chooseEnvironment(config, env);
+  } catch {
+    return null;
+  }
 }

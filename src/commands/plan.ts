@@ -19,7 +19,7 @@ export async function planRelease(config: LoadedConfig, opts: PlanOptions, log: 
   try {
     plan = resolveRun(config, opts, "plan");
   } catch (e) {
-    throw refusedUpFront(e, opts, log, "plan");
+    throw refusedUpFront(e, opts, log, "plan", config);
   }
   return runRelease(plan, log.child({ runId: plan.runId, release: opts.release, mode: "plan" }));
 }

@@ -2,13 +2,11 @@ import path from "node:path";
 import type { LoadedConfig } from "../config/load.js";
 import { sampleConfigSchema } from "../config/samples-schema.js";
 import { EtlError } from "../errors.js";
-import { assertOutputFree } from "../release/output-dir.js";
-import { silentLogger } from "../reporting/logger.js";
 import { needsSecret } from "../sample/mask-plan.js";
 import { keyedHash, maskSecret } from "../sample/maskers.js";
 import { planSample } from "../sample/plan.js";
-import { type ReleaseReport, runRelease } from "../sample/run-release.js";
-import { DEFAULT_BATCH, DEFAULT_JOBS, dataModel, type SourceOptions, sourceUrl } from "../sample/source-target.js";
+import type { ReleaseReport } from "../sample/make-release.js";
+import { fromSource, type SourceOptions } from "../sample/source-target.js";
 
 export interface SampleOptions extends SourceOptions {
   /** Sample name: its config under `samples`, and the release it writes. */
@@ -48,20 +46,10 @@ export async function sample(config: LoadedConfig, o: SampleOptions): Promise<Re
   }
   const spec = configured ?? sampleConfigSchema.parse({});
   const out = path.resolve(config.root, o.out ?? path.join(config.releasesDir, o.name));
-  assertOutputFree(out, o.force === true, path.relative(config.root, out) || out);
-  const secret = Object.values(spec.masks).some(needsSecret) ? maskSecret(spec.maskSecretEnv) : null;
-  const { environment, url } = sourceUrl(config, o);
-  const dm = await dataModel(config, url);
-  return runRelease({
-    url,
-    environment,
-    schema: config.schema,
+  return fromSource(config, o, {
     out,
-    plan: (catalog) => planSample({ name: o.name, sample: spec, cliLimits: o.limits ?? [], catalog, dm }),
-    jobs: o.jobs ?? DEFAULT_JOBS,
-    batchSize: o.batchSize ?? DEFAULT_BATCH,
-    hash: secret ? keyedHash(secret) : noSecret,
-    log: (o.logger ?? silentLogger()).child({ command: "sample", sample: o.name }),
-    hooks: o.hooks,
+    plan: (catalog, dm) => planSample({ name: o.name, sample: spec, cliLimits: o.limits ?? [], catalog, dm }),
+    hash: () => (Object.values(spec.masks).some(needsSecret) ? keyedHash(maskSecret(spec.maskSecretEnv)) : noSecret),
+    logFields: { command: "sample", sample: o.name },
   });
 }

@@ -1,7 +1,16 @@
 import { z } from "zod";
 
+/** The built-in environments, weakest first; every named environment `extends` one of them. */
 export const ENVIRONMENT_NAMES = ["local", "staging", "production"] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** How strict a base is: detection and `--env` may only keep or raise it, never lower it. */
+export const ENVIRONMENT_RANK: Record<EnvironmentName, number> = { local: 0, staging: 1, production: 2 };
+
+/** An environment's name: it is part of backup ids and ledger rows, so letters, digits, `_` and `-`. */
+export const environmentNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, "environment names start with a letter and use letters, digits, _ and - (at most 63)");
 
 export const backupModes = ["tables", "full", "off"] as const;
 
@@ -76,6 +85,18 @@ const BASE: EnvironmentSettings = {
   retryDelayMs: 1_000,
 };
 
+/**
+ * One entry of the config's `environments`: settings overrides, plus for a named environment
+ * (`railway_staging`, `eu-production`) the base it `extends` and the variable of its URL.
+ */
+export const environmentEntrySchema = environmentSettingsSchema.partial().extend({
+  /** The built-in environment whose defaults (and config overrides) this one starts from; required for a named environment. */
+  extends: z.enum(ENVIRONMENT_NAMES).optional(),
+  /** The variable holding this environment's connection URL (wins over the top-level `databaseUrlEnv`). */
+  databaseUrlEnv: z.string().min(1).optional(),
+});
+export type EnvironmentEntry = z.infer<typeof environmentEntrySchema>;
+
 /** Defaults per environment; config values override them field by field. */
 export const ENVIRONMENT_DEFAULTS: Record<EnvironmentName, EnvironmentSettings> = {
   local: { ...BASE },
@@ -94,7 +115,11 @@ export const ENVIRONMENT_DEFAULTS: Record<EnvironmentName, EnvironmentSettings> 
   },
 };
 
-/** `--env`, then `ETL_ENV`, then `local`. Never guessed from hostnames. */
+/**
+ * `--env`, then `ETL_ENV`, then `local`: the source of a read (`sample --from`), where no
+ * detection applies. An import's or restore's target is chosen by `chooseEnvironment`
+ * (src/config/environment-choice.ts). Never guessed from hostnames.
+ */
 export function pickEnvironmentName(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? env.ETL_ENV ?? "local";
 }

@@ -2,14 +2,13 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { createJiti } from "jiti";
 import { ConfigError, EtlError } from "../errors.js";
-import { ENVIRONMENT_DEFAULTS, ENVIRONMENT_NAMES, type EnvironmentName, type EnvironmentSettings } from "./environments.js";
 import { type Config, configSchema, type ConfigInput } from "./schema.js";
 
 export const DEFAULT_CONFIG_PATH = "etl/etl.config.ts";
 
 /** A validated config, with the folder its relative paths are resolved against. */
 export interface LoadedConfig extends Config {
-  /** Absolute folder that relative paths (releasesDir, backupDir, dir) are resolved from. */
+  /** Absolute folder that the config's relative paths (releasesDir, backupDir, a release's dir) are resolved from: the config file's own folder. */
   root: string;
   configPath: string | null;
 }
@@ -32,8 +31,11 @@ export function parseConfig(input: unknown, root: string, configPath: string | n
 }
 
 /**
- * Loads `etl.config.ts` (or .js/.mjs) without a build step, through jiti.
- * Relative paths in the config resolve from the current working directory (the project root).
+ * Loads `etl.config.ts` (or .js/.mjs) without a build step, through jiti. `file` is taken
+ * from `cwd`; the relative paths inside the config (releasesDir, backupDir, a release's `dir`)
+ * resolve from the config file's own folder, so a run finds the same files from any folder.
+ *
+ * @example const config = await loadConfig("etl/etl.config.ts") // config.root === "<cwd>/etl"
  */
 export async function loadConfig(file = DEFAULT_CONFIG_PATH, cwd = process.cwd()): Promise<LoadedConfig> {
   const abs = path.resolve(cwd, file);
@@ -56,17 +58,8 @@ export async function loadConfig(file = DEFAULT_CONFIG_PATH, cwd = process.cwd()
       cause,
     });
   }
-  return parseConfig(mod as ConfigInput, cwd, abs);
+  return parseConfig(mod as ConfigInput, path.dirname(abs), abs);
 }
 
-/** Resolves the environment's settings: defaults, then the config's overrides. */
-export function resolveEnvironment(config: Config, name: string): { name: EnvironmentName; settings: EnvironmentSettings } {
-  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(name)) {
-    throw new EtlError("UNKNOWN_ENVIRONMENT", `unknown environment "${name}"; expected one of ${ENVIRONMENT_NAMES.join(", ")}`, {
-      step: "config",
-      next: "pass --env local|staging|production (or set ETL_ENV)",
-    });
-  }
-  const env = name as EnvironmentName;
-  return { name: env, settings: { ...ENVIRONMENT_DEFAULTS[env], ...config.environments[env] } };
-}
+/** Resolves an environment's settings and URL variable (src/config/environment-choice.ts). */
+export { resolveEnvironment } from "./environment-choice.js";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
-import { ENVIRONMENT_NAMES, environmentSettingsSchema } from "./environments.js";
+import { DEFAULT_DETECT_RULES, detectRuleSchema } from "./environment-detect.js";
+import { ENVIRONMENT_NAMES, environmentEntrySchema, environmentNameSchema } from "./environments.js";
 import { samplesSchema } from "./samples-schema.js";
 
 /** A structural zod check: the user's zod copy may not be ours. */
@@ -181,13 +182,19 @@ export const configSchema = z
     client: fn<ClientFactory>("a function ({ url }) => new PrismaClient(…)"),
     /** Postgres schema of the target tables. */
     schema: identifier.default("public"),
-    /** Environment variable that holds the connection URL, per environment. */
-    databaseUrlEnv: z.partialRecord(z.enum(ENVIRONMENT_NAMES), z.string().min(1)).default({}),
+    /** Environment variable that holds the connection URL, per environment (an environment's own `databaseUrlEnv` wins). */
+    databaseUrlEnv: z.record(z.string(), z.string().min(1)).default({}),
     /** More hosts that count as this machine (a Docker service name, say): without `--env`, only local hosts may run as `local`. */
     localHosts: z.array(z.string().min(1)).default([]),
-    releasesDir: z.string().min(1).default("etl/releases"),
+    releasesDir: z.string().min(1).default("releases"),
     backupDir: z.string().min(1).default("backups"),
-    environments: z.partialRecord(z.enum(ENVIRONMENT_NAMES), environmentSettingsSchema.partial()).default({}),
+    /**
+     * Overrides of the built-ins (`production: { keepBackups: 50 }`) and named environments
+     * (`railway_staging: { extends: "staging", databaseUrlEnv: "RAILWAY_STAGING_URL" }`).
+     */
+    environments: z.record(z.string(), environmentEntrySchema).default({}),
+    /** Rules that find the environment from platform variables; they only ever make a run stricter (src/config/environment-detect.ts). */
+    detect: z.array(detectRuleSchema).default(DEFAULT_DETECT_RULES),
     releases: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "release names use letters, digits, . _ -"), releaseConfigSchema),
     /** Samples of a live database (`atomic-etl sample <name>`), see src/config/samples-schema.ts. */
     samples: samplesSchema.default({}),
@@ -200,7 +207,42 @@ export const configSchema = z
   .refine((c) => c.ledgerSchema !== c.schema, {
     message: "the ledger needs a schema of its own: ledgerSchema must differ from schema (the targets')",
     path: ["ledgerSchema"],
+  })
+  .superRefine(checkEnvironmentNames);
+
+/** Named environments extend a built-in; `databaseUrlEnv` and `detect` name only known environments. */
+function checkEnvironmentNames(
+  c: { environments: Record<string, { extends?: string }>; databaseUrlEnv: Record<string, string>; detect: { env: string }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const builtIn = (n: string) => (ENVIRONMENT_NAMES as readonly string[]).includes(n);
+  const known = new Set([...ENVIRONMENT_NAMES, ...Object.keys(c.environments)]);
+  const list = [...known].join(", ");
+  for (const [name, e] of Object.entries(c.environments)) {
+    const bad = environmentNameSchema.safeParse(name);
+    if (!bad.success)
+      ctx.addIssue({ code: "custom", path: ["environments", name], message: bad.error.issues[0]?.message ?? "invalid name" });
+    if (builtIn(name) && e.extends !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["environments", name, "extends"],
+        message: `${name} is a built-in environment; only named ones extend`,
+      });
+    if (!builtIn(name) && e.extends === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["environments", name, "extends"],
+        message: `a named environment needs extends: "local", "staging" or "production"`,
+      });
+  }
+  for (const name of Object.keys(c.databaseUrlEnv))
+    if (!known.has(name))
+      ctx.addIssue({ code: "custom", path: ["databaseUrlEnv", name], message: `unknown environment; expected one of ${list}` });
+  c.detect.forEach((r, i) => {
+    if (!known.has(r.env))
+      ctx.addIssue({ code: "custom", path: ["detect", i, "env"], message: `unknown environment "${r.env}"; expected one of ${list}` });
   });
+}
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

@@ -1,14 +1,22 @@
-import { ENVIRONMENT_NAMES, type EnvironmentName, type EnvironmentSettings, pickEnvironmentName } from "./environments.js";
-import { type LoadedConfig, resolveEnvironment } from "./load.js";
+import { userInfo } from "node:os";
+import { type ChosenBy, chooseEnvironment, environmentNames } from "./environment-choice.js";
+import type { Detection } from "./environment-detect.js";
+import type { EnvironmentName, EnvironmentSettings } from "./environments.js";
+import type { LoadedConfig } from "./load.js";
 import { EtlError } from "../errors.js";
 import { redactUrl } from "../reporting/redact.js";
 
 /** The database a command works on, and the environment's rules for it. */
 export interface Target {
-  env: EnvironmentName;
+  /** The environment's name: a built-in or a named one of the config (`railway_staging`). */
+  env: string;
+  /** The built-in it is or `extends`. */
+  base: EnvironmentName;
   settings: EnvironmentSettings;
-  /** How the environment was chosen: `--env`, `ETL_ENV`, or the default (`local`). */
-  chosenBy: "flag" | "ETL_ENV" | "default";
+  /** How the environment was chosen: `--env`, `ETL_ENV`, a `detect` rule, or the default (`local`). */
+  chosenBy: ChosenBy;
+  /** What the `detect` rules found, if anything (see src/config/environment-choice.ts). */
+  detected: Detection | null;
   /** The connection URL (with credentials: never logged, printed or passed in argv). */
   url: string;
   /** The variable it came from, or null when the caller passed it. */
@@ -30,9 +38,11 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
 
 /**
  * The one way a command finds its database: the environment (`--env`, then `ETL_ENV`, then
- * `local`), its settings, `--force` where the environment requires it, and the connection
- * URL (from the environment's variable unless given). Refused before anything connects:
+ * the config's `detect` rules, then `local`; see {@link chooseEnvironment}), its settings,
+ * `--force` where the environment requires it, and the connection URL (from the
+ * environment's variable unless given). Refused before anything connects:
  *
+ * - an explicit environment less strict than the detected one (ENVIRONMENT_LOOSER_THAN_DETECTED);
  * - a URL that is not `postgres://` or `postgresql://`, or cannot be parsed (URL_INVALID,
  *   echoed with its password redacted);
  * - no `--env`/`ETL_ENV` while the host is neither loopback nor a Unix socket nor listed in
@@ -43,15 +53,15 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
  * @example const target = resolveTarget(config, { env: "staging", danger: "run" })
  */
 export function resolveTarget(config: LoadedConfig, opts: TargetOptions, env: NodeJS.ProcessEnv = process.env): Target {
-  const chosenBy = opts.env !== undefined ? "flag" : env.ETL_ENV !== undefined ? "ETL_ENV" : "default";
-  const { name, settings } = resolveEnvironment(config, pickEnvironmentName(opts.env, env));
+  const chosen = chooseEnvironment(config, opts.env, env);
+  const { name, settings, chosenBy } = chosen;
   if (settings.requireForce && !opts.force) {
     throw new EtlError("PRODUCTION_REQUIRES_FORCE", `DANGER: ${name} refuses to ${opts.danger} without --force; nothing was touched`, {
       step: "config",
-      next: `re-run with --force once you mean to replace ${name} data`,
+      next: `re-run with --force once you mean to replace ${name} data (or run it on an interactive terminal, which asks for the database name instead)`,
     });
   }
-  const urlVariable = opts.url === undefined ? (config.databaseUrlEnv[name] ?? "DATABASE_URL") : null;
+  const urlVariable = opts.url === undefined ? chosen.urlVariable : null;
   const url = opts.url ?? (urlVariable ? env[urlVariable] : undefined);
   if (!url) {
     throw new EtlError("DATABASE_URL_MISSING", `${urlVariable} is not set`, {
@@ -66,12 +76,12 @@ export function resolveTarget(config: LoadedConfig, opts: TargetOptions, env: No
       `the database is on ${host}, which is not this machine, and no environment was given: refusing to run with local's rules (no --force, --no-backup allowed); nothing was touched`,
       {
         step: "config",
-        next: `pass --env ${ENVIRONMENT_NAMES.join("|")} (or set ETL_ENV); if ${host} is a local database, add it to localHosts in the config`,
+        next: `pass --env ${environmentNames(config).join("|")} (or set ETL_ENV); if ${host} is a local database, add it to localHosts in the config`,
         meta: { host },
       },
     );
   }
-  return { env: name, settings, chosenBy, url, urlVariable, host };
+  return { env: name, base: chosen.base, settings, chosenBy, detected: chosen.detected, url, urlVariable, host };
 }
 
 /** The host of a libpq URL (the `host` query parameter wins, as in libpq); sockets are "a local socket". */
@@ -100,6 +110,16 @@ export function hostOf(url: string, variable: string | null): string {
   const host = u.searchParams.get("host") ?? decodeURIComponent(u.hostname);
   if (host === "" || host.startsWith("/")) return "a local socket";
   return host.replace(/^\[(.*)\]$/, "$1");
+}
+
+/**
+ * The database a libpq URL names: its `dbname` parameter, else its path, else (as libpq) the
+ * user's name, else the OS user's. What a person types to confirm a run in production.
+ */
+export function databaseNameOf(url: string): string {
+  const u = new URL(url);
+  const name = u.searchParams.get("dbname") ?? decodeURIComponent(u.pathname.replace(/^\//, ""));
+  return name || decodeURIComponent(u.username) || u.searchParams.get("user") || userInfo().username;
 }
 
 function isLocalHost(host: string, extra: readonly string[]): boolean {

@@ -32,6 +32,8 @@ export interface PrismaClientLike extends TxLike {
   $disconnect(): Promise<void>;
   /** Prisma's own model metadata; read when present to map fields to columns. */
   _runtimeDataModel?: RuntimeDataModel;
+  /** Where a generated client keeps the schema text it embeds (read for the client-side defaults). */
+  _engineConfig?: { inlineSchema?: unknown };
 }
 
 export async function query<T>(tx: TxLike, s: Statement): Promise<T[]> {

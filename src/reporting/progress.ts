@@ -25,6 +25,9 @@ const eta = (p: TableProgress) => {
   return Math.max(0, Math.round(((p.totalBytes - p.bytes) * perByte) / 1000));
 };
 
+/** ANSI "erase the whole line" (EL 2). */
+const ERASE_LINE = "\x1b[2K";
+
 /**
  * Per-table progress. On a TTY: a bar per table whose total is the file's size in bytes,
  * with percent, rows, rows/s and ETA, and log lines written above the bars. Off a TTY: one
@@ -83,7 +86,9 @@ function bars(tables: Map<string, TableProgress>, track: RunHooks): ProgressDisp
         shown.get(e.table)?.stop();
       },
     },
-    write: (line) => multi.log(line.endsWith("\n") ? line : `${line}\n`),
+    // cli-progress clears only the first line under a log: a multi-line log (pino-pretty's fields)
+    // would leave the bars' text at the end of its shorter lines, so each line clears its own
+    write: (line) => multi.log(`${line.replace(/\n$/, "").replace(/^/gm, ERASE_LINE)}\n`),
     stop: () => multi.stop(),
   };
 }

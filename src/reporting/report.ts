@@ -1,4 +1,5 @@
 import type { DatabaseIdentity } from "../db/database-identity.js";
+import { describeChoice } from "../config/environment-choice.js";
 import { EtlError } from "../errors.js";
 import type { PlanSection } from "../plan/plan-section.js";
 import type { PlannedTable } from "../plan/planned-table.js";
@@ -42,6 +43,8 @@ export interface RunReport {
   runId: string;
   release: string;
   environment: string;
+  /** How the environment was chosen: `--env`, `ETL_ENV`, `detected: VAR=value`, `default`; null when the run was refused before. */
+  environmentChosenBy: string | null;
   /** The database the run worked on: cluster system identifier, name and OID (never host or credentials). */
   database: DatabaseIdentity | null;
   strategy: string;
@@ -97,6 +100,7 @@ export function newReport(plan: RunPlan): RunReport {
     runId: plan.runId,
     release: plan.release,
     environment: plan.target.env,
+    environmentChosenBy: describeChoice(plan.target),
     batchSize: plan.batchSize ?? plan.target.settings.batchSize,
     budgetMb: plan.target.settings.memoryBudgetMb,
   });
@@ -108,6 +112,7 @@ export function emptyReport(r: {
   runId: string;
   release: string;
   environment: string;
+  environmentChosenBy?: string;
   batchSize: number;
   budgetMb: number;
 }): RunReport {
@@ -116,6 +121,7 @@ export function emptyReport(r: {
     runId: r.runId,
     release: r.release,
     environment: r.environment,
+    environmentChosenBy: r.environmentChosenBy ?? null,
     database: null,
     strategy: "",
     outcome: "failed",
@@ -154,7 +160,7 @@ export function withTiming(r: RunReport, started: number): void {
 /** A short human summary for the terminal. */
 export function formatReport(r: RunReport): string {
   const lines = [
-    `atomic-etl ${r.release} → ${r.environment}: ${r.outcome.toUpperCase()} in ${(r.durationMs / 1000).toFixed(2)} s (run ${r.runId})`,
+    `atomic-etl ${r.release} → ${r.environment}${r.environmentChosenBy ? ` (${r.environmentChosenBy})` : ""}: ${r.outcome.toUpperCase()} in ${(r.durationMs / 1000).toFixed(2)} s (run ${r.runId})`,
   ];
   if (r.tables.length) {
     const w = Math.max(5, ...r.tables.map((t) => t.table.length));

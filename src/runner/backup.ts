@@ -57,6 +57,7 @@ export async function takeBeforeState(
         releaseHash,
         runId: plan.runId,
         log,
+        signal: plan.signal,
       }),
     (r) => ({ id: r.manifest.id, sizeBytes: r.manifest.sizeBytes, rows: Object.values(r.manifest.tables).reduce((n, t) => n + t.rows, 0) }),
   );

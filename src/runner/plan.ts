@@ -3,6 +3,7 @@ import path from "node:path";
 import { type LoadedConfig, resolveEnvironment } from "../config/load.js";
 import type { ClientFactory, ReleaseConfig, StrategyName } from "../config/schema.js";
 import { resolveTarget, type Target } from "../config/target.js";
+import type { ClientDefaults } from "../db/client-schema.js";
 import type { RuntimeDataModel, TxLike } from "../db/prisma-like.js";
 import { ConfigError, EtlError, type Step } from "../errors.js";
 import { PLAN_HASH_PATTERN } from "../plan/plan-hash.js";
@@ -11,6 +12,7 @@ import type { TablePlan } from "../planner/table-plan.js";
 import type { ReleaseFile } from "../release/release-files.js";
 import { resolveRelease } from "../release/resolve-release.js";
 import type { TableInfo } from "../sql/catalog.js";
+import { type ColumnDefaults, columnDefaults } from "../validation/client-defaults.js";
 import { mapModel, type TableMapping } from "../validation/table-mapping.js";
 import { checkTableSchema } from "../validation/table-schema.js";
 
@@ -162,12 +164,13 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions & { samples
  * How each configured table maps onto the database: its Prisma model (or table name),
  * field ↔ column names. Every unknown model and every table named twice is reported at once.
  */
-export function mapTables(plan: RunPlan, dm: RuntimeDataModel | undefined): TableMapping[] {
+export function mapTables(plan: RunPlan, dm: RuntimeDataModel | undefined, defaults: ClientDefaults = new Map()): TableMapping[] {
   const problems: string[] = [];
   const mappings: TableMapping[] = [];
   for (const entry of plan.releaseConfig.tables) {
     try {
-      mappings.push(mapModel(entry, dm));
+      const m = mapModel(entry, dm);
+      mappings.push({ ...m, clientDefaults: clientDefaultsOf(dm, defaults, m) });
     } catch (e) {
       if (!(e instanceof EtlError)) throw e;
       problems.push(e.message);
@@ -233,4 +236,13 @@ export function planTables(
     }
   }
   return { tables, load };
+}
+
+/** The client-side defaults of a table's model (for a table configured by name, the model mapped onto it), by column. */
+function clientDefaultsOf(dm: RuntimeDataModel | undefined, defaults: ClientDefaults, m: TableMapping): ColumnDefaults | null {
+  if (!dm || defaults.size === 0) return null;
+  const model = m.model ?? Object.entries(dm.models).find(([name, x]) => (x.dbName ?? name) === m.table)?.[0];
+  const fields = model === undefined ? undefined : dm.models[model]?.fields;
+  if (!model || !fields) return null;
+  return columnDefaults(defaults, model, new Map(fields.map((f) => [f.name, f.dbName ?? f.name])));
 }

@@ -20,6 +20,7 @@ import { checkReleaseFiles } from "../release/release-files.js";
 import { type BeforeState, takeBeforeState } from "./backup.js";
 import { type RunContext, Sessions } from "./context.js";
 import { takeRunLock } from "./lock.js";
+import { clientSchemaOf } from "../db/client-schema.js";
 import { mapTables, planTables, type RunPlan } from "./plan.js";
 import { expectPlan, sameRelease, unchangedReason } from "./redeploy.js";
 
@@ -55,7 +56,9 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
   const client = await plan.client({ url: ctx.url });
   let lock: HeldLock | null = null;
   try {
-    const mappings = mapTables(plan, dataModelOf(client));
+    const schema = await clientSchemaOf(client);
+    if (schema.unreadable) ctx.log.warn({ phase: "preflight", reason: schema.unreadable }, "Prisma's client-side defaults not read");
+    const mappings = mapTables(plan, await dataModelOf(client), schema.defaults);
     if (plan.mode === "import") {
       lock = await clock.run(
         "lock",

@@ -1,8 +1,13 @@
+import path from "node:path";
 import type { Logger } from "pino";
 import { pickEnvironmentName } from "../config/environments.js";
 import { type LoadedConfig, resolveEnvironment } from "../config/load.js";
 import type { RuntimeDataModel } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
+import { assertOutputFree } from "../release/output-dir.js";
+import { silentLogger } from "../reporting/logger.js";
+import { type MakeReleaseOptions, makeRelease, type ReleaseReport } from "./make-release.js";
+import type { SamplePlan, SourceTable } from "./plan-types.js";
 import type { SampleHooks } from "./write-all.js";
 
 /** Options shared by `export` and `sample`. */
@@ -27,9 +32,9 @@ export interface SourceOptions {
 
 /** The source environment and its URL, from the environment's variable (never argv). */
 export function sourceUrl(config: LoadedConfig, o: SourceOptions): { environment: string; url: string } {
-  const { name } = resolveEnvironment(config, pickEnvironmentName(o.from));
+  const { name, urlVariable } = resolveEnvironment(config, pickEnvironmentName(o.from));
   if (o.url) return { environment: name, url: o.url };
-  const variable = o.fromUrlEnv ?? config.databaseUrlEnv[name] ?? "DATABASE_URL";
+  const variable = o.fromUrlEnv ?? urlVariable;
   const url = process.env[variable];
   if (!url) {
     throw new EtlError("DATABASE_URL_MISSING", `${variable} is not set (the source URL of ${name})`, {
@@ -41,7 +46,7 @@ export function sourceUrl(config: LoadedConfig, o: SourceOptions): { environment
 }
 
 /** Prisma's data model, for model and field names; the client is made and dropped without a query. */
-export async function dataModel(config: LoadedConfig, url: string): Promise<RuntimeDataModel | undefined> {
+async function dataModel(config: LoadedConfig, url: string): Promise<RuntimeDataModel | undefined> {
   const client = await config.client({ url });
   try {
     return client._runtimeDataModel;
@@ -50,5 +55,39 @@ export async function dataModel(config: LoadedConfig, url: string): Promise<Runt
   }
 }
 
-export const DEFAULT_JOBS = 2;
-export const DEFAULT_BATCH = 5000;
+const DEFAULT_JOBS = 2;
+const DEFAULT_BATCH = 5000;
+
+/** What sets `export` and `sample` apart once their own checks passed. */
+export interface SourceJob {
+  /** The release directory (absolute). */
+  out: string;
+  plan: (catalog: Map<string, SourceTable>, dm: RuntimeDataModel | undefined) => SamplePlan;
+  /** The keyed hash for masks, asked for once the output is known to be free. */
+  hash: () => MakeReleaseOptions["hash"];
+  /** What the log lines carry: the command and its release or sample. */
+  logFields: Record<string, string>;
+}
+
+/**
+ * The part `export` and `sample` share: the output must be free (or `force`), then the
+ * source's URL and Prisma names, then the release is made in one snapshot.
+ */
+export async function fromSource(config: LoadedConfig, o: SourceOptions, job: SourceJob): Promise<ReleaseReport> {
+  assertOutputFree(job.out, o.force === true, path.relative(config.root, job.out) || job.out);
+  const hash = job.hash();
+  const { environment, url } = sourceUrl(config, o);
+  const dm = await dataModel(config, url);
+  return makeRelease({
+    url,
+    environment,
+    schema: config.schema,
+    out: job.out,
+    plan: (catalog) => job.plan(catalog, dm),
+    jobs: o.jobs ?? DEFAULT_JOBS,
+    batchSize: o.batchSize ?? DEFAULT_BATCH,
+    hash,
+    log: (o.logger ?? silentLogger()).child(job.logFields),
+    hooks: o.hooks,
+  });
+}

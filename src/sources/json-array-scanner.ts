@@ -30,6 +30,9 @@ export class JsonArrayScanner {
    * each holds a run of 16+ digits, and to `colons` how many colons it has outside strings
    * (its number of object members at every depth; see repeated-keys.ts). Sets `problem` and
    * stops on bad structure.
+   *
+   * The one function over 80 lines in src/, on purpose: it is the per-character hot loop, and
+   * its state lives in locals (registers), which helper functions or closures would spill.
    */
   push(chunk: string, out: string[], long: boolean[], colons: number[]): void {
     if (this.problem) return;
@@ -73,45 +76,28 @@ export class JsonArrayScanner {
         if (c === 34) inString = true;
         else if (c === 58) members++;
         else if (c === 123 || c === 91) depth++;
-        else if (c === 125 || c === 93) {
+        // where the element ends: after its closing bracket, or before the `,` or the
+        // array's `]` that follows a scalar element
+        let end = -1;
+        let next: "comma" | "closed" | "array-end" = "closed";
+        if (c === 125 || c === 93) {
           depth--;
-          if (depth === 0) {
-            out.push(text.slice(start, i + 1));
-            long.push(isLong);
-            isLong = false;
-            colons.push(members);
-            members = 0;
-            start = -1;
-            this.needComma = true;
-            this.sawComma = false;
-            i++;
-            continue;
-          }
-          if (depth < 0) {
-            // a `]` closing the array right after a scalar element
-            out.push(text.slice(start, i).trimEnd());
-            long.push(isLong);
-            isLong = false;
-            colons.push(members);
-            members = 0;
-            start = -1;
-            depth = 0;
-            this.phase = "after";
-            i++;
-            continue;
-          }
-        } else if (depth === 0 && c === 44) {
-          // end of a scalar element
-          out.push(text.slice(start, i).trimEnd());
+          if (depth === 0) end = i + 1;
+          else if (depth < 0) [end, next] = [i, "array-end"];
+        } else if (depth === 0 && c === 44) [end, next] = [i, "comma"];
+        if (end >= 0) {
+          out.push(text.slice(start, end).trimEnd());
           long.push(isLong);
-          isLong = false;
           colons.push(members);
+          isLong = false;
           members = 0;
           start = -1;
-          this.needComma = false;
-          this.sawComma = true;
-          i++;
-          continue;
+          if (next === "array-end") {
+            depth = 0;
+            this.phase = "after";
+          }
+          this.needComma = next === "closed";
+          this.sawComma = next === "comma";
         }
         i++;
         continue;

@@ -90,9 +90,23 @@ function resolveOrder(n: OptionNames, options: MergeOptions | undefined): OrderT
   return order;
 }
 
-/** Columns written on a match: the given ones, or every column the database does not assign itself. */
-function resolveUpdate(n: OptionNames, info: TableInfo, key: readonly string[], options: MergeOptions | undefined): string[] {
-  const assigned = (c: ColumnInfo) => c.isIdentity || c.sequence !== null;
+/**
+ * Columns written on a match: the given ones, or every column the database does not assign
+ * itself, nor Prisma's client on create (an id from `@default(cuid())` … that a record left
+ * out is a new row's, never a matched row's new id; `@updatedAt` is written, as Prisma does).
+ */
+function resolveUpdate(
+  n: OptionNames,
+  info: TableInfo,
+  key: readonly string[],
+  options: MergeOptions | undefined,
+  mapping: TableMapping,
+): string[] {
+  const created = (c: ColumnInfo) => {
+    const d = mapping.clientDefaults?.get(c.name);
+    return d !== undefined && d.kind !== "updatedAt";
+  };
+  const assigned = (c: ColumnInfo) => c.isIdentity || c.sequence !== null || created(c);
   const triggers = new Set((options?.ownedByTrigger ?? []).map((c) => n.column("ownedByTrigger", c).name));
   const update = (
     options?.update
@@ -127,7 +141,7 @@ export function resolveMergeSpec(
   const n = new OptionNames(info, mapping);
   const key = resolveKey(n, info, options);
   const order = resolveOrder(n, options);
-  const update = resolveUpdate(n, info, key, options);
+  const update = resolveUpdate(n, info, key, options, mapping);
   const deleteScope = resolveDeleteScope(n, options);
   const insert = info.columns.filter((c) => !c.isGenerated).map((c) => c.name);
   const byName = new Map(info.columns.map((c) => [c.name, c]));

@@ -1,4 +1,4 @@
-import { type Enum, getSchema } from "@mrleebo/prisma-ast/dist/prisma-ast.esm.js";
+import type { Enum } from "@mrleebo/prisma-ast";
 import type { RuntimeDataModel } from "../db/prisma-like.js";
 
 /** A Prisma enum as the data model describes it: its values' Prisma names and database labels. */
@@ -19,8 +19,12 @@ function mapped(attributes: ReadonlyArray<{ name: string; args?: ReadonlyArray<{
   return typeof v === "string" ? v : null;
 }
 
-/** The enums of a Prisma schema, with `@map`ped values and `@@map`ped type names. */
-export function enumsOfSchema(schema: string): Record<string, DataModelEnum> {
+/**
+ * The enums of a Prisma schema, with `@map`ped values and `@@map`ped type names. The parser
+ * (and chevrotain under it) loads on first use, not with the CLI.
+ */
+export async function enumsOfSchema(schema: string): Promise<Record<string, DataModelEnum>> {
+  const { getSchema } = await import("@mrleebo/prisma-ast/dist/prisma-ast.esm.js");
   const out: Record<string, DataModelEnum> = {};
   for (const block of getSchema(schema).list) {
     if (block.type !== "enum") continue;
@@ -41,14 +45,14 @@ export function enumsOfSchema(schema: string): Record<string, DataModelEnum> {
  * are read from the schema the generated client embeds (`inlineSchema`). Without one (a
  * client built otherwise) the enums are left out, and enum values are read as database labels.
  *
- * @example mapTables(plan, dataModelOf(client)) // Film.rating accepts PG_13 for "PG-13"
+ * @example mapTables(plan, await dataModelOf(client), defaults) // Film.rating accepts PG_13 for "PG-13"
  */
-export function dataModelOf(client: { _runtimeDataModel?: RuntimeDataModel }): DataModel | undefined {
+export async function dataModelOf(client: { _runtimeDataModel?: RuntimeDataModel }): Promise<DataModel | undefined> {
   const dm = client._runtimeDataModel;
   const schema = (client as { _engineConfig?: { inlineSchema?: unknown } })._engineConfig?.inlineSchema;
   if (!dm || typeof schema !== "string") return dm;
   try {
-    return { ...dm, enums: enumsOfSchema(schema) };
+    return { ...dm, enums: await enumsOfSchema(schema) };
   } catch {
     // a schema the parser cannot read: enum values are then read as database labels only
     return dm;

@@ -5,6 +5,7 @@ import { memberText } from "../sources/member-texts.js";
 import type { RawBatch } from "../sources/read-records.js";
 import { findRepeatedKey } from "../sources/repeated-keys.js";
 import type { TableInfo } from "../sql/catalog.js";
+import { clientDefaultFiller } from "./client-defaults.js";
 import { compileTableValidator, RowProblem } from "./column-types.js";
 import { RawJson } from "./raw-json.js";
 import { TableSchema } from "./table-schema.js";
@@ -32,6 +33,8 @@ export class RecordValidator {
   private readonly schema: TableSchema | null;
   /** json/jsonb columns: sent as the file's text, so their numbers keep every digit. */
   private readonly jsonColumns: string[];
+  /** Fills what Prisma's client would (`@default(cuid())`, `@updatedAt` …) where a record leaves it out. */
+  private readonly fillDefaults: ((row: Row) => void) | null;
 
   /** Throws CONFIG_INVALID when `userSchema` has a key that is neither a field nor a column of the table. */
   constructor(
@@ -45,6 +48,7 @@ export class RecordValidator {
     this.mode = keys === "auto" ? null : keys;
     this.derived = compileTableValidator(info.columns);
     this.schema = userSchema ? new TableSchema(userSchema, mapping, info) : null;
+    this.fillDefaults = mapping.clientDefaults ? clientDefaultFiller(mapping.clientDefaults) : null;
     this.jsonColumns = info.columns.filter((c) => !c.isGenerated && (c.type === "json" || c.type === "jsonb")).map((c) => c.name);
   }
 
@@ -163,6 +167,7 @@ export class RecordValidator {
       row[col] = source[key];
     }
     if (this.mode === "fields") this.enumLabels(row);
+    this.fillDefaults?.(row);
     const r = this.derived(row);
     if (r instanceof RowProblem) {
       const col = r.column;

@@ -1,6 +1,7 @@
 import { EtlError } from "../errors.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { DataModel, DataModelEnum } from "./prisma-enums.js";
+import type { ColumnDefaults } from "./client-defaults.js";
 
 /** How a release's keys and a Prisma model line up with one real table. */
 export interface TableMapping {
@@ -17,6 +18,8 @@ export interface TableMapping {
    * Prisma name → label. A field-keyed file's values are read through it.
    */
   enumLabels: Map<string, Map<string, string>>;
+  /** Columns Prisma's client fills when a record leaves them out (src/validation/client-defaults.ts). */
+  clientDefaults?: ColumnDefaults | null;
 }
 
 /** The parts of a table's config entry that decide how its records' keys are read. */

@@ -3,30 +3,28 @@
  * folder, one environment. A restore never puts one database's backup into another unless asked
  * to; `latest` is this database's newest backup of a committed run.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import pg from "pg";
 import { manifestPathOf, markCommitting } from "../../src/backup/manifest.js";
 import { restoreById } from "../../src/commands/restore.js";
 import { listBackups } from "../../src/backup/retention.js";
-import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { adminUrl, type FreshDatabase } from "../support/postgres.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import {
   clone,
   failure,
   nextRelease,
   rejection,
-  seed,
   sql,
   STANDARD_TABLES,
   stateOf,
-  workspace,
-  type Workspace,
+  useTestDatabase,
+  useTestProject,
 } from "../fixtures/core/kit.js";
 import { asIfKilledBeforeCommit, downgradeToFormat1, markRun } from "./support.js";
 
-let a: FreshDatabase;
-let b: FreshDatabase;
-let ws: Workspace;
+const { db: a, ws } = useTestProject();
+const b = useTestDatabase();
 let etl: AtomicEtl;
 
 function changed() {
@@ -36,19 +34,9 @@ function changed() {
 }
 
 beforeEach(async () => {
-  [a, b] = [await freshDatabase(), await freshDatabase()];
-  await seed(a.url);
-  await seed(b.url);
-  ws = await workspace();
   await ws.writeRelease("A", nextRelease());
   await ws.writeRelease("C", changed());
   etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES }, C: { tables: STANDARD_TABLES } }));
-});
-
-afterEach(async () => {
-  await a.drop();
-  await b.drop();
-  await ws.cleanup();
 });
 
 /** An import with a backup that committed, as the runner will mark it. */

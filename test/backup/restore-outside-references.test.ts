@@ -4,7 +4,7 @@
  * parent are named instead of silently broken. Same function for `atomic-etl restore` and for
  * the runner's automatic restore (`restoreBackup(url, dump, manifest, { log })`).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { markBackupOutcome } from "../../src/backup/manifest.js";
 import { takeBackup } from "../../src/backup/pg-dump.js";
@@ -12,19 +12,15 @@ import { restoreBackup } from "../../src/backup/restore.js";
 import { restoreById } from "../../src/commands/restore.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { silentLogger } from "../../src/reporting/logger.js";
-import { nextRelease, rejection, seed, sql, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { nextRelease, rejection, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
+import { adminUrl } from "../support/postgres.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject();
 let etl: AtomicEtl;
 
 const OUTSIDE = ["player_match_stats", "player_notes", "player_tags"];
 
 beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
   await ws.writeRelease("A", nextRelease());
   etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES } }));
   await etl.import({ release: "A", url: db.url, backup: false });
@@ -35,11 +31,6 @@ beforeEach(async () => {
     "INSERT INTO player_notes VALUES (1, 100, 'keeper'), (2, 210, 'fast')",
     "INSERT INTO player_tags VALUES (1, 101, 'captain'), (2, 111, NULL)",
   );
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
 });
 
 /** A backup of the release `players` alone, as the runner takes it, marked committed. */

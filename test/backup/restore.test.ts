@@ -1,19 +1,17 @@
 import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { type BackupManifest, manifestPathOf, readManifest, writeManifest } from "../../src/backup/manifest.js";
 import { restoreBackup } from "../../src/backup/restore.js";
 import { restoreById } from "../../src/commands/restore.js";
 import { sha256File } from "../../src/release/release-files.js";
 import { acquireRunLock } from "../../src/db/advisory-lock.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { clone, nextRelease, rejection, snapshot, sql, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { clone, nextRelease, rejection, snapshot, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 import { corruptMiddle, cutTail, markRun, truncateTo } from "./support.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ seed: false });
 let etl: AtomicEtl;
 
 /** Release B: renames, drops and adds rows of every table relative to release A. */
@@ -31,16 +29,9 @@ function releaseB() {
 }
 
 beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
   await ws.writeRelease("A", nextRelease());
   await ws.writeRelease("B", releaseB());
   etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES }, B: { tables: STANDARD_TABLES } }));
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
 });
 
 /** Imports A without a backup, then B with one; returns A's state and B's backup id. */

@@ -1,29 +1,16 @@
 import { readdir, rm } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { markBackupOutcome, type RunOutcome } from "../../src/backup/manifest.js";
 import { takeBackup } from "../../src/backup/pg-dump.js";
 import { listBackups, pruneBackups } from "../../src/backup/retention.js";
 import { ENVIRONMENT_DEFAULTS } from "../../src/config/environments.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { nextRelease, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { nextRelease, STANDARD_TABLES, useTestDatabase, useTestProject } from "../fixtures/core/kit.js";
+import type { FreshDatabase } from "../support/postgres.js";
 import { corruptMiddle, downgradeToFormat1 } from "./support.js";
 
-let db: FreshDatabase;
-let other: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  other = await freshDatabase();
-  ws = await workspace();
-});
-
-afterEach(async () => {
-  await db.drop();
-  await other.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject({ seed: false });
+const other = useTestDatabase({ seed: false });
 
 let run = 0;
 

@@ -5,24 +5,18 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { restoreById } from "../../src/commands/restore.js";
 import { createLogger } from "../../src/reporting/logger.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { nextRelease, rejection, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { nextRelease, rejection, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 import { corruptMiddle, envGuard, recordingTools } from "./support.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ seed: false });
 let restoreEnv: () => void;
 
 beforeEach(async () => {
   restoreEnv = envGuard("PG_BIN_DIR");
-  db = await freshDatabase();
-  ws = await workspace();
 });
 
 afterEach(async () => {
   restoreEnv();
-  await db.drop();
-  await ws.cleanup();
 });
 
 describe("credentials", () => {

@@ -5,18 +5,15 @@ import type { BackupRow } from "../../src/commands/backups.js";
 import { main } from "../../src/cli/main.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { corruptMiddle, envGuard, markRun } from "../backup/support.js";
-import { nextRelease, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
+import { nextRelease, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ seed: false });
 let configFile: string;
 let restoreEnv: () => void;
 
 beforeEach(async () => {
   restoreEnv = envGuard("DATABASE_URL");
-  db = await freshDatabase();
-  ws = await workspace();
   process.env.DATABASE_URL = db.url;
   configFile = path.join(ws.root, "cli.config.mjs");
   await writeFile(
@@ -27,8 +24,6 @@ beforeEach(async () => {
 
 afterEach(async () => {
   restoreEnv();
-  await db.drop();
-  await ws.cleanup();
 });
 
 /** Runs the CLI in-process; returns its exit code and what it printed on stdout and stderr. */

@@ -4,18 +4,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { envGuard, markRun } from "../backup/support.js";
-import { clone, nextRelease, snapshot, STANDARD_TABLES, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { clone, nextRelease, snapshot, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
+import { freshDatabase } from "../support/postgres.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ seed: false });
 let configFile: string;
 let restoreEnv: () => void;
 
 beforeEach(async () => {
   restoreEnv = envGuard("DATABASE_URL");
-  db = await freshDatabase();
-  ws = await workspace();
   process.env.DATABASE_URL = db.url;
   configFile = path.join(ws.root, "cli.config.mjs");
   await writeFile(
@@ -26,8 +23,6 @@ beforeEach(async () => {
 
 afterEach(async () => {
   restoreEnv();
-  await db.drop();
-  await ws.cleanup();
 });
 
 /** Runs the CLI in-process; returns its exit code and what it printed on stdout and stderr. */

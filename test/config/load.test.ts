@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +30,7 @@ describe("parseConfig", () => {
       root: "/project",
       configPath: null,
       schema: "public",
-      releasesDir: "etl/releases",
+      releasesDir: "releases",
       backupDir: "backups",
       databaseUrlEnv: {},
       environments: {},
@@ -162,9 +163,10 @@ describe("loadConfig", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("should load a TypeScript config without a build step, resolving paths from the working directory", async () => {
+  it("should load a TypeScript config without a build step, resolving its paths from the config file's folder", async () => {
+    await mkdir(path.join(dir, "sub"), { recursive: true });
     await writeFile(
-      path.join(dir, "etl.config.ts"),
+      path.join(dir, "sub", "etl.config.ts"),
       `import { defineConfig } from ${JSON.stringify(path.join(REPO_ROOT, "src/index.ts"))};
        const batchSize: number = 42;
        export default defineConfig({
@@ -173,17 +175,19 @@ describe("loadConfig", () => {
          releases: { r: { tables: [{ table: "leagues", file: "leagues.json" }] } },
        });`,
     );
-    const c = await loadConfig("etl.config.ts", dir);
-    expect(c.root).toBe(dir);
-    expect(c.configPath).toBe(path.join(dir, "etl.config.ts"));
+    const c = await loadConfig("sub/etl.config.ts", dir);
+    expect(c.root).toBe(path.join(dir, "sub"));
+    expect(c.configPath).toBe(path.join(dir, "sub", "etl.config.ts"));
     expect(c.environments.local?.batchSize).toBe(42);
-  });
+  }, 120_000);
 
   it("should load the example config of this repository", async () => {
     const c = await loadConfig("etl/etl.config.ts", REPO_ROOT);
     expect(Object.keys(c.releases)).toEqual(expect.arrayContaining(["league-2026", "league-2026-hotfix"]));
     expect(typeof c.client).toBe("function");
-  });
+    expect(existsSync(path.resolve(c.root, c.releasesDir, "league-2026", "leagues.json"))).toBe(true);
+    expect(path.resolve(c.root, c.backupDir)).toBe(path.join(REPO_ROOT, "backups"));
+  }, 120_000);
 
   it("should refuse a missing config file with CONFIG_NOT_FOUND", async () => {
     const e = await loadConfig("nope.config.ts", dir).then(

@@ -4,25 +4,19 @@ import { pgTx } from "../../src/db/pg-client.js";
 import { EtlError } from "../../src/errors.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { readCatalog } from "../../src/db/catalog.js";
-import { failure, seed, sql, stateOf, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { failure, sql, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+/** One database for the whole file: the tests share its state. */
+const { db, ws } = useTestProject({ scope: "suite" });
 let client: pg.Client;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
 });
 
 afterAll(async () => {
   await client.end();
-  await db.drop();
-  await ws.cleanup();
 });
 
 const HOSTILE = 'we"ird; DROP TABLE leagues; --';

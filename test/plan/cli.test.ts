@@ -59,12 +59,12 @@ describe("atomic-etl plan, history, status", () => {
     expect(await stateOf(db.url)).toEqual(before);
   });
 
-  it("should deploy the plan it printed as JSON, refuse it once the data changed (exit 14), and show the ledger", async () => {
+  it("should deploy the plan it printed as JSON, refuse it once the data changed (exit 18), and show the ledger", async () => {
     const plan = JSON.parse((await cli("plan", "r", "--json")).stdout) as RunReport;
     expect(plan.outcome).toBe("planned");
     await sql(db.url, "UPDATE teams SET founded = 1 WHERE id = 70");
     const refused = await cli("import", "r", "--expect-plan", plan.planHash as string, "--no-backup");
-    expect(refused.code).toBe(14);
+    expect(refused.code).toBe(18);
     expect(refused.stderr).toContain("PLAN_MISMATCH");
     const again = JSON.parse((await cli("plan", "r", "--json")).stdout) as RunReport;
     expect((await cli("import", "r", "--expect-plan", again.planHash as string, "--no-backup")).code).toBe(0);

@@ -15,7 +15,7 @@ async function refusedAfter(change: () => Promise<unknown>, importer = etl()) {
   const before = await stateOf(db.url);
   const f = await failure(importer.import({ release: "r", url: db.url, expectPlan: plan.planHash as string }));
   expect(f.error).toMatchObject({ code: "PLAN_MISMATCH", data: "untouched", step: "preflight" });
-  expect(f.error.exitCode).toBe(14);
+  expect(f.error.exitCode).toBe(18);
   expect(f.error.meta).toMatchObject({ expected: plan.planHash });
   expect(await stateOf(db.url)).toEqual(before);
   expect(await dumps()).toEqual([]);

@@ -2,14 +2,13 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fingerprints, linkNodeModules, REPO_ROOT, seed, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { fingerprints, linkNodeModules, REPO_ROOT, STANDARD_TABLES, useTestDatabase, useTestProject } from "../fixtures/core/kit.js";
 import { SECRET } from "./support.js";
 
-let ws: Workspace;
-let source: FreshDatabase;
-let target: FreshDatabase;
+/** Once for the file: the seeded source (production), the empty target and the project folder. */
+const { db: source, ws } = useTestProject({ scope: "suite" });
+const target = useTestDatabase({ seed: false, scope: "suite" });
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = path.join(REPO_ROOT, "src", "cli", "main.ts");
@@ -38,10 +37,6 @@ const logLines = (stderr: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 beforeAll(async () => {
-  ws = await workspace();
-  source = await freshDatabase();
-  target = await freshDatabase();
-  await seed(source.url);
   await linkNodeModules(ws.root);
   await writeFile(
     path.join(ws.root, "etl.config.ts"),
@@ -57,11 +52,6 @@ export default {
 };
 `,
   );
-});
-afterAll(async () => {
-  await source?.drop();
-  await target?.drop();
-  await ws?.cleanup();
 });
 
 describe("atomic-etl export and sample (CLI)", () => {

@@ -2,31 +2,15 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { quoteIdent } from "../../src/sql/quote.js";
-import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import {
-  ALL_TABLES,
-  failure,
-  nextRelease,
-  seed,
-  snapshot,
-  sql,
-  STANDARD_TABLES,
-  workspace,
-  type Workspace,
-  workTables,
-} from "./fixtures.js";
+import { adminUrl } from "../support/postgres.js";
+import { ALL_TABLES, failure, snapshot, sql, STANDARD_TABLES, useTestProject, workTables } from "./fixtures.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ release: true });
 /** A role that owns the tables but may not create TEMP tables. */
 let role: string;
 let roleUrl: string;
 
 beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
-  await ws.writeRelease("r", nextRelease());
   role = `etl_no_temp_${randomBytes(4).toString("hex")}`;
   const password = randomBytes(12).toString("hex");
   await sql(adminUrl(), `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '${password}'`);
@@ -45,9 +29,9 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  // the role owns the tables: the database goes first (the fixture's own drop is then a no-op)
   await db.drop();
   await sql(adminUrl(), `DROP ROLE IF EXISTS ${quoteIdent(role)}`);
-  await ws.cleanup();
 });
 
 describe("staging fallback (no TEMP privilege)", () => {

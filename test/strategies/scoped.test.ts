@@ -1,17 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import { failure, openReader, readAll, sql, workspace, type Workspace, workTables } from "./fixtures.js";
+import { failure, openReader, readAll, sql, useTestProject, workTables } from "./fixtures.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ seed: false });
 
 const TABLES = ["stations", "readings"];
 
 beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
   await sql(
     db.url,
     `CREATE TABLE stations (id int PRIMARY KEY, dataset text NOT NULL, name text NOT NULL)`,
@@ -20,11 +16,6 @@ beforeEach(async () => {
     `INSERT INTO readings VALUES (100, 'eu', 1, 1.50, '2026-01-01T00:00:00Z'), (101, 'eu', 2, 2.25, '2026-01-01T00:00:00Z'),
                                  (200, 'us', 10, 3.00, '2026-01-01T00:00:00Z'), (201, 'us', 11, NULL, '2026-01-02T00:00:00Z')`,
   );
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
 });
 
 const EU_RELEASE = {

@@ -1,20 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
-import { failure, sql, workspace, type Workspace, workTables } from "./fixtures.js";
+import { failure, sql, useTestProject, workTables } from "./fixtures.js";
 
-let db: FreshDatabase;
-let ws: Workspace;
-
-beforeEach(async () => {
-  db = await freshDatabase();
-  ws = await workspace();
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject({ seed: false });
 
 describe("staged strategies: the final phase", () => {
   for (const strategy of ["staged-truncate", "staged-delete", "swap"] as const) {

@@ -10,8 +10,8 @@ import { useWildProject } from "../fixtures/wild/kit.js";
  * labels, and the database always gets the label.
  */
 describe("enumsOfSchema", () => {
-  it("should read each enum's Prisma value names, their @map labels and the type's @@map name", () => {
-    const enums = enumsOfSchema(
+  it("should read each enum's Prisma value names, their @map labels and the type's @@map name", async () => {
+    const enums = await enumsOfSchema(
       `enum Rating {\n  G\n  PG_13 @map("PG-13") // comment\n\n  @@map("mpaa_rating")\n}\nmodel M {\n  id Int @id\n}\n`,
     );
     expect(enums).toEqual({

@@ -28,7 +28,7 @@ export interface ReleaseReport {
   manifest: ReleaseManifest;
 }
 
-export interface RunReleaseOptions {
+export interface MakeReleaseOptions {
   url: string;
   environment: string;
   schema: string;
@@ -75,7 +75,7 @@ async function timed<T>(log: Logger, phase: string, fn: () => Promise<T>, fields
 }
 
 /** The snapshot, exported when workers will share it (one connection if the server refuses to export). */
-function openSnapshot(o: RunReleaseOptions): Promise<SourceSession> {
+function openSnapshot(o: MakeReleaseOptions): Promise<SourceSession> {
   return timed(
     o.log,
     "snapshot",
@@ -88,7 +88,7 @@ function openSnapshot(o: RunReleaseOptions): Promise<SourceSession> {
 }
 
 /** Catalog, plan and privileges, all read in the snapshot. */
-async function planInSnapshot(session: SourceSession, o: RunReleaseOptions): Promise<{ plan: SamplePlan; workers: number }> {
+async function planInSnapshot(session: SourceSession, o: MakeReleaseOptions): Promise<{ plan: SamplePlan; workers: number }> {
   const plan = o.plan(await readSourceCatalog(session.tx, o.schema));
   // a table taken whole can be split across every worker; otherwise one table per worker at most
   const workers = !session.info.id ? 1 : plan.tables.some((t) => t.full) ? o.jobs : Math.min(o.jobs, plan.tables.length);
@@ -106,7 +106,7 @@ async function planInSnapshot(session: SourceSession, o: RunReleaseOptions): Pro
 }
 
 function buildManifest(x: {
-  o: RunReleaseOptions;
+  o: MakeReleaseOptions;
   plan: SamplePlan;
   workers: number;
   info: SnapshotInfo;
@@ -159,7 +159,7 @@ function buildManifest(x: {
  * release.json, and only then rename the directory into place. Nothing is written to the
  * source, and on any failure nothing is left in the output.
  */
-export async function runRelease(o: RunReleaseOptions): Promise<ReleaseReport> {
+export async function makeRelease(o: MakeReleaseOptions): Promise<ReleaseReport> {
   const t0 = performance.now();
   const memory = new MemoryBudget(o.memoryBudgetMb ?? DEFAULT_MEMORY_BUDGET_MB);
   const session = await openSnapshot(o);
