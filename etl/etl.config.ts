@@ -20,7 +20,12 @@ export default defineConfig({
     "league-2026": {
       tables: [
         { model: "League", file: "leagues.json" },
-        { model: "Team", file: "teams.json" },
+        {
+          model: "Team",
+          file: "teams.json",
+          // Runs on each record before validation: the old system pads team names.
+          transform: (team) => ({ ...team, name: String(team.name).replace(/\s+/g, " ").trim() }),
+        },
         {
           model: "Player",
           file: "players.json",
@@ -29,6 +34,19 @@ export default defineConfig({
         },
         { model: "Match", file: "matches.json" },
         { model: "PlayerMatchStat", file: "player_match_stats.json" },
+      ],
+      steps: [
+        {
+          // Your own Prisma code, in the same transaction as the files; `tx` is this client's
+          // typed transaction client. It declares what it writes: in the backup and the proof.
+          name: "score unreported finished matches 0-0",
+          writes: ["Match"],
+          run: async ({ tx, log }) => {
+            const home = await tx.match.updateMany({ where: { status: "FINISHED", homeGoals: null }, data: { homeGoals: 0 } });
+            const away = await tx.match.updateMany({ where: { status: "FINISHED", awayGoals: null }, data: { awayGoals: 0 } });
+            log.info({ home: home.count, away: away.count }, "scored unreported finished matches");
+          },
+        },
       ],
       checks: [
         {

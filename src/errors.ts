@@ -13,6 +13,7 @@ export type Step =
   | "backup"
   | "clear"
   | "load"
+  | "step"
   | "validate"
   | "apply"
   | "diff"
@@ -55,6 +56,8 @@ export const ERROR_CODES = {
   AMBIGUOUS_KEYS: 4,
   VALIDATION_FAILED: 4,
   REPEATED_KEY: 4,
+  /** A table's `transform` threw on a record: names the file and the record. */
+  TRANSFORM_FAILED: 4,
   DUPLICATE_KEY: 5,
   FK_VIOLATION: 5,
   ROW_COUNT_MISMATCH: 5,
@@ -62,6 +65,10 @@ export const ERROR_CODES = {
   CONSTRAINT_VIOLATION: 5,
   EMPTY_FILE_REFUSED: 5,
   DELETE_LIMIT_EXCEEDED: 5,
+  /** A release step (or `etl.run`'s) threw: names the step, carries its message and cause. */
+  STEP_FAILED: 5,
+  /** A step wrote a table it did not declare in `writes` (outside the backup and the proof): named, rolled back. */
+  UNDECLARED_WRITE: 5,
   CATALOG_MISMATCH: 6,
   FK_CYCLE: 6,
   STRATEGY_REFUSED: 6,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
+import type { StepFn, TransformFn } from "../steps/types.js";
 import { DEFAULT_DETECT_RULES, detectRuleSchema } from "./environment-detect.js";
 import { ENVIRONMENT_NAMES, environmentEntrySchema, environmentNameSchema } from "./environments.js";
 import { samplesSchema } from "./samples-schema.js";
@@ -121,6 +122,11 @@ export const tableConfigSchema = z
      * JSON.parse reads it.
      */
     duplicateKeys: z.enum(["error", "last-wins"]).optional(),
+    /**
+     * `(record, ctx) => record | record[] | null`, run on each record before validation:
+     * rename, derive, split one record into several, or drop it (`null`).
+     */
+    transform: fn<TransformFn>("a function (record, ctx) => record | record[] | null").optional(),
   })
   .refine((t) => (t.model === undefined) !== (t.table === undefined), {
     message: "give exactly one of `model` or `table`",
@@ -146,11 +152,30 @@ export const checkSchema = z.union([
   }),
 ]);
 
+/** Where a step runs: before the file loads, after a named table's load (model or table name), or after the files are applied. */
+export const stepPositionSchema = z.union([z.enum(["before", "after"]), z.strictObject({ after: identifier })]);
+
+/**
+ * Your own code inside the run's one transaction (src/steps/): `run({ tx, load, log, env, release })`.
+ *
+ * @example { name: "derive ratings", writes: ["Player"], run: async ({ tx }) => { await tx.player.updateMany(…) } }
+ */
+export const stepSchema = z.strictObject({
+  name: z.string().min(1),
+  run: fn<StepFn>("an async function ({ tx, load, log, env, release }) => …"),
+  /** Models or tables the step writes: they join the backup, the fingerprints, the proof and the restore. A write to any other table rolls the run back. */
+  writes: z.array(identifier).default([]),
+  /** Default `after`: once the files are in their tables, before the checks. */
+  at: stepPositionSchema.default("after"),
+});
+
 export const releaseConfigSchema = z
   .strictObject({
     /** Folder with the release's files; default `<releasesDir>/<release name>`. */
     dir: z.string().min(1).optional(),
-    tables: z.array(tableConfigSchema).min(1),
+    tables: z.array(tableConfigSchema).default([]),
+    /** Your own code in the same transaction (see {@link stepSchema}). */
+    steps: z.array(stepSchema).default([]),
     checks: z.array(checkSchema).default([]),
     strategy: z.enum(STRATEGY_NAMES).default("direct"),
     /** Rows every table replaces under `scoped`, e.g. `{ dataset: "eu" }`. */
@@ -161,6 +186,9 @@ export const releaseConfigSchema = z
     afterLoad: z.array(z.string().min(1)).default([]),
   })
   .superRefine((r, ctx) => {
+    if (r.tables.length === 0 && r.steps.length === 0)
+      ctx.addIssue({ code: "custom", path: ["tables"], message: "a release needs at least one table or one step" });
+    checkSteps(r, ctx);
     r.tables.forEach((t, i) => {
       const merging = (t.strategy ?? r.strategy) === "merge";
       if (t.merge && !merging)
@@ -173,6 +201,21 @@ export const releaseConfigSchema = z
         });
     });
   });
+
+function checkSteps(r: { tables: { model?: string; table?: string }[]; steps: z.output<typeof stepSchema>[] }, ctx: z.RefinementCtx) {
+  const seen = new Set<string>();
+  r.steps.forEach((s, i) => {
+    if (seen.has(s.name)) ctx.addIssue({ code: "custom", path: ["steps", i, "name"], message: `step name "${s.name}" is used twice` });
+    seen.add(s.name);
+    const after = typeof s.at === "object" ? s.at.after : null;
+    if (after !== null && !r.tables.some((t) => t.model === after || t.table === after))
+      ctx.addIssue({
+        code: "custom",
+        path: ["steps", i, "at", "after"],
+        message: `"${after}" is not a table of this release (give the model or table name of one of its files)`,
+      });
+  });
+}
 
 export type ClientFactory = (opts: { url: string }) => PrismaClientLike | Promise<PrismaClientLike>;
 
@@ -249,3 +292,5 @@ export type Config = z.output<typeof configSchema>;
 export type ReleaseConfig = z.output<typeof releaseConfigSchema>;
 export type TableConfig = z.output<typeof tableConfigSchema>;
 export type CheckConfig = z.output<typeof checkSchema>;
+export type StepConfig = z.output<typeof stepSchema>;
+export type StepPosition = z.output<typeof stepPositionSchema>;

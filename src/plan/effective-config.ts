@@ -30,6 +30,7 @@ export function configHash(plan: RunPlan, tables: readonly TablePlan[]): string 
       allowEmpty: t.entry.allowEmpty,
       maxDeletePercent: t.entry.maxDeletePercent ?? null,
       schema: t.entry.schema ?? null,
+      transform: t.entry.transform ?? null,
     })),
     checks: release.checks,
     refresh: release.refresh,

@@ -20,7 +20,7 @@ export interface BeforeState {
  */
 export async function takeBeforeState(
   plan: RunPlan,
-  tables: readonly TablePlan[],
+  tables: readonly Pick<TablePlan, "name" | "info">[],
   db: TxLike,
   url: string,
   releaseHash: string,

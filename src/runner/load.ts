@@ -1,7 +1,8 @@
 import { forgetPrismaDebugHistory } from "../db/prisma-debug-history.js";
 import { execute, type TxLike } from "../db/prisma-like.js";
 import type { TablePlan } from "../planner/table-plan.js";
-import { readRecords } from "../sources/read-records.js";
+import { type RawBatch, readRecords } from "../sources/read-records.js";
+import { transformBatches } from "../steps/transform.js";
 import { insertBatch } from "../sql/bulk.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
@@ -131,7 +132,8 @@ export async function loadTable(
   tx: TxLike,
   source: TablePlan,
   target: QualifiedName,
-  opts: { onBatch?: (e: BatchDone) => Promise<void> | void; memory?: MemoryBudget } = {},
+  /** `batches`: records from elsewhere than the file (a step's `load()`). */
+  opts: { onBatch?: (e: BatchDone) => Promise<void> | void; memory?: MemoryBudget; batches?: AsyncIterable<RawBatch> } = {},
 ): Promise<TableLoadResult> {
   const started = performance.now();
   const { info } = source;
@@ -144,12 +146,15 @@ export async function loadTable(
   // a merge compares and writes only the columns the release mentions
   const columns = source.strategy === "merge" ? new Set<string>() : null;
   try {
-    for await (const batch of readRecords(source.file.path, {
-      batchSize: source.batchSize,
-      maxBatchBytes: source.maxBatchBytes,
-      onBytes: (n) => (bytes += n),
-      label: source.file.file,
-    })) {
+    const read =
+      opts.batches ??
+      readRecords(source.file.path, {
+        batchSize: source.batchSize,
+        maxBatchBytes: source.maxBatchBytes,
+        onBytes: (n) => (bytes += n),
+        label: source.file.file,
+      });
+    for await (const batch of transformBatches(source, read)) {
       const rows = validator.validateBatch(batch);
       records += rows.length;
       if (columns) for (const r of rows) for (const k in r) columns.add(k);

@@ -130,6 +130,10 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions & { samples
       },
     );
   }
+  if (opts.expectPlan !== undefined && releaseConfig.steps.length)
+    throw new EtlError("USAGE", `release "${opts.release}" has steps, which a plan does not run: --expect-plan cannot cover them`, {
+      step: "config",
+    });
   if (mode === "import" && opts.backup === false && !target.settings.allowNoBackup) {
     throw new EtlError(
       "NO_BACKUP_FORBIDDEN",
@@ -155,7 +159,8 @@ export function resolveRun(config: LoadedConfig, opts: ImportOptions & { samples
     client: config.client,
     ledgerSchema: config.ledgerSchema,
     expectPlan: opts.expectPlan ?? null,
-    redeploy: opts.redeploy ?? false,
+    // a step is code: what it would write cannot be known from the release, so it always runs
+    redeploy: (opts.redeploy ?? false) || releaseConfig.steps.length > 0,
     samples: opts.samples ?? 5,
   };
 }

@@ -17,6 +17,7 @@ import { planHash } from "../plan/plan-hash.js";
 import type { LoadPlan } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { checkReleaseFiles } from "../release/release-files.js";
+import { type BoundSteps, bindSteps, stepTableNames } from "../steps/targets.js";
 import { type BeforeState, takeBeforeState } from "./backup.js";
 import { type RunContext, Sessions } from "./context.js";
 import { takeRunLock } from "./lock.js";
@@ -29,6 +30,8 @@ export interface Prepared {
   sessions: Sessions;
   tables: TablePlan[];
   load: LoadPlan;
+  /** The release's steps, and the tables only they write (in the backup, the fingerprints and the proof too). */
+  steps: BoundSteps;
   state: BeforeState;
   database: DatabaseIdentity;
   content: ContentHash;
@@ -67,13 +70,16 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
       );
       await openLedger(ctx, lock.session);
     }
+    const dm = client._runtimeDataModel;
     const bound = await clock.run(
       "preflight",
       async () => {
-        const names = mappings.map((m) => m.table);
-        return planTables(plan, files, mappings, await readCatalog(client, plan.schema, names));
+        const names = [...new Set([...mappings.map((m) => m.table), ...stepTableNames(plan.releaseConfig.steps, dm)])];
+        const catalog = await readCatalog(client, plan.schema, names);
+        const tables = planTables(plan, files, mappings, catalog);
+        return { ...tables, steps: bindSteps(plan.releaseConfig.steps, dm, catalog, tables.tables) };
       },
-      (b) => ({ tables: b.tables.length }),
+      (b) => ({ tables: b.tables.length, steps: b.steps.steps.length, stepTables: b.steps.extra.length }),
     );
     ctx.report.strategy = [...new Set(bound.tables.map((t) => t.strategy))].join(",");
     const known = await identify(ctx, client, lock, bound.tables);
@@ -85,7 +91,16 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
       await sessions.close();
       return { kind: "unchanged", last: known.last as LedgerRow, reason: current };
     }
-    const state = await takeBeforeState(plan, bound.tables, client, ctx.url, releaseHash, clock, ctx.log, current);
+    const state = await takeBeforeState(
+      plan,
+      [...bound.tables, ...bound.steps.extra],
+      client,
+      ctx.url,
+      releaseHash,
+      clock,
+      ctx.log,
+      current,
+    );
     if (current && state.backup && diffFingerprints(current, state.before ?? {}).length)
       expectPlan(plan, inputsOf(plan, base, state.before ?? {}), "the targets changed between the plan check and the backup");
     await recordFacts(ctx, base, state);

@@ -88,6 +88,7 @@ async function transact(ctx: RunContext, p: Prepared): Promise<TransactionResult
         clock,
         memory: ctx.memory,
         log,
+        steps: p.steps,
       };
       return runTransaction(p.sessions.client, input);
     },
@@ -139,7 +140,7 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
           url: ctx.url,
           facts: tx?.facts ?? null,
           before: p?.state.before ?? null,
-          targets: (p?.tables ?? []).map((t) => t.info),
+          targets: [...(p?.tables ?? []), ...(p?.steps.extra ?? [])].map((t) => t.info),
           backupId: p?.state.backup?.manifest.id ?? null,
           log,
           retry: ctx.retry,

@@ -11,6 +11,8 @@ import type { TablePlan } from "../planner/table-plan.js";
 import type { TableReport } from "../reporting/report.js";
 import { deferConstraints, setLocal, transactionIdentity } from "../sql/session.js";
 import type { LoadedTable } from "../strategies/strategy.js";
+import { StepRunner } from "../steps/run-steps.js";
+import type { BoundSteps } from "../steps/targets.js";
 import { type CheckResult, runChecks } from "../validation/user-checks.js";
 import { applyPhase } from "./apply.js";
 import { decideCommit } from "./decide.js";
@@ -38,6 +40,8 @@ export interface TransactionInput {
   clock: PhaseClock;
   memory: MemoryBudget;
   log: Logger;
+  /** The release's steps, bound to their tables (src/steps/). */
+  steps: BoundSteps;
 }
 
 export interface TransactionResult {
@@ -93,17 +97,24 @@ export async function runTransaction(client: PrismaClientLike, input: Transactio
   }
 }
 
-async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts): Promise<TransactionResult> {
+/** The transaction's timeouts, and its identity (what a failure is later resolved by). */
+async function open(tx: TxLike, input: TransactionInput, facts: TransactionFacts): Promise<string> {
   facts.started = true;
-  const { plan, clock, log } = input;
-  const { settings } = plan.target;
+  const { settings } = input.plan.target;
   await query(tx, setLocal("statement_timeout", settings.statementTimeoutMs));
   await query(tx, setLocal("lock_timeout", settings.lockTimeoutMs));
   const [id] = await query<{ txid: string; pid: number }>(tx, transactionIdentity());
   const txid = id?.txid ?? "";
   facts.txid = txid;
   facts.backendPid = id ? Number(id.pid) : null;
-  log.info({ phase: "transaction", txid, mode: plan.mode }, "transaction open");
+  input.log.info({ phase: "transaction", txid, mode: input.plan.mode }, "transaction open");
+  return txid;
+}
+
+async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts): Promise<TransactionResult> {
+  const { plan, clock, log } = input;
+  const txid = await open(tx, input, facts);
+  const steps = new StepRunner(tx, plan, input.steps, clock, input.memory, log);
   const before =
     input.before ??
     (await clock.run(
@@ -120,6 +131,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   const groups = groupByStrategy(input.tables, plan.mode);
   const loaded = new Map<string, LoadedTable>();
   const shared: GroupShared = { tx, plan, before, loaded, log };
+  await steps.run("before");
   await clock.run(
     "clear",
     async () => {
@@ -127,7 +139,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
     },
     () => ({ tables: input.tables.length, strategies: strategyNames(groups) }),
   );
-  const reports = await loadAll(tx, input, before, groups, loaded, facts, shared);
+  const reports = await loadAll(tx, input, before, groups, loaded, facts, shared, steps);
   await clock.run(
     "validate",
     async () => {
@@ -138,6 +150,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   );
   const planned = plan.mode === "plan" ? await planPhase(shared, groups, reports, clock) : null;
   if (!planned) await applyPhase(shared, groups, reports, clock);
+  await steps.run("after");
   // The release's checks see the final state of every table (a plan's: through its views), still before COMMIT.
   const checks = await clock.run(
     "validate",
@@ -191,6 +204,7 @@ async function loadAll(
   loaded: Map<string, LoadedTable>,
   facts: TransactionFacts,
   shared: GroupShared,
+  steps: StepRunner,
 ): Promise<Map<string, TableReport>> {
   const { clock, plan } = input;
   const reports = new Map<string, TableReport>();
@@ -231,6 +245,7 @@ async function loadAll(
       applied: null,
     });
     facts.loaded = [...reports.values()];
+    await steps.run(t);
   }
   return reports;
 }

@@ -17,6 +17,8 @@ export interface RawBatch {
   texts: string[];
   /** Indexes into `records` of the records in which a key may repeat (see repeated-keys.ts); the validator decides. */
   mayRepeat: number[];
+  /** Each record's index in the file when they are not consecutive from `firstIndex` (a table transform split or dropped records). */
+  indexes?: number[];
 }
 
 export function formatOf(file: string): SourceFormat {

@@ -99,7 +99,7 @@ export class RecordValidator {
 
   /** Validates and converts a batch as the reader yields it. */
   validateBatch(batch: RawBatch): Row[] {
-    const { records, texts, mayRepeat, firstIndex } = batch;
+    const { records, texts, mayRepeat, firstIndex, indexes } = batch;
     const out: Row[] = new Array(records.length);
     let suspect = 0;
     for (let i = 0; i < records.length; i++) {
@@ -108,7 +108,7 @@ export class RecordValidator {
         suspect++;
         this.refuseRepeatedKey(texts[i], firstIndex + i);
       }
-      out[i] = this.one(records[i], firstIndex + i, texts[i], repeats);
+      out[i] = this.one(records[i], indexes?.[i] ?? firstIndex + i, texts[i], repeats);
     }
     return out;
   }

@@ -8,7 +8,7 @@ import { failure, fingerprints, prismaClient, snapshot, sql, useTestProject } fr
 const { db, ws } = useTestProject();
 
 type Rec = Record<string, unknown>;
-type TableEntry = ConfigInput["releases"][string]["tables"][number];
+type TableEntry = NonNullable<ConfigInput["releases"][string]["tables"]>[number];
 
 const day = (d: number) => new Date(Date.UTC(2026, 0, d, 10)).toISOString();
 const player = (id: number, version: number, teamId = 70): Rec => ({
