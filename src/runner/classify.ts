@@ -6,6 +6,8 @@ import { OrphanFound } from "../strategies/bulk-rebuild.js";
 import { diagnoseBatchFailure, diagnoseLateOrphan, diagnoseOrphanFound } from "./diagnose.js";
 import { pinToCopyLine } from "./copy-line.js";
 import { constraintError, diagnoseLateConstraint } from "./diagnose-constraint.js";
+import { locateRefusal } from "./diagnose-staged.js";
+import { RecordRefusal } from "../validation/record-refusal.js";
 import { BatchInsertFailure } from "./load.js";
 
 /** What classifying a failure may use: where it happened, and (after the rollback) the files and a connection. */
@@ -70,6 +72,7 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
     }
   }
   if (raw instanceof OrphanFound) return diagnoseOrphanFound(raw, ctx.tables);
+  if (raw instanceof RecordRefusal) return locateRefusal(raw, ctx.tables, ctx.db).catch(() => raw);
   if (raw instanceof EtlError) return raw;
   // an FK checked after the batches (self-reference moved in the final phase, deferred to COMMIT): name the record
   if (ctx.db && !(raw instanceof BatchInsertFailure)) {

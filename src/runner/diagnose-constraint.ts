@@ -8,6 +8,7 @@ import { constraintColumns, partitionTree } from "../sql/catalog.js";
 import { createProbePartition, createProbeTable } from "../sql/ddl.js";
 import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
 import { boundedName } from "../strategies/staging.js";
+import { fieldName, keyModeOf } from "./diagnose-scan.js";
 import { groupByDefaults, validatorFor } from "./load.js";
 
 type Row = Record<string, unknown>;
@@ -115,8 +116,6 @@ async function columnsOf(db: TxLike, t: TablePlan, info: PgErrorInfo): Promise<s
   return r?.columns ?? [];
 }
 
-const fieldOf = (t: TablePlan, column: string) => (t.mapping.fieldToColumn.size ? (t.mapping.columnToField.get(column) ?? column) : column);
-
 /** The refusal named on its record: file, index, field(s), value, and Postgres' own message and DETAIL. */
 export async function constraintError(
   db: PrismaClientLike,
@@ -132,7 +131,7 @@ export async function constraintError(
   if (i === null) return null;
   const columns = await columnsOf(db, t, info);
   const row = rows[i] as Row;
-  const field = columns.length ? columns.map((c) => fieldOf(t, c)).join(", ") : undefined;
+  const field = columns.length ? fieldName(t, columns, await keyModeOf(t)) : undefined;
   const value = columns.length === 1 ? (row[columns[0] as string] ?? null) : columns.map((c) => row[c] ?? null);
   const shown = columns.length ? `, value ${JSON.stringify(value)}` : "";
   return new EtlError(

@@ -2,32 +2,26 @@ import { query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
 import { EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
-import { readRecords } from "../sources/read-records.js";
 import { missingParentKeys } from "../sql/bulk.js";
 import type { ForeignKeyInfo } from "../sql/catalog.js";
 import type { OrphanFound } from "../strategies/bulk-rebuild.js";
-import { type BatchInsertFailure, validatorFor } from "./load.js";
+import { fieldName, keyModeOf, scan } from "./diagnose-scan.js";
+import type { BatchInsertFailure } from "./load.js";
+import type { KeyMode } from "../validation/table-mapping.js";
+import { shownKey } from "../validation/record-refusal.js";
 
 type Row = Record<string, unknown>;
+type Base = { step: "load"; table: string; file: string; cause: unknown; meta: Record<string, unknown>; next?: string };
+
+const DUPLICATE_NEXT = "remove the duplicates from the release, then run again";
+const orphanNext = (fk: ForeignKeyInfo) =>
+  `add the missing ${fk.references.name} rows to the release (or load them first), or drop the records that reference them`;
+
+/** A tuple key's values, one per column (the report's `meta.value`). */
+const valueOf = (k: string): unknown[] => JSON.parse(k) as unknown[];
 const tupleKey = (r: Row, cols: readonly string[]) => JSON.stringify(cols.map((c) => r[c] ?? null));
 /** A unique key's value, or null when a column is NULL or left to its default: such rows never repeat one another. */
 const uniqueKey = (r: Row, cols: readonly string[]) => (cols.every((c) => r[c] !== null && r[c] !== undefined) ? tupleKey(r, cols) : null);
-
-/** Streams a source file through its validator, calling `visit` per row until it returns true. */
-async function scan(source: TablePlan, visit: (row: Row, index: number) => boolean, until = Number.POSITIVE_INFINITY): Promise<void> {
-  const v = validatorFor(source);
-  for await (const b of readRecords(source.file.path, { batchSize: 10_000, label: source.file.file })) {
-    const rows = v.validate(b.records, b.firstIndex);
-    for (let i = 0; i < rows.length; i++) {
-      const index = b.firstIndex + i;
-      if (index >= until) return;
-      if (visit(rows[i] as Row, index)) return;
-    }
-  }
-}
-
-const fieldName = (source: TablePlan, cols: readonly string[]) =>
-  cols.map((c) => (source.mapping.fieldToColumn.size ? (source.mapping.columnToField.get(c) ?? c) : c)).join(", ");
 
 /**
  * Turns a refused batch INSERT into an error that names the record: file, index, field,
@@ -49,12 +43,12 @@ export async function diagnoseBatchFailure(f: BatchInsertFailure, db: TxLike, so
 
   if (info.sqlstate === "23505") {
     const key = source.info.uniqueKeys.find((k) => k.name === info.constraint);
-    if (key) return diagnoseDuplicate(f, key.columns, base, info.message);
+    if (key) return diagnoseDuplicate(f, key.columns, { ...base, next: DUPLICATE_NEXT }, info.message);
   }
 
   if (info.sqlstate === "23503") {
     const fk = source.info.foreignKeys.find((k) => k.name === info.constraint);
-    if (fk) return diagnoseOrphan(f, fk, db, sources, base);
+    if (fk) return diagnoseOrphan(f, fk, db, sources, { ...base, next: orphanNext(fk) });
   }
 
   return new EtlError(
@@ -72,7 +66,7 @@ async function diagnoseOrphan(
   fk: ForeignKeyInfo,
   db: TxLike,
   sources: ReadonlyMap<string, TablePlan>,
-  base: { step: "load"; table: string; file: string; cause: unknown; meta: Record<string, unknown> },
+  base: Base,
 ): Promise<EtlError> {
   const { source } = f;
   const wanted = new Map<string, number>();
@@ -99,7 +93,7 @@ async function diagnoseOrphan(
     }
   }
   const first = [...wanted].sort((a, b) => a[1] - b[1])[0];
-  const field = fieldName(source, fk.columns);
+  const field = fieldName(source, fk.columns, await keyModeOf(source));
   if (!first) {
     return new EtlError(
       "FK_VIOLATION",
@@ -110,12 +104,12 @@ async function diagnoseOrphan(
   const [k, i] = first;
   return new EtlError(
     "FK_VIOLATION",
-    `${source.file.file}: record #${f.firstIndex + i} has ${field} = ${k}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
+    `${source.file.file}: record #${f.firstIndex + i} has ${field} = ${shownKey(valueOf(k))}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
     {
       ...base,
       record: f.firstIndex + i,
       field,
-      meta: { ...base.meta, value: JSON.parse(k) },
+      meta: { ...base.meta, value: valueOf(k) },
     },
   );
 }
@@ -142,7 +136,7 @@ export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: Re
       return false;
     });
     let hit: { index: number; key: string } | null = null;
-    await scan(source, (row, index) => {
+    const mode = await scan(source, (row, index) => {
       if (fk.columns.some((c) => row[c] === null || row[c] === undefined)) return false;
       const key = tupleKey(row, fk.columns);
       if (!keys.has(key)) hit = { index, key };
@@ -150,10 +144,10 @@ export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: Re
     });
     const h = hit as { index: number; key: string } | null;
     if (!h) return null;
-    const field = fieldName(source, fk.columns);
+    const field = fieldName(source, fk.columns, mode);
     return new EtlError(
       "FK_VIOLATION",
-      `${source.file.file}: record #${h.index} has ${field} = ${h.key}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
+      `${source.file.file}: record #${h.index} has ${field} = ${shownKey(valueOf(h.key))}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})`,
       {
         step,
         table: source.info.name,
@@ -161,7 +155,8 @@ export async function diagnoseLateOrphan(cause: unknown, step: Step, sources: Re
         record: h.index,
         field,
         cause,
-        meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, value: JSON.parse(h.key) },
+        meta: { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail, value: valueOf(h.key) },
+        next: orphanNext(fk),
       },
     );
   }
@@ -176,28 +171,36 @@ export async function diagnoseOrphanFound(o: OrphanFound, sources: ReadonlyMap<s
   const source = sources.get(o.fk.table.name);
   const want = JSON.stringify(o.values.map((v) => (v === null || v === undefined ? null : String(v))));
   let record: number | undefined;
+  let mode: KeyMode | null = null;
   if (source) {
-    await scan(source, (row, index) => {
+    mode = await scan(source, (row, index) => {
       const k = JSON.stringify(o.fk.columns.map((c) => (row[c] === null || row[c] === undefined ? null : String(row[c]))));
       if (k === want) record = index;
       return record !== undefined;
     });
   }
-  const field = source ? fieldName(source, o.fk.columns) : o.fk.columns.join(", ");
-  const value = o.values.length === 1 ? JSON.stringify(o.values[0]) : JSON.stringify(o.values);
+  const field = source ? fieldName(source, o.fk.columns, mode) : o.fk.columns.join(", ");
+  const value = shownKey(o.values);
   return new EtlError(
     "FK_VIOLATION",
     `${source?.file.file ?? o.fk.table.name}: ${record === undefined ? "a record" : `record #${record}`} has ${field} = ${value}, which is not in ${o.fk.references.name} (${o.fk.referencedColumns.join(", ")})`,
-    { step: "apply", table: o.fk.table.name, file: source?.file.file, record, field, meta: { constraint: o.fk.name, value: o.values } },
+    {
+      step: "apply",
+      table: o.fk.table.name,
+      file: source?.file.file,
+      record,
+      field,
+      meta: { constraint: o.fk.name, value: o.values },
+      next: orphanNext(o.fk),
+    },
   );
 }
-
-type Base = { step: "load"; table: string; file: string; cause: unknown; meta: Record<string, unknown> };
 
 /** A unique key the batch broke: a repeat inside the batch, of an earlier record of the file, or of a row already there. */
 async function diagnoseDuplicate(f: BatchInsertFailure, cols: readonly string[], base: Base, message: string): Promise<EtlError> {
   const { source } = f;
   const last = f.firstIndex + f.rows.length - 1;
+  const field = fieldName(source, cols, await keyModeOf(source));
   const seen = new Map<string, number>();
   for (let i = 0; i < f.rows.length; i++) {
     const k = uniqueKey(f.rows[i] as Row, cols);
@@ -206,12 +209,12 @@ async function diagnoseDuplicate(f: BatchInsertFailure, cols: readonly string[],
     if (prev !== undefined) {
       return new EtlError(
         "DUPLICATE_KEY",
-        `${source.file.file}: record #${f.firstIndex + i} repeats ${fieldName(source, cols)} = ${k} of record #${f.firstIndex + prev}`,
+        `${source.file.file}: record #${f.firstIndex + i} repeats ${field} = ${shownKey(valueOf(k))} of record #${f.firstIndex + prev}`,
         {
           ...base,
           record: f.firstIndex + i,
-          field: fieldName(source, cols),
-          meta: { ...base.meta, duplicateOf: f.firstIndex + prev },
+          field,
+          meta: { ...base.meta, duplicateOf: f.firstIndex + prev, value: valueOf(k) },
         },
       );
     }
@@ -232,12 +235,12 @@ async function diagnoseDuplicate(f: BatchInsertFailure, cols: readonly string[],
   if (h) {
     return new EtlError(
       "DUPLICATE_KEY",
-      `${source.file.file}: record #${h.later} repeats ${fieldName(source, cols)} = ${h.key} of record #${h.earlier}`,
+      `${source.file.file}: record #${h.later} repeats ${field} = ${shownKey(valueOf(h.key))} of record #${h.earlier}`,
       {
         ...base,
         record: h.later,
-        field: fieldName(source, cols),
-        meta: { ...base.meta, duplicateOf: h.earlier },
+        field,
+        meta: { ...base.meta, duplicateOf: h.earlier, value: valueOf(h.key) },
       },
     );
   }
@@ -246,11 +249,11 @@ async function diagnoseDuplicate(f: BatchInsertFailure, cols: readonly string[],
     : "";
   return new EtlError(
     "DUPLICATE_KEY",
-    `${source.file.file}: a record in #${f.firstIndex}–#${last} duplicates ${fieldName(source, cols)} of an existing row (${message})${defaulted}`,
+    `${source.file.file}: a record in #${f.firstIndex}–#${last} duplicates ${field} of an existing row (${message})${defaulted}`,
     {
       ...base,
       record: f.firstIndex,
-      field: fieldName(source, cols),
+      field,
     },
   );
 }

@@ -1,3 +1,4 @@
+import { dataModelOf } from "../validation/prisma-enums.js";
 import { readCatalog } from "../db/catalog.js";
 import type { HeldLock } from "../db/advisory-lock.js";
 import { type DatabaseIdentity, formatIdentity, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
@@ -62,7 +63,7 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
   try {
     const schema = await clientSchemaOf(client);
     if (schema.unreadable) ctx.log.warn({ phase: "preflight", reason: schema.unreadable }, "Prisma's client-side defaults not read");
-    const mappings = mapTables(plan, client._runtimeDataModel, schema.defaults);
+    const mappings = mapTables(plan, await dataModelOf(client), schema.defaults);
     if (plan.mode === "import") {
       lock = await clock.run(
         "lock",

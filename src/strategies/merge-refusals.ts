@@ -2,6 +2,7 @@ import { readCatalog } from "../db/catalog.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
 import { query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
+import { type RefusalPlace, RecordRefusal } from "../validation/record-refusal.js";
 import type { ForeignKeyInfo, TableInfo } from "../sql/catalog.js";
 import { type MergeSpec, referencingRows } from "../sql/merge.js";
 import type { StrategyContext } from "./strategy.js";
@@ -19,49 +20,76 @@ function shown(v: unknown): string {
 }
 const describe = (r: Row, columns: readonly string[]) => columns.map((c) => `${c}=${shown(r[c])}`).join(", ");
 
-/** Foreign-key failures of a write, with Postgres' own detail ("Key (team_id)=(9) is not present …"). */
+/** `Key (team_id, season)=(9, 2026) is not present …` → the columns and their values as Postgres printed them. */
+function keyOfDetail(detail: string | undefined): { columns: string[]; values: string[] } | null {
+  const m = /^Key \((.+?)\)=\((.*)\) (?:is not present|already exists)/.exec(detail ?? "");
+  if (!m) return null;
+  const columns = (m[1] as string).split(", ").map((c) => c.replace(/^"(.*)"$/, "$1"));
+  const values = columns.length === 1 ? [m[2] as string] : (m[2] as string).split(", ");
+  return values.length === columns.length ? { columns, values } : null;
+}
+
+/**
+ * Unique and foreign-key failures of a write, with Postgres' own detail ("Key (team_id)=(9)
+ * is not present …"); the record behind the key is found in the file after the rollback.
+ */
 export async function guarded<T>(table: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (e) {
     const info = pgErrorInfo(e);
+    if (info.sqlstate !== "23503" && info.sqlstate !== "23505") throw e;
     const meta = { sqlstate: info.sqlstate, constraint: info.constraint, detail: info.detail };
-    if (info.sqlstate === "23503") {
-      throw new EtlError("FK_VIOLATION", `merging ${table}: ${info.message}${info.detail ? ` (${info.detail})` : ""}`, {
-        step: "apply",
-        table,
-        cause: e,
-        meta,
-        next: "add the missing parent rows to the release (or to the database) and run again",
-      });
-    }
-    if (info.sqlstate === "23505") {
-      throw new EtlError("DUPLICATE_KEY", `merging ${table}: ${info.message}${info.detail ? ` (${info.detail})` : ""}`, {
-        step: "apply",
-        table,
-        cause: e,
-        meta,
-        next: "another unique column repeats a value of a different key, or another session inserted the same key meanwhile: fix the release, or run again",
-      });
-    }
-    throw e;
+    const key = keyOfDetail(info.detail);
+    const fk = info.sqlstate === "23503";
+    const parent = /is not present in table "([^"]+)"/.exec(info.detail ?? "")?.[1];
+    const details = {
+      step: "apply" as const,
+      table,
+      cause: e,
+      meta,
+      next: fk
+        ? "add the missing parent rows to the release (or to the database) and run again"
+        : "another unique column repeats a value of a different key, or another session inserted the same key meanwhile: fix the release, or run again",
+    };
+    const what = `merging ${table}: ${info.message}${info.detail ? ` (${info.detail})` : ""}`;
+    const say = (p: RefusalPlace) => {
+      if (!p.value) return what;
+      if (fk)
+        return `${p.at} has ${p.field} = ${p.value}, which is not in ${p.parent ?? parent ?? "its parent table"} (${info.constraint ?? "foreign key"})`;
+      return p.earlier === undefined
+        ? `${p.at} has ${p.field} = ${p.value}, which a row of ${table} already holds (${info.constraint ?? "unique key"})`
+        : `${p.at} repeats ${p.field} = ${p.value} of record #${p.earlier} under another merge key (${info.constraint ?? "unique key"})`;
+    };
+    // a repeated value names its second record; a value that only clashes with a stored row, its only one
+    const refused = { table, columns: key?.columns ?? [], values: key?.values ?? null, constraint: info.constraint, repeat: !fk, say };
+    throw new RecordRefusal(fk ? "FK_VIOLATION" : "DUPLICATE_KEY", refused, details);
   }
 }
 
 export function tieError(t: TableInfo, spec: MergeSpec, ties: Row[]): EtlError {
   const columns = [...spec.key, ...spec.order.map((o) => o.column).filter((c) => !spec.key.includes(c))];
   const examples = ties.map((r) => `(${describe(r, columns)})`).join("; ");
+  const order = spec.order.map((o) => o.column).join(", ");
   const why = spec.order.length
-    ? `records with the same key and the same ${spec.order.map((o) => o.column).join(", ")} but different content`
+    ? `records with the same key and the same ${order} but different content`
     : "different records with the same key and no merge.order to pick the latest";
-  return new EtlError("DUPLICATE_KEY", `${t.name}: ${why}, so none of them can be chosen: ${examples}`, {
-    step: "validate",
-    table: t.name,
-    meta: { ties: ties.map((r) => Object.fromEntries(columns.map((c) => [c, shown(r[c])]))) },
-    next: spec.order.length
-      ? "fix the source, or add a column to merge.order that tells the records apart"
-      : 'set merge.order (e.g. "updatedAt desc"), or remove the duplicates from the source',
-  });
+  const first = ties[0] as Row;
+  const say = (p: RefusalPlace) =>
+    p.earlier === undefined
+      ? `${t.name}: ${why}, so none of them can be chosen: ${examples}`
+      : `${p.at} has the same ${p.field} = ${p.value} as record #${p.earlier} but different content${spec.order.length ? "" : ", and no merge.order picks the latest"}, so neither can be chosen`;
+  return new RecordRefusal(
+    "DUPLICATE_KEY",
+    { table: t.name, columns, values: columns.map((c) => first[c]), repeat: true, say },
+    {
+      step: "validate",
+      meta: { ties: ties.map((r) => Object.fromEntries(columns.map((c) => [c, shown(r[c])]))) },
+      next: spec.order.length
+        ? "fix the source, or add a column to merge.order that tells the records apart"
+        : 'set merge.order (e.g. "updatedAt desc"), or remove the duplicates from the source',
+    },
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ColumnInfo } from "../sql/catalog.js";
+import { codePoints } from "./code-points.js";
 
 /**
  * Column-type checks derived from the catalog. Each returns the value in the form the
@@ -98,8 +99,9 @@ function textCheck(maxLength: number | null): Check {
     if (typeof v !== "string") return bad(`expected a string, got ${show(v)}`);
     if (v.includes("\u0000")) return bad("contains a NUL byte (\\u0000), which PostgreSQL text cannot store");
     if (!v.isWellFormed()) return bad("contains a lone UTF-16 surrogate, which is not valid UTF-8");
+    // UTF-16 units are never fewer than code points: only a long string needs counting
     if (maxLength !== null && v.length > maxLength) {
-      const chars = v.length > maxLength * 2 ? v.length : [...v].length;
+      const chars = codePoints(v);
       if (chars > maxLength) return bad(`is ${chars} characters long; the column allows ${maxLength}`);
     }
     return ok(v);

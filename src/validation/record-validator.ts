@@ -144,7 +144,7 @@ export class RecordValidator {
     let source = input;
     if (this.schema) {
       const r = this.schema.run(input, this.mode);
-      if ("collision" in r) throw unknownKey(r.collision, index, this.mapping, this.info, this.file);
+      if ("collision" in r) throw unknownKey(r.collision, index, this.mapping, this.info, this.file, this.mode);
       if (!r.ok) {
         const { field, value, message } = r.failure;
         // the value itself when small, else its start: a report must not carry a 10 MB string
@@ -162,10 +162,11 @@ export class RecordValidator {
       const col = rename.get(key);
       if (col === undefined) {
         if (this.unknownKeys === "ignore") continue;
-        throw unknownKey(key, index, this.mapping, this.info, this.file);
+        throw unknownKey(key, index, this.mapping, this.info, this.file, this.mode);
       }
       row[col] = source[key];
     }
+    if (this.mode === "fields") this.enumLabels(row);
     this.fillDefaults?.(row);
     const r = this.derived(row);
     if (r instanceof RowProblem) {
@@ -175,6 +176,15 @@ export class RecordValidator {
     }
     if (this.jsonColumns.length && text !== undefined) this.keepRawJson(r, input, source, text, repeats);
     return r;
+  }
+
+  /** A field-keyed record's enum values, by Prisma name (`PG_13`), as their database labels (`PG-13`); labels pass as they are. */
+  private enumLabels(row: Row): void {
+    for (const [col, labels] of this.mapping.enumLabels) {
+      const v = row[col];
+      if (typeof v === "string") row[col] = labels.get(v) ?? v;
+      else if (Array.isArray(v)) row[col] = v.map((x: unknown) => (typeof x === "string" ? (labels.get(x) ?? x) : x));
+    }
   }
 
   /** Puts the file's own text in place of each json/jsonb value, unless the table schema changed the value. */

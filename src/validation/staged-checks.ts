@@ -1,6 +1,7 @@
 import type { Scope } from "../config/schema.js";
 import { query, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
+import { type RefusalPlace, type RefusedKey, RecordRefusal } from "./record-refusal.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { countRows } from "../sql/bulk.js";
@@ -23,6 +24,14 @@ export interface StagedTarget {
 
 type Row = Record<string, unknown>;
 
+/** The refused key of staged row `r`: its values of `columns`. */
+const refused = (s: StagedTarget, columns: readonly string[], r: Row, repeat: boolean, say: RefusedKey["say"]): RefusedKey => ({
+  table: s.info.name,
+  columns,
+  values: columns.map((c) => r[c]),
+  repeat,
+  say,
+});
 const show = (r: Row, cols: readonly string[]) =>
   cols.map((c) => `${c} = ${JSON.stringify(r[c], (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`).join(", ");
 const sameTable = (a: QualifiedName, b: QualifiedName) => a.schema === b.schema && a.name === b.name;
@@ -62,49 +71,46 @@ async function checkScope(tx: TxLike, s: StagedTarget, scope: Scope): Promise<vo
   const cols = Object.keys(scope);
   const [r] = await query<Row>(tx, rowsOutsideScope(s.stage, scope));
   if (!r) return;
-  throw new EtlError(
-    "VALIDATION_FAILED",
-    `${s.info.name}: the release holds rows outside its scope ${JSON.stringify(scope)}, e.g. a row with ${show(r, cols)}`,
-    {
-      step: "validate",
-      table: s.info.name,
-      field: cols.join(", "),
-      meta: { scope, example: r },
-      next: "remove those rows from the release, or configure the scope that owns them",
-    },
+  const key = refused(
+    s,
+    cols,
+    r,
+    false,
+    (p) => `${p.at} has ${p.field} = ${p.value}, outside the release's scope ${JSON.stringify(scope)}`,
   );
+  throw new RecordRefusal("VALIDATION_FAILED", key, {
+    step: "validate",
+    meta: { scope },
+    next: "remove those rows from the release, or configure the scope that owns them",
+  });
 }
 
 async function checkUniqueKeys(tx: TxLike, s: StagedTarget): Promise<void> {
   for (const key of s.info.uniqueKeys) {
     const [dup] = await query<Row & { n: bigint | number }>(tx, duplicateKeys(s.stage, key.columns));
     if (dup) {
-      throw new EtlError(
-        "DUPLICATE_KEY",
-        `${s.info.name}: the release holds ${Number(dup.n)} rows with ${show(dup, key.columns)} (unique key ${key.name})`,
-        {
-          step: "validate",
-          table: s.info.name,
-          field: key.columns.join(", "),
-          meta: { constraint: key.name, value: key.columns.map((c) => dup[c]), rows: Number(dup.n) },
-          next: "remove the duplicates from the release",
-        },
-      );
+      const rows = Number(dup.n);
+      const say = (p: RefusalPlace) =>
+        p.earlier === undefined
+          ? `${p.at}: ${rows} rows have ${p.field} = ${p.value} (unique key ${key.name})`
+          : `${p.at} repeats ${p.field} = ${p.value} of record #${p.earlier} (unique key ${key.name})`;
+      throw new RecordRefusal("DUPLICATE_KEY", refused(s, key.columns, dup, true, say), {
+        step: "validate",
+        meta: { constraint: key.name, rows },
+        next: "remove the duplicates from the release",
+      });
     }
     if (!s.scope) continue;
     const [hit] = await query<Row>(tx, collisionsOutsideScope(s.stage, s.info, key.columns, s.scope));
     if (hit) {
-      throw new EtlError(
-        "DUPLICATE_KEY",
-        `${s.info.name}: the release's row with ${show(hit, key.columns)} collides with a row outside the scope ${JSON.stringify(s.scope)} (unique key ${key.name})`,
-        {
-          step: "validate",
-          table: s.info.name,
-          field: key.columns.join(", "),
-          meta: { constraint: key.name, value: key.columns.map((c) => hit[c]), scope: s.scope },
-          next: "keys must be unique across scopes: fix the release, or the row that holds the key",
-        },
-      );
+      const scope = JSON.stringify(s.scope);
+      const say = (p: RefusalPlace) =>
+        `${p.at}: ${p.field} = ${p.value} collides with a row outside the scope ${scope} (unique key ${key.name})`;
+      throw new RecordRefusal("DUPLICATE_KEY", refused(s, key.columns, hit, false, say), {
+        step: "validate",
+        meta: { constraint: key.name, scope: s.scope },
+        next: "keys must be unique across scopes: fix the release, or the row that holds the key",
+      });
     }
   }
 }
@@ -119,19 +125,16 @@ async function checkForeignKeys(tx: TxLike, s: StagedTarget, staged: ReadonlyMap
     const childRows: FinalRows = { table: s.info, stage: s.stage, scope: parent ? s.scope : null };
     const [orphan] = await query<Row>(tx, finalOrphans(childRows, fk.columns, parentRows, fk.referencedColumns));
     if (!orphan) continue;
-    throw new EtlError(
-      "FK_VIOLATION",
-      `${s.info.name}: ${show(orphan, fk.columns)} has no row in ${fk.references.name} (${fk.referencedColumns.join(", ")})${parent ? " as the release leaves it" : ""} (${fk.name})`,
-      {
-        step: "validate",
-        table: s.info.name,
-        field: fk.columns.join(", "),
-        meta: { constraint: fk.name, value: fk.columns.map((c) => orphan[c]) },
-        next: parent
-          ? `add the missing ${fk.references.name} rows to the release, or drop the rows that reference them`
-          : `load the missing ${fk.references.name} rows first, or drop the rows that reference them`,
-      },
-    );
+    const as = parent ? " as the release leaves it" : "";
+    const say = (p: RefusalPlace) =>
+      `${p.at} has ${p.field} = ${p.value}, which is not in ${fk.references.name} (${fk.referencedColumns.join(", ")})${as} (${fk.name})`;
+    throw new RecordRefusal("FK_VIOLATION", refused(s, fk.columns, orphan, false, say), {
+      step: "validate",
+      meta: { constraint: fk.name },
+      next: parent
+        ? `add the missing ${fk.references.name} rows to the release, or drop the rows that reference them`
+        : `load the missing ${fk.references.name} rows first, or drop the rows that reference them`,
+    });
   }
 }
 

@@ -165,7 +165,9 @@ describe("merge", () => {
     const f = await failure(run({ "players.json": [player(1001, 1), player(1000, 1), tied, player(1000, 0)] }));
 
     expect(f.error.code).toBe("DUPLICATE_KEY");
-    expect(f.error.message).toContain("id=1000");
+    expect(f.error).toMatchObject({ record: 2, field: "id, updatedAt" });
+    expect(f.error.meta.duplicateOf).toBe(1);
+    expect(f.error.message).toContain("record #2 has the same id, updatedAt = [1000,");
     expect(f.error.data).toBe("rolled back; database unchanged");
     expect(await fingerprints(db.url)).toEqual(before);
   });

@@ -112,6 +112,14 @@ describe("columnCheck", () => {
     expect(refuses(column("text"), 5)).toContain("expected a string");
   });
 
+  it("should say a too-long value's length in code points, as varchar counts it, even at twice the limit in UTF-16 units", () => {
+    const c = column("varchar", { maxLength: 120 });
+    expect(accepts(c, "😀".repeat(120))).toBe("😀".repeat(120));
+    expect(refuses(c, "😀".repeat(121))).toContain("is 121 characters long; the column allows 120");
+    expect(refuses(c, `${"😀".repeat(100)}${"a".repeat(21)}`)).toContain("is 121 characters long");
+    expect(refuses(c, "a".repeat(300))).toContain("is 300 characters long");
+  });
+
   it("should accept only an enum's values", () => {
     const c = column("match_status", { typeKind: "e", enumValues: ["SCHEDULED", "LIVE"] });
     expect(accepts(c, "LIVE")).toBe("LIVE");

@@ -2,36 +2,10 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { EtlError } from "../../src/errors.js";
 import type { RawBatch } from "../../src/sources/read-records.js";
-import type { TableInfo } from "../../src/sql/catalog.js";
 import { RawJson, rowsJson } from "../../src/validation/raw-json.js";
 import { RecordValidator } from "../../src/validation/record-validator.js";
 import { mapModel } from "../../src/validation/table-mapping.js";
-import { columnInfo } from "../fixtures/catalog.js";
-
-const docs: TableInfo = {
-  schema: "public",
-  name: "docs",
-  columns: [columnInfo("id", "int4", { nullable: false }), columnInfo("doc_body", "jsonb"), columnInfo("label", "text")],
-  primaryKey: ["id"],
-  uniqueKeys: [],
-  foreignKeys: [],
-  referencedBy: [],
-  partitioned: false,
-  partitions: [],
-  partitionKey: [],
-};
-const dm = {
-  models: {
-    Doc: {
-      dbName: "docs",
-      fields: [
-        { name: "id", kind: "scalar", type: "Int" },
-        { name: "docBody", kind: "scalar", type: "Json", dbName: "doc_body" },
-        { name: "label", kind: "scalar", type: "String" },
-      ],
-    },
-  },
-};
+import { dm, docs } from "./docs-table.js";
 
 /** A batch as the reader yields it: records parsed from `texts`, `mayRepeat` as given. */
 const batch = (texts: string[], mayRepeat: number[] = []): RawBatch => ({

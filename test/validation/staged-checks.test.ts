@@ -31,7 +31,8 @@ describe("staged strategies: validation on staging, before the final phase", () 
       expect(f.error.step).toBe("validate");
       expect(f.error.table).toBe("players");
       expect(f.error.field).toBe("id");
-      expect(f.error.message).toContain("2 rows with id = 100");
+      expect(f.error).toMatchObject({ file: "releases/r/players.json", record: 6 });
+      expect(f.error.message).toContain("releases/r/players.json: record #6 repeats id = 100 of record #0");
       expect(f.error.data).toBe("rolled back; database unchanged");
       expect(await snapshot(db.url)).toEqual(old);
       expect(await workTables(db.url)).toEqual([]);
@@ -56,8 +57,9 @@ describe("staged strategies: validation on staging, before the final phase", () 
 
     expect(f.error.code).toBe("FK_VIOLATION");
     expect(f.error.table).toBe("player_match_stats");
-    expect(f.error.field).toBe("player_id");
-    expect(f.error.message).toContain("player_id = 700 has no row in players (id) as the release leaves it");
+    expect(f.error.field).toBe("playerId");
+    expect(f.error.record).toBe(8);
+    expect(f.error.message).toContain("record #8 has playerId = 700, which is not in players (id) as the release leaves it");
     expect(await snapshot(db.url)).toEqual(old);
   });
 
@@ -73,7 +75,9 @@ describe("staged strategies: validation on staging, before the final phase", () 
 
     const f = await failure(etl.import({ release: "bad", url: db.url, backup: false }));
     expect(f.error.code).toBe("FK_VIOLATION");
-    expect(f.error.message).toContain("match_id = 4242 has no row in matches (id) (player_match_stats_match_id_fkey)");
+    expect(f.error.message).toContain(
+      "releases/bad/player_match_stats.json: record #2 has matchId = 4242, which is not in matches (id) (player_match_stats_match_id_fkey)",
+    );
 
     await etl.import({ release: "ok", url: db.url, backup: false });
     expect(await sql(db.url, `SELECT id, minutes_played FROM player_match_stats ORDER BY id`)).toEqual([
