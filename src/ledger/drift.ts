@@ -52,7 +52,10 @@ export async function readBuckets(
   key: readonly string[],
   integer = false,
 ): Promise<{ fingerprint: Fingerprint; buckets: BucketPrint }> {
-  const rows = await query<{ b: number; rows: bigint | number | string; hash: string }>(db, bucketFingerprint(table, key, integer && key.length === 1));
+  const rows = await query<{ b: number; rows: bigint | number | string; hash: string }>(
+    db,
+    bucketFingerprint(table, key, integer && key.length === 1),
+  );
   const counts = new Array<number>(FINGERPRINT_BUCKETS).fill(0);
   const digests = new Array<string>(FINGERPRINT_BUCKETS).fill(digest(0, "0"));
   let total = 0;
@@ -66,7 +69,12 @@ export async function readBuckets(
   }
   return {
     fingerprint: { rows: total, hash: sum.toString() },
-    buckets: { key: key.length ? [...key] : null, ...(integer && key.length === 1 ? { integer: true } : {}), counts, digests: digests.join("") },
+    buckets: {
+      key: key.length ? [...key] : null,
+      ...(integer && key.length === 1 ? { integer: true } : {}),
+      counts,
+      digests: digests.join(""),
+    },
   };
 }
 

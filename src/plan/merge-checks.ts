@@ -40,7 +40,9 @@ export async function probeMerge(ctx: StrategyContext, t: TableInfo, spec: Merge
   const probe = { schema: "pg_temp", name: t.name };
   await execute(ctx.tx, createProbe(probe, t));
   // columns the database fills at the write (defaults of omitted columns, identities, triggers) may be NULL here
-  const filled = t.columns.filter((c) => !c.nullable && (spec.omittable.includes(c.name) || c.isIdentity || c.filledByTrigger || drawsFromSequence(c)));
+  const filled = t.columns.filter(
+    (c) => !c.nullable && (spec.omittable.includes(c.name) || c.isIdentity || c.filledByTrigger || drawsFromSequence(c)),
+  );
   if (filled.length)
     await execute(
       ctx.tx,
@@ -58,7 +60,12 @@ export async function probeMerge(ctx: StrategyContext, t: TableInfo, spec: Merge
     if (hit) {
       const holder = spec.key.map((k, i) => `${k}=${String(hit[`held${i}`])}`).join(", ");
       const value = Object.fromEntries(u.columns.map((c) => [c, hit[c]]));
-      throw duplicate(t, u, value, `a written row while the stored row ${holder} holds it (the upsert checks each row as it writes it, so a value moving between rows fails too)`);
+      throw duplicate(
+        t,
+        u,
+        value,
+        `a written row while the stored row ${holder} holds it (the upsert checks each row as it writes it, so a value moving between rows fails too)`,
+      );
     }
   }
   for (const fk of t.foreignKeys) {

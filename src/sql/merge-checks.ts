@@ -11,7 +11,10 @@ import type { Statement } from "./statement.js";
 
 /** The probe: the target's columns, NOT NULL and CHECK constraints; no defaults (nextval must never run in a plan). */
 export function createProbe(probe: QualifiedName, target: QualifiedName): Statement {
-  return { text: `CREATE TEMP TABLE ${quoteIdent(probe.name)} (LIKE ${qualified(target)} INCLUDING CONSTRAINTS) ON COMMIT DROP`, values: [] };
+  return {
+    text: `CREATE TEMP TABLE ${quoteIdent(probe.name)} (LIKE ${qualified(target)} INCLUDING CONSTRAINTS) ON COMMIT DROP`,
+    values: [],
+  };
 }
 
 /**
@@ -45,7 +48,8 @@ export function probeCollision(s: MergeSpec, probe: QualifiedName, columns: read
 
 /** A written row whose FK has no parent: neither stored nor among the parent's written rows (parents are merged first). */
 export function probeOrphan(probe: QualifiedName, fk: ForeignKeyInfo, parentProbe: QualifiedName | null): Statement {
-  const match = (alias: string) => fk.columns.map((c, i) => `${col(alias, fk.referencedColumns[i] as string)} = ${col("p", c)}`).join(" AND ");
+  const match = (alias: string) =>
+    fk.columns.map((c, i) => `${col(alias, fk.referencedColumns[i] as string)} = ${col("p", c)}`).join(" AND ");
   const parents = [
     `NOT EXISTS (SELECT 1 FROM ${qualified(fk.references)} x WHERE ${match("x")})`,
     ...(parentProbe ? [`NOT EXISTS (SELECT 1 FROM ${qualified(parentProbe)} y WHERE ${match("y")})`] : []),

@@ -79,12 +79,25 @@ describe("plan: outcome and refusals", () => {
     await ws.writeRelease("v1", nextRelease());
     await new AtomicEtl(ws.config({ v1: { tables: STANDARD_TABLES } })).import({ release: "v1", url: db.url, backup: false });
     await sql(db.url, "ALTER TABLE players ADD CONSTRAINT players_height_check CHECK (height_cm < 250)");
-    const stats = (p: Record<string, unknown>) => ({ tables: [{ model: "PlayerMatchStat", file: "s.json", mode: "merge" as const }], ...p });
+    const stats = (p: Record<string, unknown>) => ({
+      tables: [{ model: "PlayerMatchStat", file: "s.json", mode: "merge" as const }],
+      ...p,
+    });
     const players = { tables: [{ model: "Player", file: "p.json", mode: "merge" as const }] };
     const cases: [string, Record<string, unknown>, Record<string, unknown>[], string][] = [
       ["stats", stats({}), [{ id: 1, playerId: 101, matchId: 1000, minutesPlayed: 1 }], "DUPLICATE_KEY"],
-      ["orphan", players, [{ id: 300, teamId: 999, fullName: "Nobody", position: "FORWARD", updatedAt: "2026-01-01T00:00:00Z" }], "FK_VIOLATION"],
-      ["tall", players, [{ id: 100, teamId: 10, fullName: "Ada", position: "GOALKEEPER", heightCm: 300, updatedAt: "2026-01-01T00:00:00Z" }], "CONSTRAINT_VIOLATION"],
+      [
+        "orphan",
+        players,
+        [{ id: 300, teamId: 999, fullName: "Nobody", position: "FORWARD", updatedAt: "2026-01-01T00:00:00Z" }],
+        "FK_VIOLATION",
+      ],
+      [
+        "tall",
+        players,
+        [{ id: 100, teamId: 10, fullName: "Ada", position: "GOALKEEPER", heightCm: 300, updatedAt: "2026-01-01T00:00:00Z" }],
+        "CONSTRAINT_VIOLATION",
+      ],
     ];
     for (const [name, release, rows, code] of cases) {
       await ws.writeRelease(name, { "s.json": rows, "p.json": rows });

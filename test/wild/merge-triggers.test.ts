@@ -39,7 +39,10 @@ describe("merge over a table whose UPDATE trigger stamps now()", () => {
     // the update fires the trigger, which replaces the release's stamp with now() ...
     expect(counts(await plain.import({ release: "f", url: db.url, backup: false }))).toMatchObject({ updated: 1, unchanged: 1 });
     // ... so the same release "changes" that row again on every forced run
-    expect(counts(await plain.import({ release: "f", url: db.url, backup: false, redeploy: true }))).toMatchObject({ updated: 1, unchanged: 1 });
+    expect(counts(await plain.import({ release: "f", url: db.url, backup: false, redeploy: true }))).toMatchObject({
+      updated: 1,
+      unchanged: 1,
+    });
     const owned = new AtomicEtl(ws.wildConfig({ f: merge({ ownedByTrigger: ["last_update"] }) }));
     expect(counts(await owned.import({ release: "f", url: db.url, backup: false }))).toMatchObject({ updated: 0, unchanged: 2 });
     // a real change is still written, and the trigger stamps it
