@@ -1,4 +1,4 @@
-import { rm } from "node:fs/promises";
+import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,17 +14,28 @@ const { db, ws } = useTestProject({ seed: false });
 const ROWS = 40_000;
 let v1Dir = "";
 let v2Dir = "";
+/** v1 with every 10th player renamed: a release that merges onto v1 (seed 2's stats would collide on (player, match)). */
+let v2MergeDir = "";
 
 beforeAll(async () => {
   v1Dir = `${os.tmpdir()}/atomic-etl-plan-block-v1-${process.pid}`;
   v2Dir = `${os.tmpdir()}/atomic-etl-plan-block-v2-${process.pid}`;
   await generateRelease({ out: v1Dir, rows: ROWS, seed: 1 });
   await generateRelease({ out: v2Dir, rows: ROWS, seed: 2 });
+  v2MergeDir = `${os.tmpdir()}/atomic-etl-plan-block-v2m-${process.pid}`;
+  await cp(v1Dir, v2MergeDir, { recursive: true });
+  const file = `${v2MergeDir}/players.json`;
+  const players = JSON.parse(await readFile(file, "utf8")) as { fullName: string }[];
+  players.forEach((p, i) => {
+    if (i % 10 === 0) p.fullName += " II";
+  });
+  await writeFile(file, JSON.stringify(players));
 }, 120_000);
 
 afterAll(async () => {
   await rm(v1Dir, { recursive: true, force: true });
   await rm(v2Dir, { recursive: true, force: true });
+  await rm(v2MergeDir, { recursive: true, force: true });
 });
 
 /** Locks any session of the plan holds on the targets, other than ACCESS SHARE (which only TRUNCATE, ALTER, DROP wait for). */
@@ -113,7 +124,7 @@ describe("plan blocks no reader or writer", () => {
       const tables = strategy === "merge" ? STANDARD_TABLES.map((t) => ({ ...t, mode: "merge" as const })) : STANDARD_TABLES;
       const config = ws.config({
         v1: { dir: v1Dir, tables: STANDARD_TABLES },
-        v2: { dir: v2Dir, tables, ...(strategy === "merge" ? {} : { strategy }) },
+        v2: strategy === "merge" ? { dir: v2MergeDir, tables } : { dir: v2Dir, tables, strategy },
       });
       const etl = new AtomicEtl(config);
       await etl.import({ release: "v1", url: db.url, backup: false });
