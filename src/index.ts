@@ -26,7 +26,7 @@ export { fingerprintTable, type Fingerprint } from "./db/fingerprint.js";
 export { listBackups } from "./backup/retention.js";
 export { restoreById } from "./commands/restore.js";
 export { quoteIdent } from "./sql/quote.js";
-export { deriveTableSchema } from "./validation/column-types.js";
+export { deriveTableSchema } from "./validation/table-checks.js";
 export { exportRelease, type ExportOptions } from "./commands/export.js";
 export { sample, type SampleOptions } from "./commands/sample.js";
 export type { ReleaseReport } from "./sample/make-release.js";

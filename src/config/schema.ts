@@ -1,27 +1,23 @@
 import { z } from "zod";
 import type { PrismaPg } from "@prisma/adapter-pg";
 import type { PrismaClientLike, TxLike } from "../db/prisma-like.js";
-import type { StepFn, TransformFn } from "../steps/types.js";
+import type { TransformFn } from "../steps/types.js";
 import { DEFAULT_DETECT_RULES, detectRuleSchema } from "./environment-detect.js";
 import { ENVIRONMENT_NAMES, environmentEntrySchema, environmentNameSchema } from "./environments.js";
 import { samplesSchema } from "./samples-schema.js";
+import { fn, identifier } from "./schema-values.js";
+import type { stepPositionSchema} from "./steps-schema.js";
+import { checkSteps, stepSchema } from "./steps-schema.js";
 
 /** A structural zod check: the user's zod copy may not be ours. */
 const zodSchemaLike = z.custom<z.ZodType>(
   (v) => typeof v === "object" && v !== null && typeof (v as { safeParse?: unknown }).safeParse === "function",
   { message: "expected a zod schema" },
 );
-const fn = <T>(what: string) => z.custom<T>((v) => typeof v === "function", { message: `expected ${what}` });
 
 /** Replace strategies (see src/strategies/); `merge` is the incremental write disposition. */
 export const STRATEGY_NAMES = ["direct", "staged-truncate", "staged-delete", "swap", "scoped", "merge"] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
-
-const identifier = z
-  .string()
-  .min(1)
-  .max(63)
-  .refine((s) => !s.includes("\u0000"), "must not contain a NUL byte");
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -153,23 +149,6 @@ export const checkSchema = z.union([
   }),
 ]);
 
-/** Where a step runs: before the file loads, after a named table's load (model or table name), or after the files are applied. */
-export const stepPositionSchema = z.union([z.enum(["before", "after"]), z.strictObject({ after: identifier })]);
-
-/**
- * Your own code inside the run's one transaction (src/steps/): `run({ tx, load, log, env, release })`.
- *
- * @example { name: "derive ratings", writes: ["Player"], run: async ({ tx }) => { await tx.player.updateMany(…) } }
- */
-export const stepSchema = z.strictObject({
-  name: z.string().min(1),
-  run: fn<StepFn>("an async function ({ tx, load, log, env, release }) => …"),
-  /** Models or tables the step writes: they join the backup, the fingerprints, the proof and the restore. A write to any other table rolls the run back. */
-  writes: z.array(identifier).default([]),
-  /** Default `after`: once the files are in their tables, before the checks. */
-  at: stepPositionSchema.default("after"),
-});
-
 export const releaseConfigSchema = z
   .strictObject({
     /** Folder with the release's files; default `<releasesDir>/<release name>`. */
@@ -202,21 +181,6 @@ export const releaseConfigSchema = z
         });
     });
   });
-
-function checkSteps(r: { tables: { model?: string; table?: string }[]; steps: z.output<typeof stepSchema>[] }, ctx: z.RefinementCtx) {
-  const seen = new Set<string>();
-  r.steps.forEach((s, i) => {
-    if (seen.has(s.name)) ctx.addIssue({ code: "custom", path: ["steps", i, "name"], message: `step name "${s.name}" is used twice` });
-    seen.add(s.name);
-    const after = typeof s.at === "object" ? s.at.after : null;
-    if (after !== null && !r.tables.some((t) => t.model === after || t.table === after))
-      ctx.addIssue({
-        code: "custom",
-        path: ["steps", i, "at", "after"],
-        message: `"${after}" is not a table of this release (give the model or table name of one of its files)`,
-      });
-  });
-}
 
 /**
  * Makes the Prisma client: `({ url, adapter }) => new PrismaClient({ adapter })`. `adapter` is a

@@ -26,6 +26,8 @@ export interface TableLoadResult {
   table: string;
   file: string;
   keyMode: KeyMode | null;
+  /** Generated columns the file carried values for, and in how many records: left out, the database computes them. */
+  generatedSkipped: Record<string, number>;
   records: number;
   rowsInserted: number;
   batches: number;
@@ -228,6 +230,7 @@ export async function loadTable(
     table: info.name,
     file: source.file.file,
     keyMode: validator.keyMode,
+    generatedSkipped: Object.fromEntries(validator.generatedSkipped),
     records,
     rowsInserted: sender.inserted,
     columns,

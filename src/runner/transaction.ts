@@ -225,6 +225,11 @@ async function loadAll(
         }),
       (x) => ({ table: x.table, records: x.records, batches: x.batches, bytes: x.bytes, keyMode: x.keyMode }),
     );
+    if (Object.keys(r.generatedSkipped).length)
+      input.log.info(
+        { phase: "load", table: t.name, generatedSkipped: r.generatedSkipped },
+        `${t.file.file}: values for generated columns left out (${Object.keys(r.generatedSkipped).join(", ")}): the database computes them`,
+      );
     await g.strategy.tableLoaded?.(contextOf(g, shared), t);
     plan.hooks.onTableDone?.({ table: t.name });
     loaded.set(t.name, { records: r.records, columns: r.columns });

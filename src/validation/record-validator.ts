@@ -6,7 +6,7 @@ import type { RawBatch } from "../sources/read-records.js";
 import { findRepeatedKey } from "../sources/repeated-keys.js";
 import type { TableInfo } from "../sql/catalog.js";
 import { clientDefaultFiller } from "./client-defaults.js";
-import { compileTableValidator, RowProblem } from "./column-types.js";
+import { compileTableValidator, RowProblem } from "./table-checks.js";
 import { RawJson } from "./raw-json.js";
 import { TableSchema } from "./table-schema.js";
 import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./table-mapping.js";
@@ -36,6 +36,9 @@ export class RecordValidator {
   /** Fills what Prisma's client would (`@default(cuid())`, `@updatedAt` …) where a record leaves it out. */
   private readonly fillDefaults: ((row: Row) => void) | null;
 
+  /** Per generated column, how many records carried a value for it (left out: the database computes it). */
+  readonly generatedSkipped = new Map<string, number>();
+
   /** Throws CONFIG_INVALID when `userSchema` has a key that is neither a field nor a column of the table. */
   constructor(
     private readonly mapping: TableMapping,
@@ -46,7 +49,7 @@ export class RecordValidator {
     private readonly unknownKeys: "error" | "ignore" = "error",
   ) {
     this.mode = keys === "auto" ? null : keys;
-    this.derived = compileTableValidator(info.columns);
+    this.derived = compileTableValidator(info.columns, (c) => this.generatedSkipped.set(c, (this.generatedSkipped.get(c) ?? 0) + 1));
     this.schema = userSchema ? new TableSchema(userSchema, mapping, info) : null;
     this.fillDefaults = mapping.clientDefaults ? clientDefaultFiller(mapping.clientDefaults) : null;
     this.jsonColumns = info.columns.filter((c) => !c.isGenerated && (c.type === "json" || c.type === "jsonb")).map((c) => c.name);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { columnInfo } from "../fixtures/catalog.js";
 import type { ColumnInfo } from "../../src/sql/catalog.js";
-import { columnCheck, compileTableValidator, deriveTableSchema, Invalid, RowProblem } from "../../src/validation/column-types.js";
+import { columnCheck, Invalid } from "../../src/validation/column-types.js";
+import { compileTableValidator, deriveTableSchema, RowProblem } from "../../src/validation/table-checks.js";
 
 const column = (type: string, extra: Partial<ColumnInfo> = {}): ColumnInfo => columnInfo("c", type, extra);
 
@@ -158,9 +159,11 @@ describe("deriveTableSchema", () => {
     expect(r.error?.issues[0]).toMatchObject({ path: ["id"], message: "is required (NOT NULL, no default)" });
   });
 
-  it("should refuse a generated column and unknown columns", () => {
+  it("should leave out a generated column's value (the database computes it) and refuse unknown columns", () => {
     const s = deriveTableSchema(columns);
-    expect(s.safeParse({ id: 1, gen: 2 }).success).toBe(false);
+    const r = s.safeParse({ id: 1, gen: 2 });
+    expect(r.success).toBe(true);
+    expect(r.data?.gen).toBeUndefined();
     expect(s.safeParse({ id: 1, other: 2 }).success).toBe(false);
   });
 });
@@ -183,6 +186,14 @@ describe("compileTableValidator", () => {
     { id: 2 ** 40 },
     { id: null },
   ];
+
+  it("should report each generated value it leaves out to its callback", () => {
+    const seen: string[] = [];
+    const compiled = compileTableValidator(columns, (c) => seen.push(c));
+    expect(compiled({ id: 1, gen: 2 })).toEqual({ id: 1 });
+    expect(compiled({ id: 2 })).toEqual({ id: 2 });
+    expect(seen).toEqual(["gen"]);
+  });
 
   it("should agree with the derived zod schema on every row: same output, same column, same message", () => {
     const compiled = compileTableValidator(columns);
