@@ -1,5 +1,20 @@
+import { createRequire } from "node:module";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+
+/**
+ * The `pg` that @prisma/adapter-pg itself loads. PrismaPg takes a pool only when it is an
+ * `instanceof` its own `pg.Pool`; a pool from another copy of `pg` (a project whose adapter
+ * is installed or linked apart from atomic-etl) is read as a bare config and silently
+ * connects to localhost:5432.
+ */
+function adapterPg(): typeof pg {
+  try {
+    return createRequire(import.meta.resolve("@prisma/adapter-pg"))("pg") as typeof pg;
+  } catch {
+    return pg;
+  }
+}
 
 /** A `pg` client as node-postgres keeps it at run time: its backend pid is not in the typings. */
 type Pooled = pg.PoolClient & { processID?: number | null };
@@ -16,7 +31,7 @@ export class CopyChannel {
   private readonly byPid = new Map<number, Pooled>();
 
   constructor(url: string) {
-    this.pool = new pg.Pool({ connectionString: url });
+    this.pool = new (adapterPg().Pool)({ connectionString: url });
     // an idle connection that dies is dropped by the pool; the run sees the loss on its next query
     this.pool.on("error", () => undefined);
     this.pool.on("acquire", (c: Pooled) => {
