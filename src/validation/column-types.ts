@@ -133,8 +133,20 @@ function timestampCheck(withZone: boolean): Check {
     }
     // timestamp without time zone: keep wall time; a zone (as Prisma exports it) is converted to UTC.
     if (!zone) return ok(v);
-    return ok(new Date(v).toISOString().slice(0, -1));
+    return ok(utcWallTime(v, m[4] ?? ""));
   };
+}
+
+/**
+ * `v` (with a zone) as UTC wall time, keeping every fractional digit: Date holds only
+ * milliseconds, and its ISO text turns years past 9999 into `+010000`. Offsets are whole
+ * minutes, so the fraction never changes.
+ */
+function utcWallTime(v: string, fraction: string): string {
+  const d = new Date(v);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  const date = `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
+  return `${date}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}${fraction}`;
 }
 
 const boolCheck: Check = (v) => (typeof v === "boolean" ? ok(v) : bad(`expected true or false, got ${show(v)}`));

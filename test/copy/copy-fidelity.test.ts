@@ -147,7 +147,8 @@ describe("COPY text encoding", () => {
         ts: j("2024-02-29T23:59:59.999999"),
         tstz: j("2024-02-29T23:59:59.999999+01:00"),
       },
-      { t: j(""), ta: j([]), j: '""', e: j("NULL"), ea: j(["NULL", null]) },
+      // a zone on a timestamp without one: UTC wall time, microseconds kept, past year 9999
+      { t: j(""), ta: j([]), j: '""', e: j("NULL"), ea: j(["NULL", null]), ts: j("9999-12-31T16:00:00.123456-08:00") },
       { t: "null", dflt: "null" },
       {},
     ];
@@ -169,6 +170,7 @@ describe("COPY text encoding", () => {
     );
     await c.end();
     expect(rows).toHaveLength(4);
+    expect(r.rows[1].ts).toBe("10000-01-01 00:00:00.123456");
     expect(r.rows[0]).toMatchObject({
       n: "123456789012345678901234567890.123456789012345678900",
       i8: "9223372036854775807",
