@@ -19,7 +19,7 @@ export function bucketFingerprint(table: QualifiedName, key: readonly string[], 
     ? `((${`t.${quoteIdent(key[0] as string)}`} % ${n}) + ${n}) % ${n}`
     : `('x' || left(md5(${key.length ? `ROW(${key.map((k) => `t.${quoteIdent(k)}`).join(", ")})::text` : "t::text"}), 4))::bit(16)::int % ${n}`;
   return {
-    text: `SELECT b, count(*)::bigint AS rows, sum(('x' || left(h, 16))::bit(64)::bigint::numeric)::text AS hash FROM (SELECT md5(t::text) AS h, (${bucket})::int AS b FROM ${qualified(table)} AS t) x GROUP BY 1`,
+    text: `SELECT b, count(*)::bigint AS rows, COALESCE(sum(('x' || left(h, 16))::bit(64)::bigint::numeric), 0)::text AS hash FROM (SELECT md5(t::text) AS h, (${bucket})::int AS b FROM ${qualified(table)} AS t) x GROUP BY 1`,
     values: [],
   };
 }
