@@ -85,7 +85,7 @@ describe("prisma db seed", () => {
     const want = nextRelease();
     await expectTableEquals(db.url, "leagues", want["leagues.json"] as Record<string, unknown>[]);
     expect(await sql(db.url, "SELECT count(*)::int AS n FROM players")).toEqual([{ n: 6 }]);
-    expect((await readdir(path.join(ws.root, "backups"))).some((n) => n.endsWith(".manifest.json"))).toBe(true);
+    expect((await readdir(path.join(ws.root, "etl", "backups"))).some((n) => n.endsWith(".manifest.json"))).toBe(true);
     expect(await sql(db.url, "SELECT release, outcome FROM atomic_etl.runs")).toEqual([{ release: "dev-seed", outcome: "committed" }]);
   }, 300_000);
 
