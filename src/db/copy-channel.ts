@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { readOnlyByDefault } from "../sql/session.js";
 
 /**
  * The `pg` that @prisma/adapter-pg itself loads. PrismaPg takes a pool only when it is an
@@ -34,6 +35,8 @@ export class CopyChannel {
     this.pool = new (adapterPg().Pool)({ connectionString: url });
     // an idle connection that dies is dropped by the pool; the run sees the loss on its next query
     this.pool.on("error", () => undefined);
+    // queued before anything Prisma sends on the new session (see readOnlyByDefault)
+    this.pool.on("connect", (c: pg.PoolClient) => void c.query(readOnlyByDefault().text).catch(() => undefined));
     this.pool.on("acquire", (c: Pooled) => {
       if (typeof c.processID === "number") this.byPid.set(c.processID, c);
     });

@@ -60,6 +60,11 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
   if (raw instanceof BatchInsertFailure) {
     const c = pgErrorInfo(raw.cause);
     if (!c.sqlstate || /^(08|40|57|55P03)/.test(c.sqlstate) || isConnectionLoss(raw.cause)) return classify(raw.cause, ctx);
+    // a COPY refused as read-only: Prisma's timer closed the transaction and the session is back to its read-only default
+    if (c.sqlstate === "25006") {
+      const t = TIMEOUTS[0] as (typeof TIMEOUTS)[number];
+      return new EtlError(t.code, `${t.what} before this batch's COPY: ${c.message}`, { step: "load", cause: raw.cause, next: t.next });
+    }
     if (ctx.db) {
       const named = await constraintError(ctx.db, raw.source, raw.rows, raw.firstIndex, raw.cause, "load").catch(() => null);
       if (named) return named;

@@ -7,6 +7,7 @@ import { insertBatch } from "../sql/bulk.js";
 import { constraintColumns, partitionTree } from "../sql/catalog.js";
 import { createProbePartition, createProbeTable } from "../sql/ddl.js";
 import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
+import { readWriteTransaction } from "../sql/session.js";
 import { boundedName } from "../strategies/staging.js";
 import { fieldName, keyModeOf } from "./diagnose-scan.js";
 import { groupByDefaults, validatorFor } from "./load.js";
@@ -40,6 +41,8 @@ class ProbeDone extends Error {
 export async function findRefusedRow(db: PrismaClientLike, t: TablePlan, rows: readonly Row[], sqlstate: string): Promise<number | null> {
   try {
     await db.$transaction(async (tx) => {
+      // the tool's pool opens sessions read-only (see readOnlyByDefault); this probe writes TEMP tables
+      await execute(tx, readWriteTransaction());
       const probe = await createProbe(tx, t);
       const fails = async (k: number) => (await attempt(tx, t, probe, rows.slice(0, k))) === sqlstate;
       if (!(await fails(rows.length))) throw new ProbeDone(null);

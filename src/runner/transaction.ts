@@ -9,7 +9,7 @@ import { committedRow, type TableAfter } from "../ledger/run-row.js";
 import type { LoadPlan } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import type { TableReport } from "../reporting/report.js";
-import { deferConstraints, setLocal, transactionIdentity } from "../sql/session.js";
+import { deferConstraints, readWriteTransaction, setLocal, transactionIdentity } from "../sql/session.js";
 import type { LoadedTable } from "../strategies/strategy.js";
 import { StepRunner } from "../steps/run-steps.js";
 import type { BoundSteps } from "../steps/targets.js";
@@ -101,6 +101,7 @@ export async function runTransaction(client: PrismaClientLike, input: Transactio
 async function open(tx: TxLike, input: TransactionInput, facts: TransactionFacts): Promise<string> {
   facts.started = true;
   const { settings } = input.plan.target;
+  await execute(tx, readWriteTransaction());
   await query(tx, setLocal("statement_timeout", settings.statementTimeoutMs));
   await query(tx, setLocal("lock_timeout", settings.lockTimeoutMs));
   const [id] = await query<{ txid: string; pid: number }>(tx, transactionIdentity());

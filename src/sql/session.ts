@@ -44,3 +44,18 @@ export function backendPid(): Statement {
 export function deferConstraints(): Statement {
   return { text: "SET CONSTRAINTS ALL DEFERRED", values: [] };
 }
+
+/**
+ * The tool's own pool opens every session read-only by default, and each run's transaction
+ * makes itself read-write as its first statement. A raw `COPY` that reaches the connection
+ * after Prisma rolled the transaction back (its timeout) then fails in autocommit instead of
+ * committing rows outside the run.
+ */
+export function readOnlyByDefault(): Statement {
+  return { text: "SET default_transaction_read_only = on", values: [] };
+}
+
+/** The first statement of a run's transaction (a utility statement: before any snapshot). */
+export function readWriteTransaction(): Statement {
+  return { text: "SET TRANSACTION READ WRITE", values: [] };
+}

@@ -12,7 +12,8 @@ import pg from "pg";
 import { PrismaClient } from "../../etl/generated/prisma/client.js";
 import { readCatalog } from "../../src/db/catalog.js";
 import { pgTx } from "../../src/db/pg-client.js";
-import type { PrismaClientLike } from "../../src/db/prisma-like.js";
+import { execute, type PrismaClientLike } from "../../src/db/prisma-like.js";
+import { readWriteTransaction } from "../../src/sql/session.js";
 import type { ClientFactory } from "../../src/config/schema.js";
 import { ToolClient } from "../../src/db/tool-client.js";
 import type { TablePlan } from "../../src/planner/table-plan.js";
@@ -119,7 +120,14 @@ export async function planOf(url: string, file: string, batchSize: number, table
 
 /** Loads the plan's file into `into` inside one transaction of `client`, and commits. */
 export async function loadInto(client: PrismaClientLike, plan: TablePlan, into: string): Promise<TableLoadResult> {
-  return client.$transaction((tx) => loadTable(tx, plan, { schema: "public", name: into }), { timeout: 120_000 });
+  // as a run's transaction does first: the tool's pool opens its sessions read-only (see readOnlyByDefault)
+  return client.$transaction(
+    async (tx) => {
+      await execute(tx, readWriteTransaction());
+      return loadTable(tx, plan, { schema: "public", name: into });
+    },
+    { timeout: 120_000 },
+  );
 }
 
 /** A client over the tool's pool, COPY checked (and on for the new-style factory). */
