@@ -2,6 +2,7 @@
  * Reads of the ledger for tests, through a plain `pg` connection (never through the code
  * under test): every row of `<schema>.runs`, and the ledger's version.
  */
+import type { LedgerTable } from "../../src/ledger/ledger-row.js";
 import { sql } from "../fixtures/core/kit.js";
 
 export interface RawRun {
@@ -13,19 +14,7 @@ export interface RawRun {
   outcome: string;
   strategy: string | null;
   content_hash: string | null;
-  tables: {
-    table: string;
-    strategy: string;
-    file: string | null;
-    sha256: string | null;
-    rowsBefore: number | null;
-    records: number | null;
-    inserted: number | null;
-    updated: number | null;
-    deleted: number | null;
-    unchanged: number | null;
-    fingerprintAfter: { rows: number; hash: string } | null;
-  }[];
+  tables: LedgerTable[];
   backup_id: string | null;
   txid: string | null;
   started_at: Date;
