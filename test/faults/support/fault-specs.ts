@@ -78,8 +78,9 @@ export const terminateSpec: TrialSpec = {
       return { problems, tags: ["run survived (idle connection cut)"] };
     }
     const e = error.error;
-    if (point === "before-commit") {
-      // the backend died before COMMIT reached it: in doubt until pg_xact_status says aborted
+    // a fault aimed at an earlier point can land once COMMIT is already sent (the ledger step takes
+    // milliseconds): then, as at before-commit, the run is in doubt until pg_xact_status says aborted
+    if (point === "before-commit" || e.step === "commit") {
       if (!["COMMIT_IN_DOUBT", "CONNECTION_LOST"].includes(e.code) || e.data !== "rolled back; database unchanged")
         problems.push(`expected COMMIT_IN_DOUBT resolved as rolled back, got ${e.describe()}`);
       if (e.code === "COMMIT_IN_DOUBT" && e.meta.transactionStatus !== "aborted")
