@@ -1,7 +1,7 @@
 import { query, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
-import { missingParentKeys } from "../sql/bulk.js";
+import { missingParentKeys, storedClash } from "../sql/bulk.js";
 import type { ForeignKeyInfo } from "../sql/catalog.js";
 import { plainValue, type RecordRefusal, shownKey } from "../validation/record-refusal.js";
 import { fieldName, keyModeOf, rowsWith, scan } from "./diagnose-scan.js";
@@ -32,9 +32,11 @@ export async function locateRefusal(e: RecordRefusal, tables: ReadonlyMap<string
   const { key } = e;
   const source = tables.get(key.table);
   if (!source) return e;
-  const found = key.values
-    ? await byValue(source, key.columns, key.values, key.repeat)
-    : await byConstraint(source, key.constraint, tables, db);
+  const found = key.nullIn
+    ? await byNull(source, key.nullIn)
+    : key.values
+      ? await byValue(source, key.columns, key.values, key.repeat)
+      : await byConstraint(source, key.constraint, tables, db, key.matchOn);
   if (!found) return e;
   const { record, earlier, columns, values } = found;
   const mode = await keyModeOf(source);
@@ -56,6 +58,17 @@ export async function locateRefusal(e: RecordRefusal, tables: ReadonlyMap<string
   return new EtlError(e.code, message, { ...details, file, record, field, meta });
 }
 
+/** The first record with no value in one of `columns`, and the columns it leaves empty. */
+async function byNull(source: TablePlan, columns: readonly string[]): Promise<Found> {
+  let found: Found = { columns, values: null };
+  await scan(source, (row, index) => {
+    const empty = columns.filter((c) => row[c] === null || row[c] === undefined);
+    if (empty.length) found = { record: index, columns: empty, values: null };
+    return empty.length > 0;
+  });
+  return found;
+}
+
 /** The first record holding `values` (the second, for a repeat). */
 async function byValue(source: TablePlan, columns: readonly string[], values: readonly unknown[], repeat: boolean): Promise<Found> {
   const hits: number[] = [];
@@ -71,13 +84,15 @@ async function byValue(source: TablePlan, columns: readonly string[], values: re
 /**
  * A failure that named only its constraint: for a foreign key, the first record whose
  * reference is neither in the parent's file nor in the parent table (as the rollback left
- * it); for a unique key, the first record repeating an earlier one's value.
+ * it); for a unique key, the first record repeating an earlier one's value, else (a merge) the
+ * first whose value a stored row holds under another merge key.
  */
 async function byConstraint(
   source: TablePlan,
   constraint: string | undefined,
   tables: ReadonlyMap<string, TablePlan>,
   db: TxLike | null,
+  matchOn: readonly string[] | undefined,
 ): Promise<Found | null> {
   const fk = source.info.foreignKeys.find((k) => k.name === constraint);
   if (fk)
@@ -94,7 +109,30 @@ async function byConstraint(
     seen.set(k, earlier ?? index);
     return earlier !== undefined;
   });
+  if (hit.record === undefined && db && matchOn) return firstStoredClash(source, unique.columns, matchOn, db);
   return hit;
+}
+
+const CLASH_PROBE_ROWS = 5_000;
+
+/** The first record whose unique value a stored row holds under another merge key (the rollback left the stored rows as they were). */
+async function firstStoredClash(source: TablePlan, columns: readonly string[], matchOn: readonly string[], db: TxLike): Promise<Found> {
+  const probe: { index: number; row: Row }[] = [];
+  const wanted = [...new Set([...columns, ...matchOn])];
+  await scan(source, (row, index) => {
+    if (tupleKey(row, columns) !== null) probe.push({ index, row: Object.fromEntries(wanted.map((c) => [c, plainValue(row[c])])) });
+    return false;
+  });
+  for (let at = 0; at < probe.length; at += CLASH_PROBE_ROWS) {
+    const chunk = probe.slice(at, at + CLASH_PROBE_ROWS);
+    const [hit] = await query<{ n: bigint | number }>(
+      db,
+      storedClash(source.info, columns, matchOn, JSON.stringify(chunk.map((p) => p.row))),
+    );
+    const found = hit ? chunk[Number(hit.n) - 1] : undefined;
+    if (found) return { record: found.index, columns, values: columns.map((c) => found.row[c]) };
+  }
+  return { columns, values: null };
 }
 
 async function firstOrphan(source: TablePlan, fk: ForeignKeyInfo, tables: ReadonlyMap<string, TablePlan>, db: TxLike): Promise<Found> {

@@ -70,6 +70,20 @@ export function missingParentKeys(fk: ForeignKeyInfo, probeJson: string): Statem
   };
 }
 
+/**
+ * The first (1-based) of the probe rows whose `columns` value a stored row of `table` holds
+ * under another `matchOn` key (a merge's unique clash with a row the release does not hold).
+ */
+export function storedClash(table: QualifiedName, columns: readonly string[], matchOn: readonly string[], probeJson: string): Statement {
+  const same = columns.map((c) => `s.${quoteIdent(c)} = w.${quoteIdent(c)}`).join(" AND ");
+  const key = (a: string) => `ROW(${matchOn.map((c) => `${a}.${quoteIdent(c)}`).join(", ")})`;
+  const other = matchOn.length ? ` AND ${key("s")} IS DISTINCT FROM ${key("w")}` : "";
+  return {
+    text: `SELECT w.ordinality AS n FROM json_populate_recordset(NULL::${qualified(table)}, $1::json) WITH ORDINALITY AS w WHERE EXISTS (SELECT 1 FROM ${qualified(table)} s WHERE ${same}${other}) ORDER BY 1 LIMIT 1`,
+    values: [probeJson],
+  };
+}
+
 /** Raises a serial/identity sequence to the loaded max, never lowering it (setval is not transactional). */
 export function bumpSequence(table: QualifiedName, column: string, sequence: string): Statement {
   return {

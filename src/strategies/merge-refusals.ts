@@ -33,7 +33,7 @@ function keyOfDetail(detail: string | undefined): { columns: string[]; values: s
  * Unique and foreign-key failures of a write, with Postgres' own detail ("Key (team_id)=(9)
  * is not present …"); the record behind the key is found in the file after the rollback.
  */
-export async function guarded<T>(table: string, write: () => Promise<T>): Promise<T> {
+export async function guarded<T>(table: string, matchOn: readonly string[], write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (e) {
@@ -62,7 +62,15 @@ export async function guarded<T>(table: string, write: () => Promise<T>): Promis
         : `${p.at} repeats ${p.field} = ${p.value} of record #${p.earlier} under another merge key (${info.constraint ?? "unique key"})`;
     };
     // a repeated value names its second record; a value that only clashes with a stored row, its only one
-    const refused = { table, columns: key?.columns ?? [], values: key?.values ?? null, constraint: info.constraint, repeat: !fk, say };
+    const refused = {
+      table,
+      columns: key?.columns ?? [],
+      values: key?.values ?? null,
+      constraint: info.constraint,
+      repeat: !fk,
+      matchOn,
+      say,
+    };
     throw new RecordRefusal(fk ? "FK_VIOLATION" : "DUPLICATE_KEY", refused, details);
   }
 }

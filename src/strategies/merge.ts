@@ -17,6 +17,7 @@ import {
 } from "../sql/merge.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { checkRemoval } from "../validation/guards.js";
+import { type RefusalPlace, RecordRefusal } from "../validation/record-refusal.js";
 import { type ResolvedMerge, resolveMergeSpec } from "./merge-spec.js";
 import { guarded, refuseReferencedDeletes, tieError } from "./merge-refusals.js";
 import { mergeChanges } from "../plan/merge-changes.js";
@@ -25,6 +26,24 @@ import { mergedRows } from "../sql/plan-views.js";
 import type { PlannedTable } from "../plan/planned-table.js";
 import { boundedName, drawsFromSequence, WORK_TABLE_PREFIX } from "./staging.js";
 import { type ApplyCounts, duplicateRate, type FinalLock, infosOf, type Planner, type StrategyContext } from "./strategy.js";
+
+/** Records without their whole key can never match a stored row: the first of them is named after the rollback. */
+function nullKeyRefusal(t: TableInfo, key: readonly string[], count: number): RecordRefusal {
+  const why = "such a record can never match a stored row, so every run would insert it again";
+  const say = (p: RefusalPlace) =>
+    p.at === t.name
+      ? `${count} record(s) of ${t.name} have no value in key column(s) ${key.join(", ")}: ${why}`
+      : `${p.at} has no value in key ${p.field} (${count} record(s) of ${t.name} lack part of the key ${key.join(", ")}): ${why}`;
+  return new RecordRefusal(
+    "VALIDATION_FAILED",
+    { table: t.name, columns: key, values: null, nullIn: key, repeat: false, say },
+    {
+      step: "validate",
+      next: "give every record its whole key; for a nullable key column, set merge.nullsEqual (with a UNIQUE NULLS NOT DISTINCT index)",
+      meta: { recordsWithoutKey: count },
+    },
+  );
+}
 
 const temp = (kind: string, table: string): QualifiedName => ({
   schema: "pg_temp",
@@ -114,17 +133,7 @@ class MergeStrategy implements Planner {
       const [r] = await query<{ rows: unknown; null_keys: unknown }>(ctx.tx, stagedRows(spec, nonNullKey));
       const staged = Number(r?.rows ?? 0);
       const nullKeys = Number(r?.null_keys ?? 0);
-      if (nullKeys > 0) {
-        throw new EtlError(
-          "VALIDATION_FAILED",
-          `${nullKeys} record(s) of ${t.name} have no value in key column(s) ${nonNullKey.join(", ")}: such a record can never match a stored row, so every run would insert it again`,
-          {
-            step: "validate",
-            table: t.name,
-            next: "give every record its whole key; for a nullable key column, set merge.nullsEqual (with a UNIQUE NULLS NOT DISTINCT index)",
-          },
-        );
-      }
+      if (nullKeys > 0) throw nullKeyRefusal(t, nonNullKey, nullKeys);
       const deduped = await execute(ctx.tx, dedupInto(spec));
       if (deduped < staged) {
         const ties = await query<Row>(ctx.tx, tiedKeys(spec));
@@ -207,7 +216,7 @@ class MergeStrategy implements Planner {
       if (!spec.deleteScope) continue;
       const started = performance.now();
       await refuseReferencedDeletes(ctx, t, spec);
-      const deleted = await guarded(t.name, () => execute(ctx.tx, deleteMissing(spec)));
+      const deleted = await guarded(t.name, spec.key, () => execute(ctx.tx, deleteMissing(spec)));
       (counts[t.name] as ApplyCounts).deleted = deleted;
       ctx.log("deleted missing rows", {
         table: t.name,
@@ -245,7 +254,9 @@ class MergeStrategy implements Planner {
         ? (await query<Record<string, boolean>>(ctx.tx, omittedPatterns(spec))).map((p) => spec.omittable.filter((_, i) => p[`p${i}`]))
         : [[]];
       for (const omitted of groups) {
-        const [w] = await guarded(t.name, () => query<{ inserted: unknown; updated: unknown }>(ctx.tx, upsertChanges(spec, omitted)));
+        const [w] = await guarded(t.name, spec.key, () =>
+          query<{ inserted: unknown; updated: unknown }>(ctx.tx, upsertChanges(spec, omitted)),
+        );
         inserted += Number(w?.inserted ?? 0);
         updated += Number(w?.updated ?? 0);
       }

@@ -32,6 +32,10 @@ export interface RefusedKey {
   constraint?: string;
   /** The value repeats within the release: the record named is the second one holding it. */
   repeat: boolean;
+  /** The refusal is a record with no value in one of these columns (a merge key part): the first such record is named. */
+  nullIn?: readonly string[];
+  /** A merge's key: a unique value that no record repeats clashes with a stored row holding it under another key. */
+  matchOn?: readonly string[];
   say: (p: RefusalPlace) => string;
 }
 

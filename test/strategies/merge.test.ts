@@ -296,8 +296,20 @@ describe("merge", () => {
     expect(report.tables[0]?.applied).toMatchObject({ inserted: 0, updated: 1 });
     expect(await sql(db.url, "SELECT scope, name, hits FROM tags")).toEqual([{ scope: null, name: "a", hits: 2 }]);
 
-    const refused = await failure(run({ "tags.json": [{ scope: null, name: "a", hits: 3 }] }, tags({})));
-    expect(refused.error.code).toBe("VALIDATION_FAILED");
+    const refused = await failure(
+      run(
+        {
+          "tags.json": [
+            { scope: "s", name: "a", hits: 3 },
+            { scope: null, name: "a", hits: 3 },
+          ],
+        },
+        tags({}),
+      ),
+    );
+    expect(refused.error).toMatchObject({ code: "VALIDATION_FAILED", record: 1, field: "scope", meta: { recordsWithoutKey: 1 } });
+    expect(refused.error.file).toMatch(/tags\.json$/);
+    expect(refused.error.message).toContain("tags.json: record #1 has no value in key scope");
     expect(refused.error.message).toContain("scope, name");
 
     await sql(db.url, "ALTER TABLE tags DROP CONSTRAINT tags_key", "ALTER TABLE tags ADD CONSTRAINT tags_key UNIQUE (scope, name)");

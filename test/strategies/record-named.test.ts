@@ -131,4 +131,18 @@ describe("every strategy names the record behind a duplicate key or an orphan", 
     expect(e.message).toContain('code = "EPL"');
     expect(e.meta.duplicateOf).toBe(0);
   });
+
+  it("should name the only record whose value a stored row (not in the file) holds under another key with merge", async () => {
+    const c = CASES.find((x) => x.strategy === "merge") as Case;
+    const release = nextRelease();
+    // league 1 (code EPL) stays stored but leaves the file; the file's record #1 is a new league with its code
+    const others = (release["leagues.json"] as Rec[]).filter((l) => l.id !== 1);
+    const leagues = [...others, { id: 3, code: "EPL", name: "Another", country: "England", season: 2026 }];
+    const e = await refused(c, { ...release, "leagues.json": leagues });
+    expect(e).toMatchObject({ code: "DUPLICATE_KEY", file: "releases/bad/leagues.json", record: others.length, field: "code" });
+    expect(e.message).toContain(
+      `releases/bad/leagues.json: record #${others.length} has code = "EPL", which a row of leagues already holds`,
+    );
+    expect(e.meta.duplicateOf).toBeUndefined();
+  });
 });
