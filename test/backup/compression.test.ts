@@ -3,16 +3,16 @@ import { compressionChoices, lacksCompression } from "../../src/backup/compressi
 
 describe("compressionChoices", () => {
   it("should use gzip, given as a bare level, up to pg_dump 15", () => {
-    expect(compressionChoices(12)).toEqual([{ label: "gzip:6", arg: "--compress=6" }]);
-    expect(compressionChoices(15)).toEqual([{ label: "gzip:6", arg: "--compress=6" }]);
+    expect(compressionChoices(12)).toEqual([{ label: "gzip:1", arg: "--compress=1" }]);
+    expect(compressionChoices(15)).toEqual([{ label: "gzip:1", arg: "--compress=1" }]);
   });
 
   it("should prefer zstd from pg_dump 16, with gzip as the fallback", () => {
     expect(compressionChoices(16)).toEqual([
       { label: "zstd:3", arg: "--compress=zstd:3" },
-      { label: "gzip:6", arg: "--compress=gzip:6" },
+      { label: "gzip:1", arg: "--compress=gzip:1" },
     ]);
-    expect(compressionChoices(17).map((c) => c.label)).toEqual(["zstd:3", "gzip:6"]);
+    expect(compressionChoices(17).map((c) => c.label)).toEqual(["zstd:3", "gzip:1"]);
   });
 });
 
