@@ -1,8 +1,9 @@
 import { type DatabaseIdentity, readDatabaseIdentity } from "../db/database-identity.js";
 import { fingerprintTable } from "../db/fingerprint.js";
-import { query, type TxLike } from "../db/prisma-like.js";
+import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { databaseTables, partitionLeaves } from "../sql/backup-statements.js";
 import { readCatalog } from "../db/catalog.js";
+import { shareLockTables } from "../sql/locks.js";
 import { type QualifiedName, qualified } from "../sql/quote.js";
 import type { BackupManifest, ManifestTable } from "./manifest.js";
 
@@ -10,7 +11,7 @@ import type { BackupManifest, ManifestTable } from "./manifest.js";
 export interface DumpContents {
   identity: DatabaseIdentity;
   tables: BackupManifest["tables"];
-  /** Mode `full`: every other table; its rows and fingerprint are filled in by {@link fingerprintOtherTables}. */
+  /** Mode `full`: every other table. Rows and fingerprints (of these and of `tables`) are filled in by {@link fingerprintContents}. */
   otherTables: BackupManifest["otherTables"];
   /** Every TABLE DATA entry the dump must hold: plain tables and the leaf partitions of partitioned ones. */
   dataEntries: QualifiedName[];
@@ -19,10 +20,11 @@ export interface DumpContents {
 /**
  * Reads, inside the snapshot the dump will use, the database's identity and, for each table
  * the backup covers (the targets; in mode `full` also every other table of the database), its
- * columns and leaf partitions, and the targets' row counts and fingerprints (a partitioned
- * table's over all its partitions). Reading the targets holds their ACCESS SHARE locks for
- * the whole backup; the other tables of a full backup are read after pg_dump (same snapshot),
- * so a lock held on one of them is waited for in pg_dump, where it shows.
+ * columns and leaf partitions. The targets are locked ACCESS SHARE first, held for the whole
+ * backup, so no DDL slips in between the snapshot and pg_dump's own locks; the other tables of
+ * a full backup are left to pg_dump, so a lock held on one of them is waited for there, where
+ * it shows. Row counts and fingerprints come later ({@link fingerprintContents}), while
+ * pg_dump runs.
  *
  * @example const contents = await readDumpContents(tx, "public", ["leagues"], "tables")
  */
@@ -34,6 +36,7 @@ export async function readDumpContents(
 ): Promise<DumpContents> {
   const identity = await readDatabaseIdentity(tx);
   const mine = targets.map((name) => ({ schema, name }));
+  if (mine.length) await execute(tx, shareLockTables(mine));
   const isTarget = new Set(mine.map(qualified));
   const others = mode === "full" ? (await query<QualifiedName>(tx, databaseTables())).filter((t) => !isTarget.has(qualified(t))) : [];
   const all = [...mine, ...others];
@@ -46,16 +49,18 @@ export async function readDumpContents(
     partitions: partitions.get(qualified(t)) ?? null,
   });
   const tables: BackupManifest["tables"] = {};
-  for (const t of mine) {
-    const fp = await fingerprintTable(tx, t);
-    tables[t.name] = entry(t, fp.rows, fp.hash);
-  }
+  for (const t of mine) tables[t.name] = entry(t, 0, "0");
   const otherTables = others.map((t) => ({ schema: t.schema, name: t.name, ...entry(t, 0, "0") }));
   return { identity, tables, otherTables, dataEntries: all.flatMap((t) => partitions.get(qualified(t)) ?? [t]) };
 }
 
-/** Fills in the other tables' row counts and fingerprints, in the same snapshot. */
-export async function fingerprintOtherTables(tx: TxLike, contents: DumpContents): Promise<void> {
+/**
+ * Fills in the row counts and fingerprints (a partitioned table's over all its partitions) of
+ * the targets, then of a full backup's other tables, in the dump's snapshot: the same rows
+ * pg_dump writes, read by this session while pg_dump reads them by its own.
+ */
+export async function fingerprintContents(tx: TxLike, schema: string, contents: DumpContents): Promise<void> {
+  for (const [name, t] of Object.entries(contents.tables)) Object.assign(t, await fingerprintTable(tx, { schema, name }));
   for (const t of contents.otherTables) Object.assign(t, await fingerprintTable(tx, t));
 }
 

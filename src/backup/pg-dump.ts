@@ -12,7 +12,7 @@ import type { QualifiedName } from "../sql/quote.js";
 import { backupId, manifestPathOf, temporaryPathOf } from "./backup-files.js";
 import { diesWithParent } from "./child-lifetime.js";
 import { compressionChoices, lacksCompression } from "./compression.js";
-import { fingerprintOtherTables, readDumpContents } from "./dump-contents.js";
+import { fingerprintContents, readDumpContents } from "./dump-contents.js";
 import { type BackupManifest, publishTemporary, writeManifestTemporary } from "./manifest.js";
 import { type SweepResult, sweepOrphans } from "./orphans.js";
 import { libpqEnv, type ResolvedTool, resolveClientTool } from "./pg-tools.js";
@@ -109,8 +109,14 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
     const [snap] = await query<{ s: string }>(tx, exportSnapshot());
     const contents = await readDumpContents(tx, req.schema, req.tables, req.mode);
     const only = req.mode === "tables" ? [...req.tables.map((name) => ({ schema: req.schema, name })), ...contents.dataEntries] : [];
-    const dump = await runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only, req.signal);
-    await fingerprintOtherTables(tx, contents);
+    // pg_dump and the fingerprints read the same snapshot at the same time, each on its own backend
+    const [dumped, printed] = await Promise.allSettled([
+      runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only, req.signal),
+      fingerprintContents(tx, req.schema, contents),
+    ]);
+    if (dumped.status === "rejected") throw dumped.reason;
+    if (printed.status === "rejected") throw printed.reason;
+    const dump = dumped.value;
     await execute(tx, commit());
     stopIfCancelled(req.signal);
     await inspectDump(tmpDump, contents.dataEntries, req.mode, { deep: true, step: "backup" });

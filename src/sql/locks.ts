@@ -6,6 +6,11 @@ import type { Statement } from "./statement.js";
 /** Table lock modes atomic-etl takes: the final phases, `blockWriters` (SHARE) and the restore (EXCLUSIVE). */
 export type LockMode = "ROW EXCLUSIVE" | "SHARE" | "EXCLUSIVE" | "ACCESS EXCLUSIVE";
 
+/** `LOCK TABLE a, b IN ACCESS SHARE MODE`: what a reader holds; the backup holds it on the targets from its snapshot on. */
+export function shareLockTables(tables: readonly QualifiedName[]): Statement {
+  return { text: `LOCK TABLE ${tables.map(qualified).join(", ")} IN ACCESS SHARE MODE`, values: [] };
+}
+
 /** `LOCK TABLE a, b IN <mode> MODE`: one statement, held until the transaction (or savepoint) ends. */
 export function lockTables(tables: readonly QualifiedName[], mode: LockMode): Statement {
   return { text: `LOCK TABLE ${tables.map(qualified).join(", ")} IN ${mode} MODE`, values: [] };
