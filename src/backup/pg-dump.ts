@@ -119,7 +119,11 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
     const dump = dumped.value;
     await execute(tx, commit());
     stopIfCancelled(req.signal);
-    await inspectDump(tmpDump, contents.dataEntries, req.mode, { deep: true, step: "backup" });
+    // the read-back by pg_restore and the checksum read the finished dump side by side
+    const [, sha256] = await Promise.all([
+      inspectDump(tmpDump, contents.dataEntries, req.mode, { deep: true, step: "backup" }),
+      sha256File(tmpDump),
+    ]);
     stopIfCancelled(req.signal);
 
     const manifest: BackupManifest = {
@@ -140,7 +144,7 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
       compression: dump.compression,
       dumpFile: path.basename(dumpPath),
       sizeBytes: (await stat(tmpDump)).size,
-      sha256: await sha256File(tmpDump),
+      sha256,
       durationMs: Math.round(performance.now() - started),
       tables: contents.tables,
       otherTables: contents.otherTables,
