@@ -2,7 +2,7 @@
  * Shared pieces of the benchmarks: a database to load into, the release to load, table
  * fingerprints, and medians. Every benchmark reports ratios measured in one run.
  */
-import { mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -13,6 +13,28 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from "../tools/harness
 import { generateRelease, RELEASE_TABLES } from "../scripts/release-generator.js";
 
 export const TABLES = RELEASE_TABLES;
+
+const MODELS = { leagues: "League", teams: "Team", players: "Player", matches: "Match", player_match_stats: "PlayerMatchStat" } as const;
+
+/**
+ * Writes an ETL config for release `bench` (the generated release in `releaseDir`) whose client
+ * factory is `client` (TypeScript source), importing the repo's generated example client.
+ */
+export async function writeBenchConfig(file: string, releaseDir: string, client: string): Promise<void> {
+  const repo = process.cwd();
+  await writeFile(
+    file,
+    `import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from ${JSON.stringify(path.join(repo, "etl/generated/prisma/client.ts"))};
+export default {
+  client: ${client},
+  releases: { bench: { dir: ${JSON.stringify(releaseDir)}, tables: [
+    ${TABLES.map((t) => `{ model: ${JSON.stringify(MODELS[t])}, file: "${t}.json" }`).join(",\n    ")}
+  ] } },
+};
+`,
+  );
+}
 
 export interface BenchDb {
   url: string;

@@ -17,7 +17,7 @@ import { libpqEnv, resolveClientTool } from "../src/backup/pg-tools.js";
 import { diffFingerprints, type Fingerprint } from "../src/db/fingerprint.js";
 import { STRATEGY_NAMES } from "../src/config/schema.js";
 import { RELEASE_COLUMNS } from "../scripts/release-generator.js";
-import { arg, benchDatabase, benchRelease, emptyTables, fingerprints, median, TABLES } from "./support.js";
+import { arg, benchDatabase, benchRelease, emptyTables, fingerprints, median, TABLES, writeBenchConfig } from "./support.js";
 import { measureFixedCost, printFixedCost } from "./fixed-cost.js";
 import { bulkCopyScript } from "./bulk-copy.js";
 
@@ -38,7 +38,6 @@ const LIMIT = "bulk COPY (pg_restore-style)";
 const COPY = "COPY (psql \\copy, indexes in place)";
 const REPLACE_BACKUP = "atomic-etl (direct, replacing 1 release, default backup)";
 const REPLACE_NO_BACKUP = "atomic-etl (direct, replacing 1 release, --no-backup)";
-const MODELS = { leagues: "League", teams: "Team", players: "Player", matches: "Match", player_match_stats: "PlayerMatchStat" } as const;
 const smoke = arg("smoke") === "true";
 const rows = Number(arg("rows", smoke ? "20000" : "1000000"));
 const runs = Number(arg("runs", smoke ? "1" : "3"));
@@ -90,17 +89,12 @@ async function main() {
     // COPY path (its own adapter: INSERT … SELECT), measured side by side.
     const insertConfigPath = path.join(repo, `bench/data/bench-${process.pid}-insert.config.ts`);
     configs.push(insertConfigPath);
-    const benchConfig = (client: string) => `import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from ${JSON.stringify(path.join(repo, "etl/generated/prisma/client.ts"))};
-export default {
-  client: ${client},
-  releases: { bench: { dir: ${JSON.stringify(rel.dir)}, tables: [
-    ${TABLES.map((t) => `{ model: ${JSON.stringify(MODELS[t])}, file: "${t}.json" }`).join(",\n    ")}
-  ] } },
-};
-`;
-    await writeFile(configPath, benchConfig("({ adapter }) => new PrismaClient({ adapter })"));
-    await writeFile(insertConfigPath, benchConfig("({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) })"));
+    await writeBenchConfig(configPath, rel.dir, "({ adapter }) => new PrismaClient({ adapter })");
+    await writeBenchConfig(
+      insertConfigPath,
+      rel.dir,
+      "({ url }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) })",
+    );
 
     const bulkScript = path.join(root, "bulk-copy.sql");
     await writeFile(bulkScript, bulkCopyScript(rel.csvDir));
@@ -255,8 +249,7 @@ export default {
         const r2 = n === rows ? rel : await benchRelease(n, root);
         const cfg = path.join(repo, `bench/data/scale-${n}-${process.pid}.config.ts`);
         configs.push(cfg);
-        const { readFile } = await import("node:fs/promises");
-        await writeFile(cfg, (await readFile(configPath, "utf8")).replace(JSON.stringify(rel.dir), JSON.stringify(r2.dir)));
+        await writeBenchConfig(cfg, r2.dir, "({ adapter }) => new PrismaClient({ adapter })");
         await emptyTables(db.url);
         process.stderr.write(`scaling: ${n} rows…\n`);
         const r = await timed(process.execPath, [...cli, "import", "bench", "--config", cfg, "--no-backup", "--json"], {

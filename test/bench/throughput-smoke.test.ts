@@ -6,7 +6,7 @@ import { REPO_ROOT } from "../support/postgres.js";
 
 describe("npm run bench -- --smoke", () => {
   it("should load exactly the same rows with every runner (fingerprints equal), without asserting on time", async () => {
-    const r = await execa(process.execPath, ["--import", "tsx", "bench/throughput.ts", "--smoke", "--rows", "20000", "--from-source"], {
+    const r = await execa(process.execPath, ["--import", "tsx", "bench/throughput.ts", "--smoke", "--rows", "5000", "--from-source"], {
       cwd: REPO_ROOT,
       reject: false,
       env: { ...process.env, ATOMIC_ETL_LOG_LEVEL: "warn" },
@@ -30,7 +30,7 @@ describe("npm run bench -- --smoke", () => {
     );
     for (const t of results.table) {
       expect(t.sameRowsAsLimit).toBe(true);
-      expect(t.rows).toBe(20000);
+      expect(t.rows).toBe(5000);
     }
   }, 600_000);
 });
