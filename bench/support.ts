@@ -18,16 +18,17 @@ const MODELS = { leagues: "League", teams: "Team", players: "Player", matches: "
 
 /**
  * Writes an ETL config for release `bench` (the generated release in `releaseDir`) whose client
- * factory is `client` (TypeScript source), importing the repo's generated example client.
+ * factory is `client` (TypeScript source), importing the repo's generated example client;
+ * `backupDir` (default: `backups` beside the config) is where its runs put their backups.
  */
-export async function writeBenchConfig(file: string, releaseDir: string, client: string): Promise<void> {
+export async function writeBenchConfig(file: string, releaseDir: string, client: string, backupDir?: string): Promise<void> {
   const repo = process.cwd();
   await writeFile(
     file,
     `import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from ${JSON.stringify(path.join(repo, "etl/generated/prisma/client.ts"))};
 export default {
-  client: ${client},
+  client: ${client},${backupDir ? `\n  backupDir: ${JSON.stringify(backupDir)},` : ""}
   releases: { bench: { dir: ${JSON.stringify(releaseDir)}, tables: [
     ${TABLES.map((t) => `{ model: ${JSON.stringify(MODELS[t])}, file: "${t}.json" }`).join(",\n    ")}
   ] } },

@@ -89,7 +89,9 @@ async function main() {
     // COPY path (its own adapter: INSERT … SELECT), measured side by side.
     const insertConfigPath = path.join(repo, `bench/data/bench-${process.pid}-insert.config.ts`);
     configs.push(insertConfigPath);
-    await writeBenchConfig(configPath, rel.dir, "({ adapter }) => new PrismaClient({ adapter })");
+    // this process's own backup folder, removed at the end (a concurrent smoke run keeps its own)
+    const backupDir = path.join(root, "backups");
+    await writeBenchConfig(configPath, rel.dir, "({ adapter }) => new PrismaClient({ adapter })", backupDir);
     await writeBenchConfig(
       insertConfigPath,
       rel.dir,
@@ -287,6 +289,7 @@ async function main() {
   } finally {
     await db.stop();
     for (const c of configs) await rm(c, { force: true });
+    await rm(root, { recursive: true, force: true });
   }
 }
 
