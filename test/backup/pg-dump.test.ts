@@ -8,16 +8,7 @@ import { restoreBackup } from "../../src/backup/restore.js";
 import { inspectDump } from "../../src/backup/verify.js";
 import { sha256File } from "../../src/release/release-files.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import {
-  failure,
-  fingerprints,
-  nextRelease,
-  rejection,
-  sql,
-  STANDARD_TABLES,
-  stateOf,
-  useTestProject,
-} from "../fixtures/core/kit.js";
+import { failure, fingerprints, nextRelease, rejection, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 import { pgBinaries } from "../support/postgres.js";
 import { envGuard, fakeOldPgDump, fakePgDump16WithoutZstd, fingerprintsOf } from "./support.js";
 
