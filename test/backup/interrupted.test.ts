@@ -14,21 +14,18 @@ import { restoreById } from "../../src/commands/restore.js";
 import { listBackups } from "../../src/backup/retention.js";
 import { isGoodBackup } from "../../src/backup/verify.js";
 import { main } from "../../src/cli/main.js";
-import { sql, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, REPO_ROOT } from "../support/postgres.js";
+import { sql, useTestProject } from "../fixtures/core/kit.js";
+import { REPO_ROOT } from "../support/postgres.js";
 import { envGuard } from "./support.js";
 
 const CHILD = path.join(REPO_ROOT, "test/backup/take-backup-child.ts");
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject({ migrate: false, scope: "suite" });
 let restoreEnv: () => void;
 let committedId: string;
 
 beforeAll(async () => {
   restoreEnv = envGuard("DATABASE_URL");
-  db = await freshDatabase({ migrate: false });
-  ws = await workspace();
   process.env.DATABASE_URL = db.url;
   await sql(
     db.url,
@@ -44,8 +41,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   restoreEnv();
-  await db.drop();
-  await ws.cleanup();
 });
 
 const backupOf = (tables: string[]) =>

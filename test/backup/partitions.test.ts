@@ -5,15 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { execa } from "execa";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { takeBackup } from "../../src/backup/pg-dump.js";
 import { restoreBackup } from "../../src/backup/restore.js";
-import { rejection, sql, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, pgBinaries } from "../support/postgres.js";
+import { rejection, sql, useTestProject } from "../fixtures/core/kit.js";
+import { pgBinaries } from "../support/postgres.js";
 import { fingerprintsOf } from "./support.js";
-
-let db: FreshDatabase;
-let ws: Workspace;
 
 const SCHEMA = [
   "CREATE TABLE sensors (id int PRIMARY KEY, name text NOT NULL)",
@@ -51,16 +48,8 @@ const LEAVES = [
   "samples_2026_other",
 ];
 
-beforeEach(async () => {
-  db = await freshDatabase({ migrate: false });
-  ws = await workspace();
-  await sql(db.url, ...SCHEMA);
-});
-
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject({ migrate: false });
+beforeEach(() => sql(db.url, ...SCHEMA));
 
 const backup = (tables: string[], mode: "tables" | "full" = "tables") =>
   takeBackup({

@@ -8,41 +8,24 @@ import { restoreBackup } from "../../src/backup/restore.js";
 import { inspectDump } from "../../src/backup/verify.js";
 import { sha256File } from "../../src/release/release-files.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import {
-  failure,
-  fingerprints,
-  nextRelease,
-  rejection,
-  seed,
-  sql,
-  STANDARD_TABLES,
-  stateOf,
-  workspace,
-  type Workspace,
-} from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, pgBinaries } from "../support/postgres.js";
+import { failure, fingerprints, nextRelease, rejection, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
+import { pgBinaries } from "../support/postgres.js";
 import { envGuard, fakeOldPgDump, fakePgDump16WithoutZstd, fingerprintsOf } from "./support.js";
 
 const TARGETS = ["leagues", "teams", "players", "matches", "player_match_stats"];
 
-let db: FreshDatabase;
-let ws: Workspace;
+const { db, ws } = useTestProject();
 let etl: AtomicEtl;
 let restoreEnv: () => void;
 
 beforeEach(async () => {
   restoreEnv = envGuard("PATH", "PG_BIN_DIR");
-  db = await freshDatabase();
-  ws = await workspace();
-  await seed(db.url);
   await ws.writeRelease("A", nextRelease());
   etl = new AtomicEtl(ws.config({ A: { tables: STANDARD_TABLES } }));
 });
 
 afterEach(async () => {
   restoreEnv();
-  await db.drop();
-  await ws.cleanup();
 });
 
 const pub = (names: readonly string[]) => names.map((name) => ({ schema: "public", name }));

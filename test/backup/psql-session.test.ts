@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { resolveClientTool } from "../../src/backup/pg-tools.js";
 import { parseCsvRows, PsqlSession } from "../../src/backup/psql-session.js";
 import { fingerprintTable } from "../../src/db/fingerprint.js";
-import { sql } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { sql, useTestDatabase } from "../fixtures/core/kit.js";
 
 describe("parseCsvRows", () => {
   it("should read psql's CSV: header, quoted fields, doubled quotes, newlines, NULL as an empty field", () => {
@@ -16,12 +15,8 @@ describe("parseCsvRows", () => {
 });
 
 describe("PsqlSession", () => {
-  let db: FreshDatabase;
-  beforeEach(async () => {
-    db = await freshDatabase();
-    await sql(db.url, "INSERT INTO leagues (id, code, name, country, season) VALUES (1, 'A', 'A', 'X', 2026)");
-  });
-  afterEach(() => db.drop());
+  const db = useTestDatabase({ seed: false });
+  beforeEach(() => sql(db.url, "INSERT INTO leagues (id, code, name, country, season) VALUES (1, 'A', 'A', 'X', 2026)"));
 
   it("should answer queries inside its transaction, with the same fingerprint as any connection", async () => {
     const s = PsqlSession.open(await resolveClientTool("psql"), db.url);

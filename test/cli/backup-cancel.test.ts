@@ -10,19 +10,21 @@ import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "n
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveClientTool } from "../../src/backup/pg-tools.js";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { type FaultBench, openBench, other } from "../faults/support/fault-bench.js";
 import { FAULT_CONFIG } from "../faults/support/paths.js";
 import { MEDIUM } from "../faults/support/release-fixture.js";
 import { spawnCli } from "../faults/support/spawn-run.js";
 
+/** The bench's database for the file (the bench drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let bench: FaultBench;
 let binDir: string;
 let marker: string;
 let ended: string;
 
 beforeAll(async () => {
-  bench = await openBench({ size: MEDIUM, batchSize: 200, database: await freshDatabase() });
+  bench = await openBench({ size: MEDIUM, batchSize: 200, database });
   binDir = path.join(bench.dir, "slow-bin");
   marker = path.join(bench.dir, "pg_dump.pid");
   ended = path.join(bench.dir, "pg_dump.ended");

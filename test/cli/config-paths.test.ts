@@ -7,12 +7,10 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { linkNodeModules, nextRelease, REPO_ROOT, seed, sql, STANDARD_TABLES, workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { linkNodeModules, nextRelease, REPO_ROOT, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
 
-let ws: Workspace;
-let db: FreshDatabase;
+const { db, ws } = useTestProject({ scope: "suite" });
 let elsewhere: string;
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
@@ -30,10 +28,7 @@ async function cli(args: string[]) {
 }
 
 beforeAll(async () => {
-  ws = await workspace();
   await linkNodeModules(ws.root);
-  db = await freshDatabase();
-  await seed(db.url);
   await mkdir(path.join(ws.root, "etl"));
   await writeFile(
     path.join(ws.root, "etl", "etl.config.ts"),
@@ -52,11 +47,6 @@ export default {
   elsewhere = path.join(ws.root, "somewhere", "else");
   await mkdir(elsewhere, { recursive: true });
 }, 120_000);
-
-afterAll(async () => {
-  await db?.drop();
-  await ws?.cleanup();
-});
 
 describe("paths in a config", () => {
   it("should resolve releasesDir and backupDir from the config file's folder when run from another folder", async () => {

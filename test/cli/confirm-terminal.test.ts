@@ -7,22 +7,21 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { listBackups } from "../../src/backup/retention.js";
 import {
   linkNodeModules,
   nextRelease,
   REPO_ROOT,
-  seed,
   stateOf,
   STANDARD_TABLES,
-  workspace,
-  type Workspace,
+  useTestDatabase,
+  useTestWorkspace,
 } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 
-let ws: Workspace;
-let db: FreshDatabase;
+/** One workspace (config and release) for the file; a new seeded database per test. */
+const ws = useTestWorkspace({ scope: "suite" });
+const db = useTestDatabase();
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = path.join(REPO_ROOT, "src", "cli", "main.ts");
@@ -60,7 +59,6 @@ async function offTerminal(args: string[], extra: Record<string, string> = {}) {
 const backups = async () => (await listBackups(path.join(ws.root, "backups")).catch(() => [])).length;
 
 beforeAll(async () => {
-  ws = await workspace();
   await linkNodeModules(ws.root);
   await writeFile(
     path.join(ws.root, "etl.config.ts"),
@@ -77,16 +75,6 @@ export default {
 `,
   );
   await ws.writeRelease("good", nextRelease());
-});
-
-afterAll(async () => {
-  await ws.cleanup();
-});
-
-beforeEach(async (ctx) => {
-  db = await freshDatabase();
-  await seed(db.url);
-  ctx.onTestFinished(() => db.drop());
 });
 
 const dbName = () => decodeURIComponent(new URL(db.url).pathname.slice(1));

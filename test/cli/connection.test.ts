@@ -3,15 +3,17 @@
  * host (never the password), and the process exits promptly.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { type FaultBench, openBench } from "../faults/support/fault-bench.js";
 import { FAULT_CONFIG } from "../faults/support/paths.js";
 import { SMALL } from "../faults/support/release-fixture.js";
 import { spawnCli } from "../faults/support/spawn-run.js";
 
+/** The bench's database for the file (the bench drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let bench: FaultBench;
 beforeAll(async () => {
-  bench = await openBench({ size: SMALL, database: await freshDatabase() });
+  bench = await openBench({ size: SMALL, database });
 }, 180_000);
 afterAll(() => bench?.close());
 

@@ -5,16 +5,18 @@
  * stdout after COMMIT; progress lines when stderr is not a terminal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { type FaultBench, openBench, other } from "../faults/support/fault-bench.js";
 import { FAULT_CONFIG } from "../faults/support/paths.js";
 import { MEDIUM } from "../faults/support/release-fixture.js";
 import { type LogLine, spawnCli } from "../faults/support/spawn-run.js";
 
+/** The bench's database for the file (the bench drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let bench: FaultBench;
 
 beforeAll(async () => {
-  bench = await openBench({ size: MEDIUM, batchSize: 200, checkSleepMs: 1500, database: await freshDatabase() });
+  bench = await openBench({ size: MEDIUM, batchSize: 200, checkSleepMs: 1500, database });
 }, 180_000);
 afterAll(() => bench?.close());
 

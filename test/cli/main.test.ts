@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { listBackups } from "../../src/backup/retention.js";
 import type { RunReport } from "../../src/reporting/report.js";
 import {
@@ -9,17 +9,16 @@ import {
   linkNodeModules,
   nextRelease,
   REPO_ROOT,
-  seed,
   sql,
   stateOf,
   STANDARD_TABLES,
-  workspace,
-  type Workspace,
+  useTestDatabase,
+  useTestWorkspace,
 } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
 
-let ws: Workspace;
-let db: FreshDatabase;
+/** One workspace (config and releases) for the file; a new seeded database per test. */
+const ws = useTestWorkspace({ scope: "suite" });
+const db = useTestDatabase();
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = path.join(REPO_ROOT, "src", "cli", "main.ts");
@@ -43,7 +42,6 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
 const json = (stdout: string) => JSON.parse(stdout) as RunReport;
 
 beforeAll(async () => {
-  ws = await workspace();
   await linkNodeModules(ws.root);
   const tables = JSON.stringify(STANDARD_TABLES);
   await writeFile(
@@ -83,16 +81,6 @@ export default {
   await ws.writeRelease("many", {
     "leagues.json": Array.from({ length: 1000 }, (_, i) => ({ id: i + 1, code: `C${i}`, name: `L${i}`, country: "X", season: 2026 })),
   });
-});
-
-afterAll(async () => {
-  await ws.cleanup();
-});
-
-beforeEach(async (ctx) => {
-  db = await freshDatabase();
-  await seed(db.url);
-  ctx.onTestFinished(() => db.drop());
 });
 
 describe("atomic-etl CLI", () => {

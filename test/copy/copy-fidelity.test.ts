@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase, type FreshDatabase } from "../support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { loadInto, oldStyleClient, planOf, type RecordText, releaseText, rowTexts, tempFile, toolClient, TYPES_SQL } from "./support.js";
 import pg from "pg";
 
@@ -85,16 +85,12 @@ const record: fc.Arbitrary<RecordText> = fc.record(
   { requiredKeys: [] },
 );
 
-let db: FreshDatabase;
+const db = useTestDatabase({ migrate: false, scope: "suite" });
 beforeAll(async () => {
-  db = await freshDatabase({ migrate: false });
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   await c.query(TYPES_SQL);
   await c.end();
-});
-afterAll(async () => {
-  await db?.drop();
 });
 
 async function truncate(): Promise<void> {

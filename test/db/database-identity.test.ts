@@ -1,21 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resolveClientTool } from "../../src/backup/pg-tools.js";
 import { PsqlSession } from "../../src/backup/psql-session.js";
 import { formatIdentity, readDatabaseIdentity, sameDatabase } from "../../src/db/database-identity.js";
 import { connect, pgTx } from "../../src/db/pg-client.js";
-import { sql } from "../fixtures/core/kit.js";
-import { adminUrl, type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { sql, useTestDatabase } from "../fixtures/core/kit.js";
+import { adminUrl } from "../support/postgres.js";
 
-let a: FreshDatabase;
-let b: FreshDatabase;
-beforeEach(async () => {
-  [a, b] = [await freshDatabase({ migrate: false }), await freshDatabase({ migrate: false })];
-});
-afterEach(async () => {
-  await a.drop();
-  await b.drop();
-});
+const a = useTestDatabase({ migrate: false });
+const b = useTestDatabase({ migrate: false });
 
 async function identity(url: string) {
   const c = await connect(url);

@@ -1,9 +1,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { forgetPrismaDebugHistory } from "../../src/db/prisma-debug-history.js";
-import { prismaClient } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { prismaClient, useTestDatabase } from "../fixtures/core/kit.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -14,13 +13,7 @@ const heapAfterGc = () => {
 };
 const MB = 1024 * 1024;
 
-let db: FreshDatabase;
-beforeAll(async () => {
-  db = await freshDatabase({ migrate: false });
-});
-afterAll(async () => {
-  await db.drop();
-});
+const db = useTestDatabase({ migrate: false, scope: "suite" });
 
 /** Sends 25 distinct ~2 MB parameters in one transaction; returns the heap growth that survives GC. */
 async function retainedBySending(forget: boolean): Promise<number> {

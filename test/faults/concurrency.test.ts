@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunFailed } from "../../src/atomic-etl.js";
 import type { RunReport } from "../../src/reporting/report.js";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { captureState, stateDiff } from "./support/db-state.js";
 import { type FaultBench, openBench, other } from "./support/fault-bench.js";
 import { sleep, sql } from "./support/fault-cluster.js";
@@ -13,10 +13,12 @@ import { FAULT_CONFIG } from "./support/paths.js";
 import { SMALL } from "./support/release-fixture.js";
 import { spawnCli } from "./support/spawn-run.js";
 
+/** The bench's database for the file (the bench drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let bench: FaultBench;
 
 beforeAll(async () => {
-  bench = await openBench({ size: SMALL, batchSize: 5, database: await freshDatabase() });
+  bench = await openBench({ size: SMALL, batchSize: 5, database });
 }, 180_000);
 afterAll(() => bench?.close());
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtlError } from "../../src/errors.js";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { type FaultBench, openBench } from "./support/fault-bench.js";
 import { sleep, sql } from "./support/fault-cluster.js";
 import { FAULT_CONFIG } from "./support/paths.js";
@@ -17,9 +17,11 @@ import { spawnCli } from "./support/spawn-run.js";
 /** ~100k categories in batches of 25k: each COPY runs long enough to be caught in flight. */
 const SIZE: ReleaseSize = { teams: 6, players: 12, statsPerMatch: 12, categories: 100_000 };
 
+/** The bench's database for the file (the bench drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let bench: FaultBench;
 beforeAll(async () => {
-  bench = await openBench({ size: SIZE, batchSize: 25_000, database: await freshDatabase() });
+  bench = await openBench({ size: SIZE, batchSize: 25_000, database });
 }, 600_000);
 afterAll(async () => {
   await bench?.close();

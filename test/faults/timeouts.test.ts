@@ -4,15 +4,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunFailed } from "../../src/atomic-etl.js";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { captureState, stateDiff } from "./support/db-state.js";
 import { type FaultBench, openBench, other } from "./support/fault-bench.js";
 import { SMALL } from "./support/release-fixture.js";
 
+/** The bench's database for the file (the bench drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let bench: FaultBench;
 
 beforeAll(async () => {
-  bench = await openBench({ size: SMALL, batchSize: 5, database: await freshDatabase() });
+  bench = await openBench({ size: SMALL, batchSize: 5, database });
 }, 180_000);
 afterAll(() => bench?.close());
 

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { chmod } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { stateDiff } from "../faults/support/db-state.js";
 import { REPO_ROOT } from "../faults/support/paths.js";
 import { spawnCli } from "../faults/support/spawn-run.js";
@@ -26,10 +26,12 @@ const THROUGH_CLI = [
 ];
 const corpus = (await loadCases()).filter((c) => THROUGH_CLI.includes(c.id));
 const missing = FILESYSTEM_CASES.find((c) => c.id === "missing-file") as (typeof FILESYSTEM_CASES)[number];
+/** The kit's database for the file (the kit drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let kit: HostileKit;
 
 beforeAll(async () => {
-  kit = await openHostileKit(await freshDatabase());
+  kit = await openHostileKit(database);
 }, 120_000);
 afterAll(() => kit?.close());
 

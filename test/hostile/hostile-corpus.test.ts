@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CODES, type ErrorCode } from "../../src/errors.js";
-import { freshDatabase } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
 import { stateDiff } from "../faults/support/db-state.js";
 import { sql } from "../faults/support/fault-cluster.js";
 import { FILESYSTEM_CASES } from "./support/filesystem-cases.js";
@@ -14,10 +14,12 @@ import { GENERATED_CASES } from "./support/generated-cases.js";
 import { type HostileCase, type HostileKit, loadCases, observed, openHostileKit } from "./support/hostile-kit.js";
 
 const corpus = await loadCases();
+/** The kit's database for the file (the kit drops it on close; the fixture's drop is then a no-op). */
+const database = useTestDatabase({ seed: false, scope: "suite" });
 let kit: HostileKit;
 
 beforeAll(async () => {
-  kit = await openHostileKit(await freshDatabase());
+  kit = await openHostileKit(database);
 }, 120_000);
 afterAll(() => kit?.close());
 

@@ -17,12 +17,11 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveClientTool } from "../../src/backup/pg-tools.js";
-import { REPO_ROOT, sql } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase } from "../support/postgres.js";
+import { REPO_ROOT, sql, useTestDatabase } from "../fixtures/core/kit.js";
 
 let tmp: string;
 let project: string;
-let db: FreshDatabase;
+const db = useTestDatabase({ migrate: false, scope: "suite" });
 let psqlDir: string;
 
 /** The README section's files (path → content) and commands, in order. */
@@ -67,7 +66,6 @@ beforeAll(async () => {
   section = await readmeSection();
   tmp = await mkdtemp(path.join(os.tmpdir(), "atomic-etl-pack-"));
   project = path.join(tmp, "consumer");
-  db = await freshDatabase({ migrate: false });
   psqlDir = path.dirname((await resolveClientTool("psql")).path);
 
   // 1. Install: npm run build && npm pack in the clone, npm install <tarball> in the project
@@ -101,7 +99,6 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await db?.drop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 

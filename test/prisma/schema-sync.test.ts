@@ -19,7 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as GeneratedEnums from "../../etl/generated/prisma/enums.js";
 import { Prisma, PrismaClient } from "../../etl/generated/prisma/client.js";
 import { applyMigrations, MigrationError, migrationChecksum, PRISMA_MIGRATE_ADVISORY_LOCK } from "../../tools/migrations.js";
-import { type FreshDatabase, freshDatabase, MIGRATIONS_DIR, REPO_ROOT } from "../support/postgres.js";
+import { useTestDatabase } from "../fixtures/core/kit.js";
+import { freshDatabase, MIGRATIONS_DIR, REPO_ROOT } from "../support/postgres.js";
 import {
   type DmmfDatamodel,
   type ExpectedColumn,
@@ -255,7 +256,7 @@ async function migrationsDirWith(sqlByName: Record<string, string>): Promise<str
 // ---------------------------------------------------------------------------------------------
 
 describe("prisma/schema.prisma vs prisma/migrations", () => {
-  let db: FreshDatabase;
+  const db = useTestDatabase({ migrate: false, scope: "suite" });
   let schemaText: string;
   let dmmf: DmmfDatamodel;
   let expected: ExpectedSchema;
@@ -267,8 +268,6 @@ describe("prisma/schema.prisma vs prisma/migrations", () => {
     schemaText = await readFile(SCHEMA_FILE, "utf8");
     dmmf = getDmmf(schemaText);
     expected = expectedTables(dmmf);
-    db = await freshDatabase({ migrate: false });
-    cleanup.push(() => db.drop());
     await applyMigrations(db.url, MIGRATIONS_DIR);
     catalog = await readCatalog(db.url);
     differences = schemaDifferences(expected, catalog);
@@ -511,16 +510,12 @@ describe("prisma/schema.prisma vs prisma/migrations", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("applyMigrations", () => {
+  /** An empty scratch database per test. */
+  const db = useTestDatabase({ migrate: false });
   const cleanup: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const fn of cleanup.reverse()) await fn().catch(() => {});
   });
-
-  async function scratch(): Promise<FreshDatabase> {
-    const db = await freshDatabase({ migrate: false });
-    cleanup.push(() => db.drop());
-    return db;
-  }
 
   async function tempMigrations(sqlByName: Record<string, string>): Promise<string> {
     const dir = await migrationsDirWith(sqlByName);
@@ -529,7 +524,6 @@ describe("applyMigrations", () => {
   }
 
   it("should record each migration in _prisma_migrations with Prisma Migrate's table and values", async () => {
-    const db = await scratch();
     const events: object[] = [];
     const result = await applyMigrations(db.url, MIGRATIONS_DIR, { log: (e) => events.push(e) });
     expect(result).toEqual({ applied: [INIT_MIGRATION], skipped: [] });
@@ -569,14 +563,12 @@ describe("applyMigrations", () => {
   });
 
   it("should skip migrations that are already applied", async () => {
-    const db = await scratch();
     await applyMigrations(db.url, MIGRATIONS_DIR);
     const again = await applyMigrations(db.url, MIGRATIONS_DIR);
     expect(again).toEqual({ applied: [], skipped: [INIT_MIGRATION] });
   });
 
   it("should apply migrations in name order and only the new ones on a later run", async () => {
-    const db = await scratch();
     const dir = await tempMigrations({
       "20260102000000_second": 'ALTER TABLE "a" ADD COLUMN "b" INTEGER;',
       "20260101000000_first": 'CREATE TABLE "a" ("id" INTEGER NOT NULL);',
@@ -595,7 +587,6 @@ describe("applyMigrations", () => {
   });
 
   it("should refuse a migration edited after it was applied with MIGRATION_CHECKSUM_MISMATCH", async () => {
-    const db = await scratch();
     const dir = await tempMigrations({});
     await cp(MIGRATIONS_DIR, dir, { recursive: true });
     await applyMigrations(db.url, dir);
@@ -615,7 +606,6 @@ describe("applyMigrations", () => {
   });
 
   it("should roll back a failing migration and report MIGRATION_FAILED with its name and the Postgres message", async () => {
-    const db = await scratch();
     const dir = await tempMigrations({
       "20260101000000_ok": 'CREATE TABLE "ok" ("id" INTEGER);',
       "20260102000000_broken": 'CREATE TABLE "half" ("id" INTEGER);\nSELECT 1 / 0;',
@@ -643,7 +633,6 @@ describe("applyMigrations", () => {
   });
 
   it("should refuse to continue past a failed attempt recorded by Prisma Migrate", async () => {
-    const db = await scratch();
     const dir = await tempMigrations({ "20260101000000_x": 'CREATE TABLE "x" ("id" INTEGER);' });
     await applyMigrations(db.url, await tempMigrations({})); // creates _prisma_migrations only
     await withClient(db.url, (c) =>
@@ -660,7 +649,6 @@ describe("applyMigrations", () => {
   });
 
   it("should wait for Prisma Migrate's advisory lock", async () => {
-    const db = await scratch();
     const holder = new pg.Client({ connectionString: db.url });
     holder.on("error", () => {});
     await holder.connect();
@@ -681,7 +669,6 @@ describe("applyMigrations", () => {
   });
 
   it("should give up with MIGRATION_FAILED when the advisory lock stays taken past lockTimeoutMs", async () => {
-    const db = await scratch();
     const holder = new pg.Client({ connectionString: db.url });
     holder.on("error", () => {});
     await holder.connect();

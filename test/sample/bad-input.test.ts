@@ -1,16 +1,14 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { getFreePort } from "../../tools/harness/throwaway-postgres.js";
-import { workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { useTestProject } from "../fixtures/core/kit.js";
+import { runSql } from "../support/postgres.js";
 import { GRAPH_DATA, GRAPH_DDL } from "./graph-schema.js";
 import { expectNothingWritten, runSample, sampleConfig } from "./support.js";
 
-let source: FreshDatabase;
-let ws: Workspace;
+const { db: source, ws } = useTestProject({ migrate: false, scope: "suite" });
 beforeAll(async () => {
-  source = await freshDatabase({ migrate: false });
   await runSql(
     source.url,
     ...GRAPH_DDL,
@@ -28,11 +26,6 @@ beforeAll(async () => {
     `CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-06-01')`,
     `INSERT INTO events SELECT i, date '2025-06-01' + i, 1 + i % 2 FROM generate_series(1, 400) i`,
   );
-  ws = await workspace();
-});
-afterAll(async () => {
-  await source?.drop();
-  await ws?.cleanup();
 });
 
 const out = (name: string) => path.join(ws.root, "releases", name);

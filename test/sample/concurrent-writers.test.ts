@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestProject } from "../fixtures/core/kit.js";
+import { freshDatabase, runSql } from "../support/postgres.js";
 import { GRAPH_DATA, GRAPH_DDL } from "./graph-schema.js";
 import { importRelease, orphanCount, runSample, sampleConfig } from "./support.js";
 
-let source: FreshDatabase;
-let ws: Workspace;
-beforeAll(async () => {
-  source = await freshDatabase({ migrate: false });
-  await runSql(source.url, ...GRAPH_DDL, ...GRAPH_DATA);
-  ws = await workspace();
-});
-afterAll(async () => {
-  await source?.drop();
-  await ws?.cleanup();
-});
+const { db: source, ws } = useTestProject({ migrate: false, scope: "suite" });
+beforeAll(() => runSql(source.url, ...GRAPH_DDL, ...GRAPH_DATA));
 
 let next = 1000;
 /** One writer transaction: new parents with children, deletes of sampled rows (roots included), re-parenting. */

@@ -1,7 +1,7 @@
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestProject } from "../fixtures/core/kit.js";
+import { freshDatabase, runSql } from "../support/postgres.js";
 import { importRelease, readRows, runSample, sampleConfig, sql } from "./support.js";
 
 /** Every type family the client-side encoder handles itself, and some it hands to to_json. */
@@ -21,17 +21,8 @@ const DDL = [
      (3, 0, -1, 0, -0, 1e300, false, '', '', '', NULL, '1000-01-01', '00:00', '1999-12-31 23:59:59', '1970-01-01 00:00:00+00', '-1 mons', '', '"text"', '[]', 'sad', 'Z', '{}', '{}')`,
 ];
 
-let source: FreshDatabase;
-let ws: Workspace;
-beforeAll(async () => {
-  source = await freshDatabase({ migrate: false });
-  await runSql(source.url, ...DDL);
-  ws = await workspace();
-});
-afterAll(async () => {
-  await source?.drop();
-  await ws?.cleanup();
-});
+const { db: source, ws } = useTestProject({ migrate: false, scope: "suite" });
+beforeAll(() => runSql(source.url, ...DDL));
 
 describe("JSON built by the client from COPY text", () => {
   it("should write what row_to_json writes (json as jsonb), generated columns left out", async () => {

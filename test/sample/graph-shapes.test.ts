@@ -1,22 +1,12 @@
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestProject } from "../fixtures/core/kit.js";
+import { freshDatabase, runSql } from "../support/postgres.js";
 import { GRAPH_DATA, GRAPH_DDL, GRAPH_TABLES } from "./graph-schema.js";
 import { fingerprintsOf, importRelease, orphanCount, readRows, rowsOf, runSample, sampleConfig, sql } from "./support.js";
 
-let source: FreshDatabase;
-let ws: Workspace;
-
-beforeAll(async () => {
-  source = await freshDatabase({ migrate: false });
-  await runSql(source.url, ...GRAPH_DDL, ...GRAPH_DATA);
-  ws = await workspace();
-});
-afterAll(async () => {
-  await source?.drop();
-  await ws?.cleanup();
-});
+const { db: source, ws } = useTestProject({ migrate: false, scope: "suite" });
+beforeAll(() => runSql(source.url, ...GRAPH_DDL, ...GRAPH_DATA));
 
 /** Imports the release into a fresh database with the same DDL (every FK on) and checks it against the source. */
 async function importAndCheck(name: string): Promise<Record<string, string[]>> {

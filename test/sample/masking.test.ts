@@ -1,23 +1,14 @@
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { SampleConfigInput } from "../../src/config/samples-schema.js";
-import { workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { useTestProject } from "../fixtures/core/kit.js";
+import { freshDatabase, runSql } from "../support/postgres.js";
 import { GRAPH_DATA, GRAPH_DDL } from "./graph-schema.js";
 import { expectNothingWritten, importRelease, orphanCount, readRows, runSample, SECRET, sampleConfig, sql } from "./support.js";
 
-let source: FreshDatabase;
-let ws: Workspace;
 const ENV = "TEST_MASK_SECRET";
-beforeAll(async () => {
-  source = await freshDatabase({ migrate: false });
-  await runSql(source.url, ...GRAPH_DDL, ...GRAPH_DATA);
-  ws = await workspace();
-});
-afterAll(async () => {
-  await source?.drop();
-  await ws?.cleanup();
-});
+const { db: source, ws } = useTestProject({ migrate: false, scope: "suite" });
+beforeAll(() => runSql(source.url, ...GRAPH_DDL, ...GRAPH_DATA));
 afterEach(() => {
   delete process.env[ENV];
 });

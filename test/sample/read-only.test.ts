@@ -2,17 +2,13 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startThrowawayPostgres, type ThrowawayPostgres } from "../../tools/harness/throwaway-postgres.js";
 import { quoteIdent } from "../../src/sql/quote.js";
-import { workspace, type Workspace } from "../fixtures/core/kit.js";
-import { databaseUrl, type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { useTestDatabase, useTestWorkspace } from "../fixtures/core/kit.js";
+import { adminUrl, databaseUrl, freshDatabase, runSql } from "../support/postgres.js";
 import { type Standby, startStandby } from "../support/standby.js";
 import { GRAPH_DATA, GRAPH_DDL, GRAPH_TABLES } from "./graph-schema.js";
 import { expectNothingWritten, fingerprintsOf, importRelease, orphanCount, runSample, sampleConfig, sql } from "./support.js";
 
-let ws: Workspace;
-beforeAll(async () => {
-  ws = await workspace();
-});
-afterAll(async () => ws?.cleanup());
+const ws = useTestWorkspace({ scope: "suite" });
 
 /** Imports into a fresh database with the graph DDL; returns its fingerprints. */
 async function importFresh(name: string) {
@@ -28,12 +24,14 @@ async function importFresh(name: string) {
 }
 
 describe("a role that may only SELECT", () => {
-  let source: FreshDatabase;
   const role = `reader_${randomBytes(3).toString("hex")}`;
   const password = randomBytes(12).toString("hex");
+  // registered before the database, so it runs after the database is dropped (after-hooks run in
+  // reverse): until then the role holds grants there and cannot be dropped
+  afterAll(() => runSql(adminUrl(), `DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch(() => undefined));
+  const source = useTestDatabase({ migrate: false, scope: "suite" });
   let url: string;
   beforeAll(async () => {
-    source = await freshDatabase({ migrate: false });
     await runSql(
       source.url,
       ...GRAPH_DDL,
@@ -48,10 +46,6 @@ describe("a role that may only SELECT", () => {
     u.username = role;
     u.password = password;
     url = u.toString();
-  });
-  afterAll(async () => {
-    await source?.drop();
-    await runSql(source.url.replace(/\/[^/]*$/, "/postgres"), `DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch(() => undefined);
   });
 
   it("should sample and export in full with only SELECT, leaving the source's statistics of writes unchanged", async () => {

@@ -1,27 +1,20 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { splitBlocks } from "../../src/sample/copy-parts.js";
-import { workspace, type Workspace } from "../fixtures/core/kit.js";
-import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { useTestProject } from "../fixtures/core/kit.js";
+import { runSql } from "../support/postgres.js";
 import { readRows, runSample, sampleConfig } from "./support.js";
 
-let source: FreshDatabase;
-let ws: Workspace;
+const { db: source, ws } = useTestProject({ migrate: false, scope: "suite" });
 beforeAll(async () => {
-  source = await freshDatabase({ migrate: false });
   // ~2,600 heap pages: big enough to be split across the workers
   await runSql(
     source.url,
     `CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL, note text)`,
     `INSERT INTO big SELECT i, repeat(md5(i::text), 3), CASE WHEN i % 7 = 0 THEN E'tab\\there "quoted" \\\\ back' END FROM generate_series(1, 150000) i`,
   );
-  ws = await workspace();
-});
-afterAll(async () => {
-  await source?.drop();
-  await ws?.cleanup();
 });
 
 describe("a big table taken whole, split across the workers", () => {

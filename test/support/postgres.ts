@@ -5,6 +5,9 @@
  *   const raw = await freshDatabase({ migrate: false }); // empty database
  *   await db.drop();
  *
+ * A test file's own database (and workspace) comes from the fixtures useTestDatabase() /
+ * useTestProject() in test/fixtures/core/kit.ts, which call this per test or per suite and drop
+ * after; call it directly only for a database a test makes and drops itself, mid-test.
  * Tests that need to crash/restart a server start their own with startThrowawayPostgres().
  */
 import { randomBytes } from "node:crypto";

@@ -5,29 +5,20 @@
  */
 import { readFileSync } from "node:fs";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { clientSchemaOf, parseClientDefaults } from "../../src/db/client-schema.js";
 import { uuidv7 } from "../../src/validation/id-generators.js";
-import { failure, sql, type Workspace, workspace } from "../fixtures/core/kit.js";
+import { failure, sql, useTestProject } from "../fixtures/core/kit.js";
 import { PrismaClient } from "../fixtures/client-defaults/generated/client.js";
-import { type FreshDatabase, freshDatabase, runSql } from "../support/postgres.js";
+import { runSql } from "../support/postgres.js";
 
 const SCHEMA_SQL = readFileSync(new URL("../fixtures/client-defaults/schema.sql", import.meta.url), "utf8");
 const SCHEMA_PRISMA = readFileSync(new URL("../fixtures/client-defaults/schema.prisma", import.meta.url), "utf8");
 const client = ({ url }: { url: string }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
 
-let db: FreshDatabase;
-let ws: Workspace;
-beforeEach(async () => {
-  db = await freshDatabase({ migrate: false });
-  await runSql(db.url, SCHEMA_SQL);
-  ws = await workspace();
-});
-afterEach(async () => {
-  await db.drop();
-  await ws.cleanup();
-});
+const { db, ws } = useTestProject({ migrate: false });
+beforeEach(() => runSql(db.url, SCHEMA_SQL));
 
 const etl = () => new AtomicEtl(ws.config({ r: { tables: [{ model: "Widget", file: "widgets.json" }] } }, { client }));
 
