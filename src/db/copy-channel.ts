@@ -32,11 +32,10 @@ export class CopyChannel {
   private readonly byPid = new Map<number, Pooled>();
 
   constructor(url: string) {
-    this.pool = new (adapterPg().Pool)({ connectionString: url });
+    // every session opens read-only by default, a startup option (see readOnlyByDefault)
+    this.pool = new (adapterPg().Pool)({ connectionString: readOnlyByDefault(url) });
     // an idle connection that dies is dropped by the pool; the run sees the loss on its next query
     this.pool.on("error", () => undefined);
-    // queued before anything Prisma sends on the new session (see readOnlyByDefault)
-    this.pool.on("connect", (c: pg.PoolClient) => void c.query(readOnlyByDefault().text).catch(() => undefined));
     this.pool.on("acquire", (c: Pooled) => {
       if (typeof c.processID === "number") this.byPid.set(c.processID, c);
     });

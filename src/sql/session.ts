@@ -49,10 +49,17 @@ export function deferConstraints(): Statement {
  * The tool's own pool opens every session read-only by default, and each run's transaction
  * makes itself read-write as its first statement. A raw `COPY` that reaches the connection
  * after Prisma rolled the transaction back (its timeout) then fails in autocommit instead of
- * committing rows outside the run.
+ * committing rows outside the run. Returns `url` with the setting as a startup option, kept
+ * beside any `options` the URL already has.
+ *
+ * @example readOnlyByDefault("postgresql://u@h/db") // => "postgresql://u@h/db?options=-c+default_transaction_read_only%3Don"
  */
-export function readOnlyByDefault(): Statement {
-  return { text: "SET default_transaction_read_only = on", values: [] };
+export function readOnlyByDefault(url: string): string {
+  const u = new URL(url);
+  const prior = u.searchParams.get("options");
+  // libpq's `options`: sent with the startup packet, so it holds before the session's first query
+  u.searchParams.set("options", [prior, "-c default_transaction_read_only=on"].filter(Boolean).join(" "));
+  return u.toString();
 }
 
 /** The first statement of a run's transaction (a utility statement: before any snapshot). */
