@@ -110,6 +110,16 @@ async function leftovers(url: string): Promise<string[]> {
   return rows.map((r) => r.what);
 }
 
+/** Per table, how the snapshot compares with the release held before and the one the run was loading. */
+function describeState(now: Record<string, string[]>, before: Record<string, string[]>, after: Record<string, string[]>): string {
+  const same = (a: string[] | undefined, b: string[] | undefined) => JSON.stringify(a) === JSON.stringify(b);
+  return Object.keys(now)
+    .map(
+      (t) => `${t}: ${now[t]?.length ?? 0} rows, ${same(now[t], before[t]) ? "= before" : same(now[t], after[t]) ? "= after" : "neither"}`,
+    )
+    .join("; ");
+}
+
 /** `trials` kill -9 trials, each at a random moment of a run that would move the tables to the other release. */
 export async function runPartitionTrials(b: Bench, rng: Rng, trials: number): Promise<PartitionTrialSummary> {
   const s: PartitionTrialSummary = { seed: rng.seed, trials, outcomes: {}, byStrategy: {}, partial: 0, problems: [] };
@@ -136,7 +146,12 @@ export async function runPartitionTrials(b: Bench, rng: Rng, trials: number): Pr
     s.byStrategy[strategy] = (s.byStrategy[strategy] ?? 0) + 1;
     const outcome = state === holds ? "before" : state === target ? "after" : "partial";
     s.outcomes[outcome] = (s.outcomes[outcome] ?? 0) + 1;
-    if (state === "partial") s.partial++;
+    if (state === "partial") {
+      s.partial++;
+      s.problems.push(
+        `trial ${i} (${strategy}, ${child.lines.at(-1)?.msg ?? "no log"}): partial state: ${describeState(now, b.states[holds], b.states[target])}`,
+      );
+    }
     if (outcome === "after" && !commitSent) s.problems.push(`trial ${i} (${strategy}): the new release without COMMIT sent`);
     const left = await leftovers(b.db.url);
     if (left.length) s.problems.push(`trial ${i} (${strategy}): left behind ${left.join(", ")}`);
