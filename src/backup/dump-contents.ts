@@ -3,7 +3,7 @@ import { fingerprintTable } from "../db/fingerprint.js";
 import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { databaseTables, partitionLeaves } from "../sql/backup-statements.js";
 import { readCatalog } from "../db/catalog.js";
-import { shareLockTables } from "../sql/locks.js";
+import { lockTables } from "../sql/locks.js";
 import { type QualifiedName, qualified } from "../sql/quote.js";
 import type { BackupManifest, ManifestTable } from "./manifest.js";
 
@@ -36,7 +36,7 @@ export async function readDumpContents(
 ): Promise<DumpContents> {
   const identity = await readDatabaseIdentity(tx);
   const mine = targets.map((name) => ({ schema, name }));
-  if (mine.length) await execute(tx, shareLockTables(mine));
+  if (mine.length) await execute(tx, lockTables(mine, "ACCESS SHARE"));
   const isTarget = new Set(mine.map(qualified));
   const others = mode === "full" ? (await query<QualifiedName>(tx, databaseTables())).filter((t) => !isTarget.has(qualified(t))) : [];
   const all = [...mine, ...others];

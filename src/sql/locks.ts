@@ -3,13 +3,8 @@ import type { Statement } from "./statement.js";
 
 /** Table locks, savepoints and the sessions that block a lock. Pure `{ text, values }` builders. */
 
-/** Table lock modes atomic-etl takes: the final phases, `blockWriters` (SHARE) and the restore (EXCLUSIVE). */
-export type LockMode = "ROW EXCLUSIVE" | "SHARE" | "EXCLUSIVE" | "ACCESS EXCLUSIVE";
-
-/** `LOCK TABLE a, b IN ACCESS SHARE MODE`: what a reader holds; the backup holds it on the targets from its snapshot on. */
-export function shareLockTables(tables: readonly QualifiedName[]): Statement {
-  return { text: `LOCK TABLE ${tables.map(qualified).join(", ")} IN ACCESS SHARE MODE`, values: [] };
-}
+/** Table lock modes atomic-etl takes: the backup (ACCESS SHARE, what a reader holds), the final phases, `blockWriters` (SHARE) and the restore (EXCLUSIVE). */
+export type LockMode = "ACCESS SHARE" | "ROW EXCLUSIVE" | "SHARE" | "EXCLUSIVE" | "ACCESS EXCLUSIVE";
 
 /** `LOCK TABLE a, b IN <mode> MODE`: one statement, held until the transaction (or savepoint) ends. */
 export function lockTables(tables: readonly QualifiedName[], mode: LockMode): Statement {
@@ -42,6 +37,7 @@ const ALL_MODES = [
 /** pg_locks modes that block (or, for row locks, may block) a request in `mode`. */
 const CONFLICTS: Record<LockMode, string[]> = {
   "ACCESS EXCLUSIVE": ALL_MODES,
+  "ACCESS SHARE": ["AccessExclusiveLock"],
   EXCLUSIVE: ALL_MODES.filter((m) => m !== "AccessShareLock"),
   SHARE: ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
   // RowShare (SELECT … FOR SHARE/UPDATE) and RowExclusive holders may hold the row locks a DELETE waits for.
