@@ -55,7 +55,9 @@ export async function recordingTools(dir: string): Promise<RecordingTools> {
     await script(
       path.join(dir, t),
       [
-        `{ printf '%s\\037' ${sh(t)} "$*"; env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' ' '; printf '\\n'; } >> ${sh(log)}`,
+        // the entry is built first and appended in one write: tools the backup runs side by side must not interleave
+        `entry="$(printf '%s\\037' ${sh(t)} "$*"; env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' ' ')"`,
+        `printf '%s\\n' "$entry" >> ${sh(log)}`,
         `exec ${sh(path.join(real.dir, t))} "$@"`,
       ].join("\n"),
     );
