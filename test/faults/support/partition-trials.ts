@@ -2,7 +2,8 @@
  * kill -9 trials on the schema in the wild: a CLI import of release B over A (or back) into
  * range-partitioned tables (with and without a default partition), a trigger-filled
  * tsvector, a domain and an FK into a partitioned table is killed at a seeded random moment.
- * Afterwards the tables hold exactly A or exactly B (B only if COMMIT was sent), no staging
+ * Afterwards the tables hold exactly the state before or the state the run would leave (the
+ * latter only if COMMIT was sent; a merge of A onto B keeps B's extra rows: state M), no staging
  * table, lock or open transaction is left, and the next run succeeds.
  *
  * @example const s = await runPartitionTrials(rng, 4); expect(s.partial).toBe(0);
@@ -28,12 +29,22 @@ export interface PartitionTrialSummary {
 }
 
 type Snapshot = Record<string, string[]>;
+type State = "A" | "B" | "M";
+
+/** The release a trial loads from each state: always one that changes the tables. */
+const targetFrom = (holds: State): "A" | "B" => (holds === "B" ? "A" : "B");
+
+/** The state a run of `release` with `strategy` leaves from `holds`: merge upserts and deletes nothing. */
+function stateAfter(holds: State, release: "A" | "B", strategy: (typeof STRATEGIES)[number]): State {
+  return strategy === "merge" && release === "A" && holds !== "A" ? "M" : release;
+}
 
 interface Bench {
   db: FreshDatabase;
   ws: Workspace;
   config: string;
-  states: Record<"A" | "B", Snapshot>;
+  /** A and B as a replace leaves them, and M: release A merged onto B (merge keeps B's rows A lacks). */
+  states: Record<State, Snapshot>;
   /** Calibrated duration of one import, in ms. */
   runMs: number;
 }
@@ -82,14 +93,17 @@ export async function openPartitionBench(): Promise<Bench> {
   const ws = await workspace();
   await ws.writeRelease("A", releaseFiles("A"));
   await ws.writeRelease("B", releaseFiles("B"));
-  const b: Bench = { db, ws, config: await configFile(ws), states: { A: {}, B: {} }, runMs: 0 };
-  for (const v of ["B", "A"] as const) {
+  const b: Bench = { db, ws, config: await configFile(ws), states: { A: {}, B: {}, M: {} }, runMs: 0 };
+  const calibrate = async (release: string, state?: State) => {
     const started = Date.now();
-    const r = await run(b, `${v}-direct`).done;
-    if (r.code !== 0) throw new Error(`calibration import of ${v} failed: ${r.stderr.slice(-1500)}`);
+    const r = await run(b, release).done;
+    if (r.code !== 0) throw new Error(`calibration import of ${release} failed: ${r.stderr.slice(-1500)}`);
     b.runMs = Date.now() - started;
-    b.states[v] = await wildSnapshot(db.url);
-  }
+    if (state) b.states[state] = await wildSnapshot(db.url);
+  };
+  await calibrate("B-direct", "B");
+  await calibrate("A-merge", "M");
+  await calibrate("A-direct", "A");
   return b;
 }
 
@@ -110,12 +124,19 @@ async function leftovers(url: string): Promise<string[]> {
   return rows.map((r) => r.what);
 }
 
+/** The first row of `now` that the release being loaded does not hold, and the row it holds instead. */
+function firstDifference(now: string[], after: string[]): string {
+  const i = now.findIndex((r, k) => r !== after[k]);
+  return i < 0 ? "same rows" : `row ${i}: ${now[i]} instead of ${after[i] ?? "nothing"}`;
+}
+
 /** Per table, how the snapshot compares with the release held before and the one the run was loading. */
 function describeState(now: Record<string, string[]>, before: Record<string, string[]>, after: Record<string, string[]>): string {
   const same = (a: string[] | undefined, b: string[] | undefined) => JSON.stringify(a) === JSON.stringify(b);
   return Object.keys(now)
     .map(
-      (t) => `${t}: ${now[t]?.length ?? 0} rows, ${same(now[t], before[t]) ? "= before" : same(now[t], after[t]) ? "= after" : "neither"}`,
+      (t) =>
+        `${t}: ${now[t]?.length ?? 0} rows, ${same(now[t], before[t]) ? "= before" : same(now[t], after[t]) ? "= after" : `neither (${firstDifference(now[t] ?? [], after[t] ?? [])})`}`,
     )
     .join("; ");
 }
@@ -123,11 +144,12 @@ function describeState(now: Record<string, string[]>, before: Record<string, str
 /** `trials` kill -9 trials, each at a random moment of a run that would move the tables to the other release. */
 export async function runPartitionTrials(b: Bench, rng: Rng, trials: number): Promise<PartitionTrialSummary> {
   const s: PartitionTrialSummary = { seed: rng.seed, trials, outcomes: {}, byStrategy: {}, partial: 0, problems: [] };
-  let holds: "A" | "B" = "A";
+  let holds: State = "A";
   for (let i = 0; i < trials; i++) {
     const strategy = rng.pick(STRATEGIES);
-    const target: "A" | "B" = holds === "A" ? "B" : "A";
-    const child = run(b, `${target}-${strategy}`);
+    const release = targetFrom(holds);
+    const target = stateAfter(holds, release, strategy);
+    const child = run(b, `${release}-${strategy}`);
     await new Promise((r) => setTimeout(r, rng.int(50, Math.max(100, Math.round(b.runMs * 1.1)))));
     child.kill();
     await child.done;
@@ -137,7 +159,7 @@ export async function runPartitionTrials(b: Bench, rng: Rng, trials: number): Pr
     for (let w = 0; w < 50 && (await leftovers(b.db.url)).some((x) => x.startsWith("open transaction")); w++)
       await new Promise((r) => setTimeout(r, 100));
     const now = await wildSnapshot(b.db.url);
-    const state: "A" | "B" | "partial" =
+    const state: State | "partial" =
       JSON.stringify(now) === JSON.stringify(b.states[holds])
         ? holds
         : JSON.stringify(now) === JSON.stringify(b.states[target])
@@ -157,10 +179,17 @@ export async function runPartitionTrials(b: Bench, rng: Rng, trials: number): Pr
     if (left.length) s.problems.push(`trial ${i} (${strategy}): left behind ${left.join(", ")}`);
     if (state !== "partial") holds = state;
     // the next run must succeed from whatever state the trial left
-    const next: "A" | "B" = holds === "A" ? "B" : "A";
+    const next = targetFrom(holds);
     const r = await run(b, `${next}-${strategy}`).done;
     if (r.code !== 0) s.problems.push(`trial ${i} (${strategy}): the next run failed: ${r.stderr.slice(-500)}`);
-    else holds = next;
+    else {
+      holds = stateAfter(holds, next, strategy);
+      const after = await wildSnapshot(b.db.url);
+      if (JSON.stringify(after) !== JSON.stringify(b.states[holds]))
+        s.problems.push(
+          `trial ${i} (${strategy}): the next run exited 0 but left ${describeState(after, b.states[holds], b.states[holds])}`,
+        );
+    }
   }
   return s;
 }
