@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
-import { PrismaPg } from "@prisma/adapter-pg";
+import type { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../etl/generated/prisma/client.js";
 import { parseConfig } from "../src/config/load.js";
 import { AtomicEtl } from "../src/atomic-etl.js";

@@ -6,7 +6,7 @@ import { DEFAULT_DETECT_RULES, detectRuleSchema } from "./environment-detect.js"
 import { ENVIRONMENT_NAMES, environmentEntrySchema, environmentNameSchema } from "./environments.js";
 import { samplesSchema } from "./samples-schema.js";
 import { fn, identifier } from "./schema-values.js";
-import type { stepPositionSchema} from "./steps-schema.js";
+import type { stepPositionSchema } from "./steps-schema.js";
 import { checkSteps, stepSchema } from "./steps-schema.js";
 
 /** A structural zod check: the user's zod copy may not be ours. */

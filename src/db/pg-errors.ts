@@ -1,6 +1,6 @@
 /**
- * What a failed query tells us, whatever wrapped it: node-postgres' DatabaseError or
- * Prisma's P2010 with a driver-adapter cause.
+ * What a failed query tells us, whatever wrapped it: node-postgres' DatabaseError,
+ * Prisma's P2010 with a driver-adapter cause, or a bare DriverAdapterError.
  */
 export interface PgErrorInfo {
   /** SQLSTATE, e.g. 23505. */
@@ -27,7 +27,10 @@ export function pgErrorInfo(e: unknown): PgErrorInfo {
   const prismaCode = str(err.code);
   if (prismaCode?.startsWith("P")) info.prismaCode = prismaCode;
   const meta = err.meta as Obj | undefined;
-  const cause = (meta?.driverAdapterError as Obj | undefined)?.cause as Obj | undefined;
+  // wrapped by Prisma (meta.driverAdapterError), or the adapter's own error as it stands (a COMMIT
+  // over a reset socket throws it bare: message "ConnectionClosed", the kind in its cause)
+  const adapterError = (meta?.driverAdapterError as Obj | undefined) ?? (err.name === "DriverAdapterError" ? err : undefined);
+  const cause = adapterError?.cause as Obj | undefined;
   if (cause) {
     info.kind = str(cause.kind);
     info.sqlstate = str(cause.originalCode) ?? str(cause.code);

@@ -145,6 +145,25 @@ describe("a COMMIT cut in flight", () => {
     }
   });
 
+  it("should report rolled back, not a failed hook, when the socket is reset under the COMMIT (ECONNRESET)", async () => {
+    const before = bench.current;
+    const proxy = await startCutProxy(bench.url);
+    try {
+      const e = await failure(
+        bench
+          .etl({ local: FAST })
+          .import({ release: other(before), url: proxy.url, hooks: { beforeCommit: () => void proxy.cutNextCommit("reset") } }),
+      );
+      expect(e.error.code).toBe("COMMIT_IN_DOUBT");
+      expect(e.error.meta.transactionStatus).toBe("aborted");
+      expect(e.error.data).toBe("rolled back; database unchanged");
+      expect(e.report.attempts).toBe(1);
+      await expectRelease(before);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("should resolve as committed (a success), and not re-run or restore, when the COMMIT landed but the answer was lost", async () => {
     const target = other(bench.current);
     const proxy = await startCutProxy(bench.url);

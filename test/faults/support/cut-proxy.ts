@@ -13,6 +13,8 @@ import net from "node:net";
 export type CutMode =
   /** The COMMIT is swallowed; both sides are cut: the server rolls back. */
   | "drop"
+  /** As "drop", but the client's socket is reset (TCP RST: ECONNRESET, as from a crashing server), not closed. */
+  | "reset"
   /** The COMMIT reaches the server; the client is cut once the server has answered (it committed). */
   | "deliver-after-reply"
   /** The COMMIT reaches the server; the client is cut at once, while the server is still committing. */
@@ -87,6 +89,9 @@ export async function startCutProxy(target: string): Promise<CutProxy> {
           armed = null;
           if (a.mode === "drop") {
             drop();
+          } else if (a.mode === "reset") {
+            client.resetAndDestroy();
+            upstream.destroy();
           } else if (a.mode === "deliver-and-cut") {
             upstream.end(msg);
             client.destroy();
