@@ -33,6 +33,18 @@ export function rowsOutsideScope(stage: QualifiedName, scope: Scope, limit = 5):
   };
 }
 
+/** The name of the index a unique-key probe builds on a staging table, and drops again. */
+export const UNIQUE_PROBE = "atomic_etl_unique_probe";
+
+/**
+ * A unique index on a staging table's key: a sort (maintenance_work_mem) that fails with
+ * 23505 on the first duplicate, several times faster than grouping a large table by the key.
+ * NULLs do not collide in it, as in `duplicateKeys`.
+ */
+export function uniqueProbe(table: QualifiedName, columns: readonly string[]): Statement {
+  return { text: `CREATE UNIQUE INDEX ${quoteIdent(UNIQUE_PROBE)} ON ${qualified(table)} (${identList(columns)})`, values: [] };
+}
+
 /** Key values that occur more than once in `table` (rows with a NULL in the key do not collide). */
 export function duplicateKeys(table: QualifiedName, columns: readonly string[], limit = 5): Statement {
   const cols = identList(columns);

@@ -1,10 +1,14 @@
 import type { Scope } from "../config/schema.js";
-import { query, type TxLike } from "../db/prisma-like.js";
+import { execute, query, type TxLike } from "../db/prisma-like.js";
+import { pgErrorInfo } from "../db/pg-errors.js";
 import { EtlError } from "../errors.js";
 import { type RefusalPlace, type RefusedKey, RecordRefusal } from "./record-refusal.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { countRows } from "../sql/bulk.js";
+import { dropIndex } from "../sql/ddl.js";
+import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
+import { maintenanceWorkMem } from "../sql/session.js";
 import {
   collisionsOutsideScope,
   duplicateKeys,
@@ -12,6 +16,8 @@ import {
   finalOrphans,
   referencesToDeleted,
   rowsOutsideScope,
+  UNIQUE_PROBE,
+  uniqueProbe,
 } from "../sql/staging.js";
 
 /** A target and where its release rows wait for the final phase. */
@@ -85,9 +91,32 @@ async function checkScope(tx: TxLike, s: StagedTarget, scope: Scope): Promise<vo
   });
 }
 
+/**
+ * True when the staged rows hold no two equal values of `columns`: a unique index is built in
+ * a savepoint and dropped again (the fast answer); false on its duplicate-key error, which
+ * leaves the staging table as it was.
+ */
+async function keysAreUnique(tx: TxLike, stage: QualifiedName, columns: readonly string[]): Promise<boolean> {
+  await execute(tx, savepoint(UNIQUE_PROBE));
+  try {
+    await execute(tx, uniqueProbe(stage, columns));
+    await execute(tx, dropIndex(stage.schema, UNIQUE_PROBE));
+    await execute(tx, releaseSavepoint(UNIQUE_PROBE));
+    return true;
+  } catch (e) {
+    await execute(tx, rollbackToSavepoint(UNIQUE_PROBE));
+    if (pgErrorInfo(e).sqlstate === "23505") return false;
+    throw e;
+  }
+}
+
 async function checkUniqueKeys(tx: TxLike, s: StagedTarget): Promise<void> {
+  if (s.info.uniqueKeys.length) await query(tx, maintenanceWorkMem("256MB"));
   for (const key of s.info.uniqueKeys) {
-    const [dup] = await query<Row & { n: bigint | number }>(tx, duplicateKeys(s.stage, key.columns));
+    // only a probe that found a duplicate pays for the query that names the records
+    const [dup] = (await keysAreUnique(tx, s.stage, key.columns))
+      ? []
+      : await query<Row & { n: bigint | number }>(tx, duplicateKeys(s.stage, key.columns));
     if (dup) {
       const rows = Number(dup.n);
       const say = (p: RefusalPlace) =>
