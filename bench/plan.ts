@@ -4,13 +4,18 @@
  * v1, each round plans v2 (v1 with every 10th row of every table but leagues changed),
  * imports v2, then puts v1 back (untimed). Medians are reported as
  * ratios (goal: plan ≤ 1.0 × import). A reader probes the targets every 10 ms with a 100 ms
- * lock_timeout during each plan: its longest wait and any lock timeout are reported.
+ * lock_timeout during an extra, untimed plan each round: its longest wait and any lock timeout
+ * are reported. The timed plan and import run without it: the reader itself takes ~3 s of a
+ * 30 s run from the 2 cores, so timing only the plan under it made plans look 10% slower.
  *
  *   npm run bench:plan -- [--rows 1000000] [--runs 3] [--strategies direct,staged-delete,merge] [--from-source]
+ *
+ * With ATOMIC_ETL_LOG_LEVEL=info, every run's log lines (one per phase step, with durationMs)
+ * are appended to bench/data/plan-runs.log.
  */
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import os from "node:os";
 import path from "node:path";
@@ -24,7 +29,9 @@ import { arg, benchDatabase, median, TABLES } from "./support.js";
 const MODELS = { leagues: "League", teams: "Team", players: "Player", matches: "Match", player_match_stats: "PlayerMatchStat" } as const;
 const rows = Number(arg("rows", "1000000"));
 const runs = Number(arg("runs", "3"));
-const strategies = (arg("strategies") ?? "direct,staged-delete,merge").split(",").filter((s) => (STRATEGY_NAMES as readonly string[]).includes(s));
+const strategies = (arg("strategies") ?? "direct,staged-delete,merge")
+  .split(",")
+  .filter((s) => (STRATEGY_NAMES as readonly string[]).includes(s));
 const repo = process.cwd();
 
 interface Report {
@@ -40,7 +47,25 @@ async function cli(args: string[], env: Record<string, string>, base: string[]):
   const r = await execa(process.execPath, [...base, ...args, "--json"], { env, reject: false, stdin: "ignore" });
   const ms = performance.now() - started;
   if (r.exitCode !== 0) throw new Error(`${args.join(" ")} failed (${r.exitCode}): ${r.stderr.slice(-1500)}`);
+  // with ATOMIC_ETL_LOG_LEVEL=info: each run's log lines, kept beside the results
+  if (r.stderr.trim()) await appendFile(path.join("bench/data", "plan-runs.log"), `# ${args.slice(0, 2).join(" ")}\n${r.stderr}\n`);
   return { ms, report: JSON.parse(r.stdout) as Report };
+}
+
+/**
+ * Untimed, after each import of v1: VACUUM ANALYZE and a CHECKPOINT, so that the plan, which
+ * runs next, does not share the 2 cores with autovacuum of the 1M rows just written (and
+ * so no run pays for the writes of the one before).
+ */
+async function quiet(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query("VACUUM (ANALYZE)");
+    await c.query("CHECKPOINT");
+  } finally {
+    await c.end();
+  }
 }
 
 /** A reader with a 100 ms lock_timeout, every 10 ms: its longest round trip and the lock timeouts it hit. */
@@ -127,9 +152,15 @@ async function main() {
     const fromSource = arg("from-source") === "true";
     if (!fromSource) await execa("npm", ["run", "build", "--silent"], { stdio: "inherit" });
     const base = fromSource ? ["--import", "tsx", "src/cli/main.ts"] : ["dist/cli/main.js"];
-    const env = { ...process.env, ...libpqEnv(db.url), DATABASE_URL: db.url, ATOMIC_ETL_LOG_LEVEL: "warn" } as Record<string, string>;
+    const env = {
+      ...process.env,
+      ...libpqEnv(db.url),
+      DATABASE_URL: db.url,
+      ATOMIC_ETL_LOG_LEVEL: process.env.ATOMIC_ETL_LOG_LEVEL ?? "warn",
+    } as Record<string, string>;
     const run = (args: string[]) => cli([...args, "--config", config], env, base);
     await run(["import", "v1", "--no-backup"]);
+    await quiet(db.url);
     const table = [];
     for (const s of strategies) {
       const release = s === "merge" ? "v2-merge" : "v2";
@@ -140,17 +171,23 @@ async function main() {
       let ledgerMs = 0;
       let changes = 0;
       for (let i = 0; i < runs; i++) {
-        process.stderr.write(`${s}, round ${i + 1}/${runs}: plan, import, reset…\n`);
+        process.stderr.write(`${s}, round ${i + 1}/${runs}: plan under a reader (untimed), plan, import, reset…\n`);
+        // the reader costs the plan ~3 s of the 2 cores: blocking is measured on a plan of its own
         const reader = probe(db.url);
-        const p = await run(["plan", release, ...extra]);
+        await run(["plan", release, ...extra]);
         stalls.push(await reader.stop());
+        const p = await run(["plan", release, ...extra]);
         const imp = await run(["import", release, "--no-backup", ...extra]);
         plans.push(p.ms);
         imports.push(imp.ms);
         ledgerMs = imp.report.phases.ledger ?? 0;
         process.stderr.write(`  plan phases ${JSON.stringify(p.report.phases)}\n  import phases ${JSON.stringify(imp.report.phases)}\n`);
-        changes = p.report.tables.reduce((a, t) => a + (t.planned ? t.planned.changes.inserted + t.planned.changes.updated + t.planned.changes.deleted : 0), 0);
+        changes = p.report.tables.reduce(
+          (a, t) => a + (t.planned ? t.planned.changes.inserted + t.planned.changes.updated + t.planned.changes.deleted : 0),
+          0,
+        );
         await run(["import", "v1", "--no-backup", "--redeploy"]);
+        await quiet(db.url);
       }
       const plan = median(plans);
       const imp = median(imports);
