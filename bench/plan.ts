@@ -186,6 +186,8 @@ async function main() {
           (a, t) => a + (t.planned ? t.planned.changes.inserted + t.planned.changes.updated + t.planned.changes.deleted : 0),
           0,
         );
+        // autovacuum of the rows the import just wrote would hold up the reset's ACCESS EXCLUSIVE (LOCK_TIMEOUT)
+        await quiet(db.url);
         await run(["import", "v1", "--no-backup", "--redeploy"]);
         await quiet(db.url);
       }
