@@ -126,33 +126,19 @@ describe("retries", () => {
 });
 
 describe("a COMMIT cut in flight", () => {
-  it("should report rolled back, and not re-run, when the COMMIT never reached the server", async () => {
+  // "reset": the TCP RST a crashing server gives, which Prisma's adapter throws as a bare
+  // DriverAdapterError "ConnectionClosed" (once misread as HOOK_FAILED)
+  it.each([
+    ["drop", "the COMMIT never reached the server"],
+    ["reset", "the socket is reset under the COMMIT (ECONNRESET)"],
+  ] as const)("should report rolled back, and not re-run, when the cut is %s: %s", async (mode, _what) => {
     const before = bench.current;
     const proxy = await startCutProxy(bench.url);
     try {
       const e = await failure(
         bench
           .etl({ local: FAST })
-          .import({ release: other(before), url: proxy.url, hooks: { beforeCommit: () => void proxy.cutNextCommit("drop") } }),
-      );
-      expect(e.error.code).toBe("COMMIT_IN_DOUBT");
-      expect(e.error.meta.transactionStatus).toBe("aborted");
-      expect(e.error.data).toBe("rolled back; database unchanged");
-      expect(e.report.attempts).toBe(1);
-      await expectRelease(before);
-    } finally {
-      await proxy.close();
-    }
-  });
-
-  it("should report rolled back, not a failed hook, when the socket is reset under the COMMIT (ECONNRESET)", async () => {
-    const before = bench.current;
-    const proxy = await startCutProxy(bench.url);
-    try {
-      const e = await failure(
-        bench
-          .etl({ local: FAST })
-          .import({ release: other(before), url: proxy.url, hooks: { beforeCommit: () => void proxy.cutNextCommit("reset") } }),
+          .import({ release: other(before), url: proxy.url, hooks: { beforeCommit: () => void proxy.cutNextCommit(mode) } }),
       );
       expect(e.error.code).toBe("COMMIT_IN_DOUBT");
       expect(e.error.meta.transactionStatus).toBe("aborted");
