@@ -31,8 +31,11 @@ export function currentUser(): Statement {
   return { text: "SELECT current_user AS me", values: [] };
 }
 
+/** What the run's index builds sort in (the bulk rebuild, the staged unique-key probes): 1M keys in memory. */
+export const INDEX_BUILD_MEMORY = "256MB";
+
 /** Memory for index builds and FK validation, for the rest of the transaction. */
-export function maintenanceWorkMem(value: string): Statement {
+export function maintenanceWorkMem(value: string = INDEX_BUILD_MEMORY): Statement {
   return { text: "SELECT set_config('maintenance_work_mem', $1, true)", values: [value] };
 }
 

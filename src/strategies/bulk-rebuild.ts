@@ -51,7 +51,7 @@ export async function deferIndexesAndForeignKeys(tx: TxLike, targets: readonly T
 
   return {
     async rebuild(tx) {
-      await query(tx, maintenanceWorkMem("256MB"));
+      await query(tx, maintenanceWorkMem());
       for (const i of indexes) await execute(tx, { text: i.definition, values: [] });
       for (const [fk, definition] of definitions) {
         await execute(tx, savepoint(SAVEPOINT));

@@ -56,6 +56,8 @@ export async function checkStaged(
 ): Promise<Map<string, number>> {
   const started = performance.now();
   const counts = new Map<string, number>();
+  // once for the unique-key probes of every table (set_config(…, true): until the transaction ends)
+  if (targets.some((t) => t.uniqueKeys.length)) await query(tx, maintenanceWorkMem());
   for (const t of targets) {
     const s = staged.get(t.name) as StagedTarget;
     if (s.scope) await checkScope(tx, s, s.scope);
@@ -111,7 +113,6 @@ async function keysAreUnique(tx: TxLike, stage: QualifiedName, columns: readonly
 }
 
 async function checkUniqueKeys(tx: TxLike, s: StagedTarget): Promise<void> {
-  if (s.info.uniqueKeys.length) await query(tx, maintenanceWorkMem("256MB"));
   for (const key of s.info.uniqueKeys) {
     // only a probe that found a duplicate pays for the query that names the records
     const [dup] = (await keysAreUnique(tx, s.stage, key.columns))
