@@ -6,7 +6,9 @@
  * A throwaway cluster gets a table of `--rows` rows made by generate_series, shaped like
  * player_match_stats (ints, numeric, float, timestamptz). The script then times, warm:
  * - `count(*)`: the sequential scan alone;
- * - `fingerprintTable`: the scan plus md5 of every row's text and a numeric sum;
+ * - `fingerprintTable` in format 2 (the default: hash_record_extended of each row, a sum);
+ * - the same in format 1 (md5 of each row's text), what fingerprints stored by older versions
+ *   are compared in;
  * and prints the medians, rows/s and the table's size. Never asserts on time.
  */
 import pg from "pg";
@@ -36,6 +38,7 @@ try {
     await fingerprintTable(tx, table); // warm the cache
     const scan: number[] = [];
     const fp: number[] = [];
+    const md5: number[] = [];
     for (let i = 0; i < runs; i++) {
       let t = performance.now();
       await c.query("SELECT count(*) FROM fingerprint_bench");
@@ -43,6 +46,9 @@ try {
       t = performance.now();
       await fingerprintTable(tx, table);
       fp.push(performance.now() - t);
+      t = performance.now();
+      await fingerprintTable(tx, table, 1);
+      md5.push(performance.now() - t);
     }
     const ms = median(fp);
     const report = {
@@ -53,6 +59,8 @@ try {
       fingerprintMs: Math.round(ms),
       fingerprintRowsPerSecond: Math.round(rows / (ms / 1000)),
       fingerprintOverScan: Number((ms / median(scan)).toFixed(1)),
+      format1Ms: Math.round(median(md5)),
+      format1OverFormat2: Number((median(md5) / ms).toFixed(1)),
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { execa } from "execa";
 import { formatIdentity, readDatabaseIdentity, sameDatabase } from "../db/database-identity.js";
-import { fingerprintTable } from "../db/fingerprint.js";
+import { fingerprintTable, formatOf } from "../db/fingerprint.js";
 import { query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import { addForeignKeyUnlessViolated, currentTxid, dropConstraint, emptySearchPath } from "../sql/backup-statements.js";
@@ -83,7 +83,7 @@ export async function restoreInSession(session: PsqlSession, job: RestoreJob, st
 
   const differ: string[] = [];
   for (const t of plan.tables) {
-    const fp = await fingerprintTable(session, t);
+    const fp = await fingerprintTable(session, t, formatOf(t.entry.hash));
     if (fp.rows !== t.entry.rows || fp.hash !== t.entry.hash) differ.push(t.label);
   }
   if (differ.length) {

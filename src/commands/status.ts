@@ -1,5 +1,6 @@
 import type { LoadedConfig } from "../config/load.js";
 import type { TxLike } from "../db/prisma-like.js";
+import { formatOf } from "../db/fingerprint.js";
 import { compareBuckets, readBuckets } from "../ledger/drift.js";
 import type { LedgerRow } from "../ledger/ledger-row.js";
 import { readLastCommitted, readRestoreSince } from "../ledger/read.js";
@@ -87,7 +88,9 @@ async function tableStatus(db: TxLike, last: LedgerRow, table: string): Promise<
   const buckets = last.drift?.[table] ?? null;
   const base = { table, rowsRecorded: recorded?.rows ?? null };
   try {
-    const now = await readBuckets(db, { schema: last.targetSchema, name: table }, buckets?.key ?? [], buckets?.integer === true);
+    // read in the format the ledger recorded, so a row recorded by an older version still compares
+    const format = buckets ? (buckets.format ?? 1) : recorded ? formatOf(recorded) : undefined;
+    const now = await readBuckets(db, { schema: last.targetSchema, name: table }, buckets?.key ?? [], buckets?.integer === true, format);
     if (buckets) {
       const { drifted, ...counted } = compareBuckets(buckets, now.buckets);
       return { ...base, state: drifted ? "drifted" : "in sync", rowsNow: now.fingerprint.rows, ...counted, method: "buckets" };

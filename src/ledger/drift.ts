@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Fingerprint } from "../db/fingerprint.js";
+import { type Fingerprint, type FingerprintFormat, rowHashing, tagged } from "../db/fingerprint.js";
 import { query, type TxLike } from "../db/prisma-like.js";
 import { bucketFingerprint, FINGERPRINT_BUCKETS } from "../sql/fingerprint-buckets.js";
 import type { TableInfo } from "../sql/catalog.js";
@@ -12,8 +12,10 @@ import type { QualifiedName } from "../sql/quote.js";
  */
 export interface BucketPrint {
   key: string[] | null;
-  /** Bucketed by `key mod 256` (a single integer key) rather than by md5 of the key. */
+  /** Bucketed by `key mod 256` (a single integer key) rather than by a hash of the key. */
   integer?: boolean;
+  /** The fingerprint format (src/sql/fingerprint.ts); absent: format 1, as every ledger row before format 2. */
+  format?: 2;
   counts: number[];
   /** 8 hex digits per bucket, concatenated. */
   digests: string;
@@ -42,7 +44,8 @@ export const integerKey = (t: TableInfo) =>
 const digest = (rows: number, hash: string) => createHash("md5").update(`${rows}:${hash}`).digest("hex").slice(0, 8);
 
 /**
- * One scan of `table`: its plain fingerprint (equal to fingerprintTable's) and its buckets.
+ * One scan of `table`: its plain fingerprint (equal to fingerprintTable's in the same format)
+ * and its buckets. `format`: the recorded buckets' when comparing; by default the newest.
  *
  * @example const { fingerprint, buckets } = await readBuckets(tx, players, ["id"])
  */
@@ -51,10 +54,13 @@ export async function readBuckets(
   table: QualifiedName,
   key: readonly string[],
   integer = false,
+  format?: FingerprintFormat,
 ): Promise<{ fingerprint: Fingerprint; buckets: BucketPrint }> {
+  const how = await rowHashing(db, table, format);
+  const keyColumns = key.map((k) => how.columns.find((c) => c.name === k) ?? { name: k, hashed: false });
   const rows = await query<{ b: number; rows: bigint | number | string; hash: string }>(
     db,
-    bucketFingerprint(table, key, integer && key.length === 1),
+    bucketFingerprint(table, how.format, how.columns, keyColumns, integer && key.length === 1),
   );
   const counts = new Array<number>(FINGERPRINT_BUCKETS).fill(0);
   const digests = new Array<string>(FINGERPRINT_BUCKETS).fill(digest(0, "0"));
@@ -68,10 +74,11 @@ export async function readBuckets(
     sum += BigInt(String(r.hash));
   }
   return {
-    fingerprint: { rows: total, hash: sum.toString() },
+    fingerprint: { rows: total, hash: tagged(how.format, sum.toString()) },
     buckets: {
       key: key.length ? [...key] : null,
       ...(integer && key.length === 1 ? { integer: true } : {}),
+      ...(how.format === 2 ? { format: 2 as const } : {}),
       counts,
       digests: digests.join(""),
     },
@@ -82,7 +89,10 @@ export async function readBuckets(
 export function compareBuckets(recorded: BucketPrint, now: BucketPrint): DriftVerdict {
   const buckets = recorded.counts.length;
   const sameKey =
-    JSON.stringify(recorded.key) === JSON.stringify(now.key) && !!recorded.integer === !!now.integer && now.counts.length === buckets;
+    JSON.stringify(recorded.key) === JSON.stringify(now.key) &&
+    !!recorded.integer === !!now.integer &&
+    (recorded.format ?? 1) === (now.format ?? 1) &&
+    now.counts.length === buckets;
   if (!sameKey) return { drifted: recorded.digests !== now.digests, rowsDiffer: null, bucketsDiffer: null, buckets };
   let rowsDiffer = 0;
   let bucketsDiffer = 0;

@@ -24,7 +24,7 @@ import { type RunContext, Sessions } from "./context.js";
 import { takeRunLock } from "./lock.js";
 import { clientSchemaOf } from "../db/client-schema.js";
 import { mapTables, planTables, type RunPlan } from "./plan.js";
-import { expectPlan, sameRelease, unchangedReason } from "./redeploy.js";
+import { expectPlan, recordedAfter, sameRelease, unchangedReason } from "./redeploy.js";
 
 /** Everything the transaction needs, once preflight, lock, catalog and backup are through. */
 export interface Prepared {
@@ -172,12 +172,15 @@ async function checkStart(
   const { plan } = ctx;
   const maybeUnchanged = !plan.redeploy && sameRelease(p.last, p.content.combined, p.configHash);
   if (!plan.expectPlan && !maybeUnchanged) return null;
+  // a redeploy check reads in the format the last run recorded (an older version's included)
+  const like = plan.expectPlan || !p.last ? undefined : (recordedAfter(p.last) ?? undefined);
   const current = await ctx.clock.run(
     "preflight",
     () =>
       fingerprintTables(
         client,
         p.tables.map((t) => t.info),
+        like,
       ),
     (fp) => ({ rows: Object.values(fp).reduce((a, f) => a + f.rows, 0), check: plan.expectPlan ? "plan" : "redeploy" }),
   );

@@ -83,7 +83,7 @@ export async function settle(error: EtlError, s: SettleInput): Promise<Settled> 
       return { error: e, committed: true, warnings: [] };
     }
     if (status !== "aborted") return done(unresolved(error, facts, status));
-    const changed = diffFingerprints(s.before, await fingerprintTables(db, s.targets));
+    const changed = diffFingerprints(s.before, await fingerprintTables(db, s.targets, s.before));
     s.log.info({ phase: "verify", tables: s.targets.length, changed: changed.length }, "post-rollback proof");
     if (changed.length === 0) return done(error.with({ data: "rolled back; database unchanged", meta: { transactionStatus: status } }));
     const warning = concurrentChanges(changed, s.backupId);

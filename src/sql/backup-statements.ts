@@ -1,5 +1,5 @@
 import type { Statement } from "./statement.js";
-import { type QualifiedName, qualified, quoteIdent } from "./quote.js";
+import { type QualifiedName, qualified, quoteIdent, relationOid } from "./quote.js";
 
 /**
  * SQL of backups and restores. Pure `{ text, values }` builders. The restore runs in a psql
@@ -73,11 +73,6 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence <> '
 ORDER BY 1, 2`,
     values: [],
   };
-}
-
-/** A table's OID from its name without a literal: the typed NULL names the table's row type. */
-function relationOid(t: QualifiedName): string {
-  return `pg_typeof(NULL::${qualified(t)})::oid`;
 }
 
 /**

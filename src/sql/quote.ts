@@ -25,3 +25,11 @@ export function qualified(q: QualifiedName): string {
 export function identList(names: readonly string[]): string {
   return names.map(quoteIdent).join(", ");
 }
+
+/**
+ * SQL for the OID of a table's row type, from its name without a literal or a bind parameter
+ * (a psql session takes none): the typed NULL names the row type; its `typrelid` is the table.
+ */
+export function relationOid(t: QualifiedName): string {
+  return `pg_typeof(NULL::${qualified(t)})::oid`;
+}

@@ -86,6 +86,8 @@ describe("restore bound to its database", () => {
   it("should take `latest` from this database only, even when another database's backup is newer", async () => {
     const stateOfA = await stateOf(a.url);
     const fromA = await committedImport("A", a);
+    // ids carry the second: start B's in the next one, so its id is newer whatever the run ids are
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
     const fromB = await committedImport("A", b);
     expect(fromB.backup!.id > fromA.backup!.id).toBe(true);
 

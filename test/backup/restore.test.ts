@@ -6,6 +6,8 @@ import { type BackupManifest, manifestPathOf, readManifest, writeManifest } from
 import { restoreBackup } from "../../src/backup/restore.js";
 import { restoreById } from "../../src/commands/restore.js";
 import { sha256File } from "../../src/release/release-files.js";
+import { fingerprintTable } from "../../src/db/fingerprint.js";
+import { pgTx } from "../../src/db/pg-client.js";
 import { acquireRunLock } from "../../src/db/advisory-lock.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { clone, nextRelease, rejection, snapshot, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
@@ -58,6 +60,27 @@ describe("restore", () => {
     // sequences are never left below the restored ids
     const [seq] = await sql<{ n: string }>(db.url, "SELECT nextval('player_match_stats_id_seq')::text AS n");
     expect(Number(seq?.n)).toBeGreaterThan(8);
+  });
+
+  it("should prove a backup whose manifest an older version wrote, in its fingerprint format (md5 of the row's text)", async () => {
+    await etl.import({ release: "A", url: db.url, backup: false });
+    const a = await stateOf(db.url);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    const format1: Record<string, { rows: number; hash: string }> = {};
+    try {
+      for (const name of Object.keys(a.fingerprints)) format1[name] = await fingerprintTable(pgTx(c), { schema: "public", name }, 1);
+    } finally {
+      await c.end();
+    }
+    const report = await etl.import({ release: "B", url: db.url, backup: "tables" });
+    await markRun(report);
+    const file = manifestPathOf(report.backup!.path);
+    const m = await readManifest(file);
+    for (const [name, t] of Object.entries(m.tables)) Object.assign(t, format1[name]);
+    await writeManifest(file, m as BackupManifest);
+    await restoreById(etl.config, { id: report.backup!.id, url: db.url });
+    expect(await stateOf(db.url)).toEqual(a);
   });
 
   it("should restore the newest committed backup of this database in the environment for `latest`", async () => {

@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { clone, nextRelease, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
-import { ledgerRows } from "./support.js";
+import { ledgerRows, recordAsFormat1 } from "./support.js";
 
 const { db, ws } = useTestProject({ release: true });
 const etl = (strategy?: "staged-delete") => new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES, ...(strategy ? { strategy } : {}) } }));
@@ -25,6 +25,17 @@ describe("idempotent redeploys", () => {
     expect((await ledgerRows(db.url)).map((r) => r.run_id)).toEqual([first.runId]);
     // no transaction: no phase of the transaction ever ran
     expect(Object.keys(again.phases)).not.toContain("load");
+  });
+
+  it("should still see an identical redeploy when the last deploy's fingerprints are in an older format", async () => {
+    const first = await etl().import({ release: "r", url: db.url, backup: false });
+    await recordAsFormat1(db.url);
+    const again = await etl().import({ release: "r", url: db.url });
+    expect(again.outcome).toBe("unchanged");
+    expect(again.unchanged?.since.runId).toBe(first.runId);
+    await sql(db.url, "UPDATE teams SET founded = 1900 WHERE id = 20");
+    const real = await etl().import({ release: "r", url: db.url, backup: false });
+    expect(real.outcome).toBe("committed");
   });
 
   it("should run for real when a file changed since the last deploy", async () => {

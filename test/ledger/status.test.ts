@@ -4,7 +4,7 @@ import { restoreById } from "../../src/commands/restore.js";
 import { formatStatus } from "../../src/cli/status-command.js";
 import { status } from "../../src/commands/status.js";
 import { clone, nextRelease, sql, STANDARD_TABLES, useTestProject } from "../fixtures/core/kit.js";
-import { ledgerSchemaExists } from "./support.js";
+import { ledgerSchemaExists, recordAsFormat1 } from "./support.js";
 
 const { db, ws } = useTestProject({ release: true });
 const config = () => ws.config({ r: { tables: STANDARD_TABLES }, other: { tables: STANDARD_TABLES } });
@@ -49,6 +49,15 @@ describe("status: drift", () => {
     expect(text).toContain("r: DRIFTED");
     expect(text).toContain("players: drifted, at least 3 rows differ (3 of 256 key buckets changed; 6 rows)");
     expect(text).toContain("leagues: drifted, at least 1 row differs (1 of 256 key buckets changed; rows 2 → 3)");
+  });
+
+  it("should compare in the format an older version recorded its fingerprints in (md5 of the row's text)", async () => {
+    await deploy();
+    await recordAsFormat1(db.url);
+    expect((await status(config(), { url: db.url, release: "r" })).releases[0]?.inSync).toBe(true);
+    await sql(db.url, "UPDATE players SET full_name = full_name || ' (edited)' WHERE id = 100");
+    expect(await tableOf("players")).toMatchObject({ state: "drifted", rowsDiffer: 1, bucketsDiffer: 1, method: "buckets" });
+    expect(await tableOf("teams")).toMatchObject({ state: "in sync" });
   });
 
   it("should be in sync again once the release is deployed again", async () => {

@@ -48,3 +48,32 @@ export async function ledgerSchemaExists(url: string, schema = "atomic_etl"): Pr
   });
   return r?.ok === true;
 }
+
+/**
+ * Rewrites the newest ledger row as a version before fingerprint format 2 wrote it: every
+ * table's fingerprint after the load, and its drift buckets, in format 1 (md5 of the row's text).
+ */
+export async function recordAsFormat1(url: string, schema = "atomic_etl"): Promise<void> {
+  const { connect, pgTx } = await import("../../src/db/pg-client.js");
+  const { readBuckets } = await import("../../src/ledger/drift.js");
+  const rows = await ledgerRows(url, schema);
+  const last = rows[rows.length - 1] as RawRun & { drift: Record<string, { key: string[] | null; integer?: boolean }> };
+  const c = await connect(url, "atomic-etl:test");
+  try {
+    const drift: Record<string, unknown> = {};
+    const tables = [];
+    for (const t of last.tables) {
+      const was = last.drift[t.table];
+      const now = await readBuckets(pgTx(c), { schema: last.target_schema, name: t.table }, was?.key ?? [], was?.integer === true, 1);
+      drift[t.table] = now.buckets;
+      tables.push({ ...t, fingerprintAfter: now.fingerprint });
+    }
+    await c.query(`UPDATE "${schema}".runs SET tables = $1::jsonb, drift = $2::jsonb WHERE run_id = $3`, [
+      JSON.stringify(tables),
+      JSON.stringify(drift),
+      last.run_id,
+    ]);
+  } finally {
+    await c.end();
+  }
+}

@@ -44,8 +44,18 @@ describe("statement builders", () => {
   it("should build DELETE, count and fingerprint over a quoted name", () => {
     expect(deleteAll(hostile)).toEqual({ text: `DELETE FROM ${Q_HOSTILE}`, values: [] });
     expect(countRows(hostile)).toEqual({ text: `SELECT count(*)::bigint AS n FROM ${Q_HOSTILE}`, values: [] });
-    expect(fingerprint(leagues)).toEqual({
+    expect(fingerprint(leagues, 1, [])).toEqual({
       text: `SELECT count(*)::bigint AS rows, COALESCE(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text AS hash FROM "public"."leagues" AS t`,
+      values: [],
+    });
+    // format 2: each column by its own hash, or as text where its type has none that is stable
+    expect(
+      fingerprint(hostile, 2, [
+        { name: 'i"d', hashed: true },
+        { name: "doc", hashed: false },
+      ]),
+    ).toEqual({
+      text: `SELECT count(*)::bigint AS rows, COALESCE(sum(hash_record_extended(ROW(t."i""d", t."doc"::text), 0)::numeric), 0)::text AS hash FROM ${Q_HOSTILE} AS t`,
       values: [],
     });
   });

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { fingerprintTable, formatOf } from "../../src/db/fingerprint.js";
+import { connect, pgTx } from "../../src/db/pg-client.js";
+import { readBuckets } from "../../src/ledger/drift.js";
+import { sql, useTestDatabase } from "../fixtures/core/kit.js";
+
+/**
+ * Format 2 fingerprints (hash_record_extended) over the column types real schemas have,
+ * including those without a hash function (json, point, xml, tsvector) and those whose hash
+ * is not the same in another database (enums hash their OID): each enters as text.
+ */
+const a = useTestDatabase({ migrate: false });
+const b = useTestDatabase({ migrate: false });
+
+// b creates a second enum first, so mood's OIDs there differ from a's
+const SCHEMA = (extraEnumFirst: boolean) => [
+  ...(extraEnumFirst ? ["CREATE TYPE other AS ENUM ('x', 'y', 'z')"] : []),
+  "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+  "CREATE DOMAIN pos AS int CHECK (VALUE > 0)",
+  "CREATE DOMAIN small_pos AS pos CHECK (VALUE < 1000)",
+  `CREATE TABLE odd (id int PRIMARY KEY, j json, jb jsonb, p point, x xml, tv tsvector, m mood, ms mood[], ints int[],
+     d pos, dd small_pos, n numeric(8, 2), ts timestamptz, u uuid, by bytea, t text, g int GENERATED ALWAYS AS (id * 2) STORED)`,
+  `INSERT INTO odd (id, j, jb, p, x, tv, m, ms, ints, d, dd, n, ts, u, by, t)
+     SELECT g, json_build_object('k', g), jsonb_build_object('k', g), point(g, g), xmlparse(content '<a>' || g || '</a>'),
+            to_tsvector('simple', 'word ' || g), (ARRAY['sad', 'ok', 'happy'])[g % 3 + 1]::mood, ARRAY['ok', 'happy']::mood[], ARRAY[g, g + 1],
+            g, g % 999 + 1, g / 7.0, timestamptz '2026-01-01 00:00:00+00' + g * interval '1 hour', md5(g::text)::uuid, decode(md5(g::text), 'hex'), 'row ' || g
+     FROM generate_series(1, 500) g`,
+];
+
+async function withTx<T>(url: string, fn: (tx: ReturnType<typeof pgTx>) => Promise<T>): Promise<T> {
+  const c = await connect(url, "atomic-etl:test");
+  try {
+    return await fn(pgTx(c));
+  } finally {
+    await c.end();
+  }
+}
+
+const odd = { schema: "public", name: "odd" };
+
+describe("fingerprint format 2", () => {
+  it("should hash every column type, agree across databases with different enum OIDs, and match its buckets", async () => {
+    await sql(a.url, ...SCHEMA(false));
+    await sql(b.url, ...SCHEMA(true));
+    const [fa, fb] = [await withTx(a.url, (tx) => fingerprintTable(tx, odd)), await withTx(b.url, (tx) => fingerprintTable(tx, odd))];
+    expect(formatOf(fa)).toBe(2);
+    expect(fa.hash).toMatch(/^v2:-?\d+$/);
+    expect(fa).toEqual({ rows: 500, hash: fb.hash });
+    const buckets = await withTx(a.url, (tx) => readBuckets(tx, odd, ["id"], true));
+    expect(buckets.fingerprint).toEqual(fa);
+    expect(buckets.buckets.format).toBe(2);
+    const keyless = await withTx(a.url, (tx) => readBuckets(tx, odd, []));
+    expect(keyless.fingerprint).toEqual(fa);
+  });
+
+  it("should see a change in any one column, the ones hashed as text included", async () => {
+    await sql(a.url, ...SCHEMA(false));
+    const base = await withTx(a.url, (tx) => fingerprintTable(tx, odd));
+    const changes = [
+      "j = '{\"k\": -1}'",
+      "jb = '{\"k\": -1}'",
+      "p = point(-1, -1)",
+      "x = '<b/>'",
+      "tv = to_tsvector('simple', 'other')",
+      "m = 'happy'",
+      "ms = ARRAY['sad']::mood[]",
+      "ints = ARRAY[0]",
+      "d = 999",
+      "dd = 998",
+      "n = 0.01",
+      "ts = now()",
+      "u = gen_random_uuid()",
+      "by = '\\x00'",
+      "t = 'changed'",
+    ];
+    for (const set of changes) {
+      const c = await connect(a.url, "atomic-etl:test");
+      try {
+        await c.query("BEGIN");
+        await c.query(`UPDATE odd SET ${set} WHERE id = 3`);
+        const changed = await fingerprintTable(pgTx(c), odd);
+        expect(changed.rows, set).toBe(500);
+        expect(changed.hash, set).not.toBe(base.hash);
+        await c.query("ROLLBACK");
+      } finally {
+        await c.end();
+      }
+    }
+    expect(await withTx(a.url, (tx) => fingerprintTable(tx, odd))).toEqual(base);
+  });
+
+  it("should still compute format 1 (md5 of the row's text) for fingerprints an older version stored", async () => {
+    await sql(a.url, ...SCHEMA(false));
+    const [old] = await sql<{ rows: string; hash: string }>(
+      a.url,
+      "SELECT count(*)::bigint AS rows, COALESCE(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text AS hash FROM odd AS t",
+    );
+    const f1 = await withTx(a.url, (tx) => fingerprintTable(tx, odd, 1));
+    expect(f1).toEqual({ rows: 500, hash: old?.hash });
+    expect(formatOf(f1)).toBe(1);
+    const buckets = await withTx(a.url, (tx) => readBuckets(tx, odd, ["id"], true, 1));
+    expect(buckets.fingerprint).toEqual(f1);
+    expect(buckets.buckets.format).toBeUndefined();
+  });
+});
