@@ -9,8 +9,10 @@ import type { Statement } from "./statement.js";
  * - 2: `hash_record_extended` of the row (PostgreSQL 14+): the server's own 64-bit hash of each
  *   value, the one hash partitioning relies on staying stable. Equal values hash equal (so
  *   numeric 1.0 and 1.00, or float −0 and 0, count as the same row). Columns whose type has no
- *   hash function, or whose hash is not the same in another database (enums hash their OID),
- *   enter as text: see {@link HASHED_TYPES}. Tagged `v2:` in the hash.
+ *   hash function, whose hash is not the same in another database (enums hash their OID), that
+ *   treats distinct values as equal (interval: '1 mon' and '30 days'), or whose collation is
+ *   nondeterministic, enter as their text in the C collation: see {@link HASHED_TYPES}. Each
+ *   row's hash is mixed by `hashint8extended` before the sum. Tagged `v2:` in the hash.
  */
 export type FingerprintFormat = 1 | 2;
 
@@ -40,7 +42,6 @@ export const HASHED_TYPES = [
   "timetz",
   "timestamp",
   "timestamptz",
-  "interval",
   "uuid",
   "bytea",
   "jsonb",
@@ -66,7 +67,8 @@ export function hashedColumns(table: QualifiedName): Statement {
   const typeIsHashed = (t: string) => `(${t}.typnamespace = 'pg_catalog'::regnamespace AND ${t}.typname::text = ANY(${names}))`;
   return {
     text: `SELECT a.attname::text AS name,
-        (CASE WHEN e.typcategory = 'A' AND el.oid IS NOT NULL THEN ${typeIsHashed("el")} ELSE ${typeIsHashed("e")} END)::int AS hashed,
+        (CASE WHEN e.typcategory = 'A' AND el.oid IS NOT NULL THEN ${typeIsHashed("el")} ELSE ${typeIsHashed("e")} END
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation AND NOT co.collisdeterministic))::int AS hashed,
         (current_setting('server_version_num')::int >= 140000)::int AS supported
       FROM pg_catalog.pg_attribute a
       JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
@@ -78,14 +80,19 @@ export function hashedColumns(table: QualifiedName): Statement {
   };
 }
 
-/** A record of `columns` of alias `t`, each hashable as it is or cast to text. */
+/** A record of `columns` of alias `t`, each hashable as it is or as its text in the C collation (bytes, whatever the column's collation). */
 function hashedRow(columns: readonly HashedColumn[]): string {
-  return `ROW(${columns.map((c) => `t.${quoteIdent(c.name)}${c.hashed ? "" : "::text"}`).join(", ")})`;
+  return `ROW(${columns.map((c) => `t.${quoteIdent(c.name)}${c.hashed ? "" : '::text COLLATE "C"'}`).join(", ")})`;
 }
 
 /** Per row of alias `t`, a signed 64-bit hash in the given format (`columns`: format 2's columns, in table order). */
 export function rowHash(format: FingerprintFormat, columns: readonly HashedColumn[]): string {
-  return format === 1 ? `('x' || left(md5(t::text), 16))::bit(64)::bigint` : `hash_record_extended(${hashedRow(columns)}, 0)`;
+  // hash_record_extended combines its columns' hashes linearly (h = 31·h + h(col)), so a plain sum
+  // over rows would be a sum of per-column sums, blind to values swapped between rows;
+  // hashint8extended mixes each row's hash non-linearly first
+  return format === 1
+    ? `('x' || left(md5(t::text), 16))::bit(64)::bigint`
+    : `hashint8extended(hash_record_extended(${hashedRow(columns)}, 0), 0)`;
 }
 
 /**

@@ -55,7 +55,7 @@ describe("statement builders", () => {
         { name: "doc", hashed: false },
       ]),
     ).toEqual({
-      text: `SELECT count(*)::bigint AS rows, COALESCE(sum(hash_record_extended(ROW(t."i""d", t."doc"::text), 0)::numeric), 0)::text AS hash FROM ${Q_HOSTILE} AS t`,
+      text: `SELECT count(*)::bigint AS rows, COALESCE(sum(hashint8extended(hash_record_extended(ROW(t."i""d", t."doc"::text COLLATE "C"), 0), 0)::numeric), 0)::text AS hash FROM ${Q_HOSTILE} AS t`,
       values: [],
     });
   });
