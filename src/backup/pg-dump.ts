@@ -4,6 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import type { Logger } from "pino";
 import { connect, pgTx } from "../db/pg-client.js";
+import { isConnectionLoss } from "../db/pg-errors.js";
 import { execute, query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import { silentLogger } from "../reporting/logger.js";
@@ -114,8 +115,14 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
       runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only, req.signal),
       fingerprintContents(tx, req.schema, contents),
     ]);
-    if (dumped.status === "rejected") throw dumped.reason;
-    if (printed.status === "rejected") throw printed.reason;
+    if (dumped.status === "rejected" || printed.status === "rejected") {
+      // pg_dump cannot import the snapshot once the session that exported it was cut ("invalid
+      // snapshot identifier"): then the cause is that lost connection, not the dump
+      await execute(tx, commit()).catch((e: unknown) => {
+        if (isConnectionLoss(e)) throw e;
+      });
+      throw dumped.status === "rejected" ? dumped.reason : (printed as PromiseRejectedResult).reason;
+    }
     const dump = dumped.value;
     await execute(tx, commit());
     stopIfCancelled(req.signal);

@@ -192,6 +192,35 @@ describe("takeBackup", () => {
     expect(await readdir(ws.backupDir)).toEqual([]);
   });
 
+  it("should fail with CONNECTION_LOST, keeping no file, when the session that exported the dump's snapshot is cut", async () => {
+    const real = await pgBinaries();
+    const fake = path.join(ws.root, "cutting-bin");
+    await execa("mkdir", ["-p", fake]);
+    // before the dump imports the snapshot, the run's own sessions (the exporting one among them) are terminated
+    const cut = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name ~ '^atomic-etl:[0-9a-f]{8}$'`;
+    await writeFile(
+      path.join(fake, "pg_dump"),
+      [
+        "#!/bin/sh",
+        `case "$*" in *--snapshot=*) PGAPPNAME=cutter "${real.psql}" -qAt -c "${cut}" > /dev/null || exit 98 ;; esac`,
+        `exec "${real.pg_dump}" "$@"`,
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    for (const t of ["pg_restore", "psql"])
+      await writeFile(path.join(fake, t), `#!/bin/sh\nexec "${real.dir}/${t}" "$@"\n`, { mode: 0o755 });
+    process.env.PG_BIN_DIR = fake;
+    const before = await stateOf(db.url);
+
+    const f = await failure(etl.import({ release: "A", url: db.url }));
+
+    expect(f.error.code).toBe("CONNECTION_LOST");
+    expect(f.error.step).toBe("backup");
+    expect(f.error.data).toBe("untouched");
+    expect(await stateOf(db.url)).toEqual(before);
+    expect(await readdir(ws.backupDir)).toEqual([]);
+  });
+
   it("should refuse --no-backup in production with NO_BACKUP_FORBIDDEN unless the config allows it", async () => {
     const before = await stateOf(db.url);
     const f = await failure(etl.import({ release: "A", url: db.url, env: "production", force: true, backup: false }));
