@@ -82,7 +82,10 @@ describe("atomic-etl import under SIGINT and SIGTERM", () => {
   it("should log a progress line per table every few seconds when stderr is not a terminal", async () => {
     // a tick every 10 ms: on a quiet machine a table of this bench can load in under 0.2 s (a CI run saw no line at 0.2 s)
     const target = other(bench.current);
-    const run = spawnCli(["import", target, "--config", FAULT_CONFIG, "--no-backup"], bench.runEnv({ ATOMIC_ETL_PROGRESS_SECONDS: "0.01" }));
+    const run = spawnCli(
+      ["import", target, "--config", FAULT_CONFIG, "--no-backup"],
+      bench.runEnv({ ATOMIC_ETL_PROGRESS_SECONDS: "0.01" }),
+    );
     const r = await run.done;
     expect(r.code).toBe(0);
     bench.current = target;

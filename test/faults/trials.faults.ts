@@ -52,7 +52,8 @@ describe("faults, full size", () => {
     expect(s.partialStates).toBe(0);
     expect(s.ledger.disagreed).toBe(0);
     expect(s.problems).toEqual([]);
-    for (const p of FAULT_POINTS) expect(s.byPoint[p], p).toBeGreaterThanOrEqual(2);
+    // round robin from a random offset: every point gets at least its whole share
+    for (const p of FAULT_POINTS) expect(s.byPoint[p], p).toBeGreaterThanOrEqual(Math.floor(CRASHES / FAULT_POINTS.length));
   });
 
   it(`should fail with CONNECTION_LOST and leave the old release after each of ${CRASHES} terminated backends`, async () => {
