@@ -5,7 +5,7 @@ import { execa } from "execa";
 import type { Logger } from "pino";
 import { connect, pgTx } from "../db/pg-client.js";
 import { isConnectionLoss } from "../db/pg-errors.js";
-import { execute, query } from "../db/prisma-like.js";
+import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import { silentLogger } from "../reporting/logger.js";
 import { beginSnapshot, commit, exportSnapshot, serverVersion } from "../sql/backup-statements.js";
@@ -104,27 +104,7 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
     await (await open(tmpDump, "wx", 0o600)).close();
     await chmod(tmpDump, 0o600); // whatever the umask
 
-    // One snapshot for the identity, fingerprints, columns, partitions and the dump. pg_dump can
-    // import the snapshot only on this same database, so the identity read here is the dump's.
-    await execute(tx, beginSnapshot());
-    const [snap] = await query<{ s: string }>(tx, exportSnapshot());
-    const contents = await readDumpContents(tx, req.schema, req.tables, req.mode);
-    const only = req.mode === "tables" ? [...req.tables.map((name) => ({ schema: req.schema, name })), ...contents.dataEntries] : [];
-    // pg_dump and the fingerprints read the same snapshot at the same time, each on its own backend
-    const [dumped, printed] = await Promise.allSettled([
-      runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only, req.signal),
-      fingerprintContents(tx, req.schema, contents),
-    ]);
-    if (dumped.status === "rejected" || printed.status === "rejected") {
-      // pg_dump cannot import the snapshot once the session that exported it was cut ("invalid
-      // snapshot identifier"): then the cause is that lost connection, not the dump
-      await execute(tx, commit()).catch((e: unknown) => {
-        if (isConnectionLoss(e)) throw e;
-      });
-      throw dumped.status === "rejected" ? dumped.reason : (printed as PromiseRejectedResult).reason;
-    }
-    const dump = dumped.value;
-    await execute(tx, commit());
+    const { contents, dump } = await dumpInOneSnapshot(tx, tool, req, tmpDump);
     stopIfCancelled(req.signal);
     // the read-back by pg_restore and the checksum read the finished dump side by side
     const [, sha256] = await Promise.all([
@@ -170,6 +150,32 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * One snapshot for the identity, fingerprints, columns, partitions and the dump. pg_dump can
+ * import the snapshot only on this same database, so the identity read here is the dump's.
+ * pg_dump and the fingerprints read it at the same time, each on its own backend.
+ */
+async function dumpInOneSnapshot(tx: TxLike, tool: ResolvedTool, req: BackupRequest, tmpDump: string) {
+  await execute(tx, beginSnapshot());
+  const [snap] = await query<{ s: string }>(tx, exportSnapshot());
+  const contents = await readDumpContents(tx, req.schema, req.tables, req.mode);
+  const only = req.mode === "tables" ? [...req.tables.map((name) => ({ schema: req.schema, name })), ...contents.dataEntries] : [];
+  const [dumped, printed] = await Promise.allSettled([
+    runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only, req.signal),
+    fingerprintContents(tx, req.schema, contents),
+  ]);
+  if (dumped.status === "rejected" || printed.status === "rejected") {
+    // pg_dump cannot import the snapshot once the session that exported it was cut ("invalid
+    // snapshot identifier"): then the cause is that lost connection, not the dump
+    await execute(tx, commit()).catch((e: unknown) => {
+      if (isConnectionLoss(e)) throw e;
+    });
+    throw dumped.status === "rejected" ? dumped.reason : (printed as PromiseRejectedResult).reason;
+  }
+  await execute(tx, commit());
+  return { contents, dump: dumped.value };
 }
 
 /** Creates the backup folder (0700) and sweeps it; a folder that cannot be made or read is BACKUP_FAILED. */
