@@ -2,18 +2,11 @@ import type { EnvironmentSettings } from "../config/environments.js";
 import { EtlError } from "../errors.js";
 import { redactUrl } from "../reporting/redact.js";
 import type { QualifiedName } from "../sql/quote.js";
-import {
-  blockingSessions,
-  clearStatsSnapshot,
-  type LockMode,
-  lockTables,
-  releaseSavepoint,
-  rollbackToSavepoint,
-  savepoint,
-} from "../sql/locks.js";
+import { blockingSessions, clearStatsSnapshot, type LockMode, lockTables } from "../sql/locks.js";
 import { setLocal } from "../sql/session.js";
 import { pgErrorInfo } from "./pg-errors.js";
 import { execute, query, type TxLike } from "./prisma-like.js";
+import { inSavepoint } from "./savepoint.js";
 
 /** How long the final phase may wait for its locks: per attempt, how often, and the pause between. */
 export interface LockBudget {
@@ -73,12 +66,17 @@ export async function withLockBudget<T>(tx: TxLike, opts: FinalPhaseOptions, wor
   const started = performance.now();
   let blockers: Blocker[] = [];
   for (let attempt = 1; ; attempt++) {
-    await execute(tx, savepoint(SAVEPOINT));
-    try {
-      await query(tx, setLocal("lock_timeout", budget.timeoutMs));
-      await execute(tx, lockTables(opts.tables, opts.mode));
-      const result = await work();
-      await execute(tx, releaseSavepoint(SAVEPOINT));
+    const attempted = await inSavepoint(
+      tx,
+      SAVEPOINT,
+      async () => {
+        await query(tx, setLocal("lock_timeout", budget.timeoutMs));
+        await execute(tx, lockTables(opts.tables, opts.mode));
+        return work();
+      },
+      (e) => pgErrorInfo(e).sqlstate === LOCK_NOT_AVAILABLE,
+    );
+    if (attempted.ok) {
       await query(tx, setLocal("lock_timeout", opts.restoreLockTimeoutMs));
       opts.log("locks taken within the lock budget", {
         attempts: attempt,
@@ -86,21 +84,17 @@ export async function withLockBudget<T>(tx: TxLike, opts: FinalPhaseOptions, wor
         tables: opts.tables.length,
         durationMs: Math.round(performance.now() - started),
       });
-      return result;
-    } catch (e) {
-      if (pgErrorInfo(e).sqlstate !== LOCK_NOT_AVAILABLE) throw e;
-      await execute(tx, rollbackToSavepoint(SAVEPOINT));
-      await execute(tx, releaseSavepoint(SAVEPOINT));
-      blockers = await findBlockers(tx, opts.tables, opts.mode);
-      opts.log("lock attempt timed out", {
-        attempt,
-        of: budget.retries + 1,
-        lockTimeoutMs: budget.timeoutMs,
-        blockers: blockers.map((b) => b.pid),
-      });
-      if (attempt > budget.retries) break;
-      await sleep(budget.backoffMs * 2 ** (attempt - 1));
+      return attempted.value;
     }
+    blockers = await findBlockers(tx, opts.tables, opts.mode);
+    opts.log("lock attempt timed out", {
+      attempt,
+      of: budget.retries + 1,
+      lockTimeoutMs: budget.timeoutMs,
+      blockers: blockers.map((b) => b.pid),
+    });
+    if (attempt > budget.retries) break;
+    await sleep(budget.backoffMs * 2 ** (attempt - 1));
   }
   throw lockTimeoutError(opts, blockers, Math.round(performance.now() - started));
 }

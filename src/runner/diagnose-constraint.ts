@@ -1,12 +1,12 @@
 import { type PgErrorInfo, pgErrorInfo } from "../db/pg-errors.js";
 import { execute, type PrismaClientLike, query, type TxLike } from "../db/prisma-like.js";
+import { probeInSavepoint } from "../db/savepoint.js";
 import { EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { readRecords } from "../sources/read-records.js";
 import { insertBatch } from "../sql/bulk.js";
 import { constraintColumns, partitionTree } from "../sql/catalog.js";
 import { createProbePartition, createProbeTable } from "../sql/ddl.js";
-import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
 import { readWriteTransaction } from "../sql/session.js";
 import { boundedName } from "../strategies/staging.js";
 import { fieldName, keyModeOf } from "./diagnose-scan.js";
@@ -84,8 +84,7 @@ async function createProbe(tx: TxLike, t: TablePlan): Promise<string> {
 async function attempt(tx: TxLike, t: TablePlan, probe: string, rows: readonly Row[]): Promise<string | null> {
   const into = { schema: "pg_temp", name: probe };
   const identity = new Set(t.info.columns.filter((c) => c.isIdentity).map((c) => c.name));
-  await execute(tx, savepoint(SAVEPOINT));
-  try {
+  const e = await probeInSavepoint(tx, SAVEPOINT, async () => {
     for (const g of groupByDefaults(t.info, [...rows]))
       await execute(
         tx,
@@ -97,13 +96,8 @@ async function attempt(tx: TxLike, t: TablePlan, probe: string, rows: readonly R
           g.columns.some((c) => identity.has(c)),
         ),
       );
-    return null;
-  } catch (e) {
-    return pgErrorInfo(e).sqlstate ?? "unknown";
-  } finally {
-    await execute(tx, rollbackToSavepoint(SAVEPOINT));
-    await execute(tx, releaseSavepoint(SAVEPOINT));
-  }
+  });
+  return e === null ? null : (pgErrorInfo(e).sqlstate ?? "unknown");
 }
 
 /** The columns a per-record refusal is about, as far as Postgres says. */

@@ -1,9 +1,9 @@
 import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
+import { inSavepoint } from "../db/savepoint.js";
 import { orphanRows } from "../sql/bulk.js";
 import { constraintDefinition, type ForeignKeyInfo, ownsTables, secondaryIndexes, type TableInfo } from "../sql/catalog.js";
 import { addConstraint, analyze, dropConstraint, dropIndex } from "../sql/ddl.js";
-import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
 import { maintenanceWorkMem } from "../sql/session.js";
 
 /** An FK whose re-validation found a child row without a parent; the runner names the record. */
@@ -54,20 +54,20 @@ export async function deferIndexesAndForeignKeys(tx: TxLike, targets: readonly T
       await query(tx, maintenanceWorkMem());
       for (const i of indexes) await execute(tx, { text: i.definition, values: [] });
       for (const [fk, definition] of definitions) {
-        await execute(tx, savepoint(SAVEPOINT));
-        try {
-          await execute(tx, addConstraint(fk, definition));
-          await execute(tx, releaseSavepoint(SAVEPOINT));
-        } catch (e) {
-          await execute(tx, rollbackToSavepoint(SAVEPOINT));
-          if (pgErrorInfo(e).sqlstate !== "23503") throw e;
-          const [orphan] = await query<Record<string, unknown>>(tx, orphanRows(fk.table, fk.columns, fk.references, fk.referencedColumns));
-          if (!orphan) throw e;
-          throw new OrphanFound(
-            fk,
-            fk.columns.map((c) => orphan[c]),
-          );
-        }
+        // an FK that does not hold: find the row that breaks it, in the transaction as it was
+        const added = await inSavepoint(
+          tx,
+          SAVEPOINT,
+          () => execute(tx, addConstraint(fk, definition)),
+          (e) => pgErrorInfo(e).sqlstate === "23503",
+        );
+        if (added.ok) continue;
+        const [orphan] = await query<Record<string, unknown>>(tx, orphanRows(fk.table, fk.columns, fk.references, fk.referencedColumns));
+        if (!orphan) throw added.error;
+        throw new OrphanFound(
+          fk,
+          fk.columns.map((c) => orphan[c]),
+        );
       }
       for (const t of targets) await execute(tx, analyze(t));
       return { indexes: indexes.length, foreignKeys: definitions.size };

@@ -6,7 +6,7 @@ import type { QualifiedName } from "../sql/quote.js";
 import type { ColumnInfo } from "../sql/catalog.js";
 import { createStaging, dropNotNull } from "../sql/ddl.js";
 import { relaxStaging } from "../sql/merge.js";
-import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
+import { inSavepoint } from "../db/savepoint.js";
 import { infosOf, type StrategyContext } from "./strategy.js";
 
 /** Every relation a strategy creates starts with this; none outlives its transaction. */
@@ -56,41 +56,44 @@ export async function createStagingTables(
 ): Promise<Map<string, QualifiedName> | null> {
   const started = performance.now();
   const staged = new Map<string, QualifiedName>();
-  await execute(ctx.tx, savepoint(SAVEPOINT));
-  try {
-    for (const t of infosOf(ctx)) {
-      const stage = { schema: "pg_temp", name: stagingName(t.name) };
-      await execute(ctx.tx, createStaging(stage.name, t, { constraints: true }));
-      // identity values missing from the release are drawn at the final insert; a trigger fills its columns there
-      for (const c of t.columns) if ((c.isIdentity || c.filledByTrigger) && !c.nullable) await execute(ctx.tx, dropNotNull(stage, c.name));
-      const sequenced = ctx.mode === "plan" ? t.columns.filter(drawsFromSequence).map((c) => c.name) : [];
-      if (sequenced.length) await execute(ctx.tx, relaxStaging(stage, sequenced));
-      staged.set(t.name, stage);
-    }
-    await execute(ctx.tx, releaseSavepoint(SAVEPOINT));
+  const created = await inSavepoint(
+    ctx.tx,
+    SAVEPOINT,
+    async () => {
+      for (const t of infosOf(ctx)) {
+        const stage = { schema: "pg_temp", name: stagingName(t.name) };
+        await execute(ctx.tx, createStaging(stage.name, t, { constraints: true }));
+        // identity values missing from the release are drawn at the final insert; a trigger fills its columns there
+        for (const c of t.columns)
+          if ((c.isIdentity || c.filledByTrigger) && !c.nullable) await execute(ctx.tx, dropNotNull(stage, c.name));
+        const sequenced = ctx.mode === "plan" ? t.columns.filter(drawsFromSequence).map((c) => c.name) : [];
+        if (sequenced.length) await execute(ctx.tx, relaxStaging(stage, sequenced));
+        staged.set(t.name, stage);
+      }
+    },
+    (e) => isStagingUnavailable(pgErrorInfo(e).sqlstate),
+  );
+  if (created.ok) {
     ctx.log("staging tables created", { tables: staged.size, durationMs: Math.round(performance.now() - started) });
     return staged;
-  } catch (e) {
-    const info = pgErrorInfo(e);
-    if (!isStagingUnavailable(info.sqlstate)) throw e;
-    await execute(ctx.tx, rollbackToSavepoint(SAVEPOINT));
-    await execute(ctx.tx, releaseSavepoint(SAVEPOINT));
-    const meta = { sqlstate: info.sqlstate, detail: info.detail, hint: info.hint };
-    if (!canFallBack || ctx.settings.fallback === "fail") {
-      throw new EtlError("STAGING_UNAVAILABLE", `${strategy} cannot create its staging tables: ${info.message}`, {
-        step: "clear",
-        cause: e,
-        meta,
-        next: canFallBack
-          ? "grant TEMPORARY on the database to this role (GRANT TEMPORARY ON DATABASE … TO …) or free temp space; or set fallback: 'direct' for this environment"
-          : "grant TEMPORARY on the database to this role (GRANT TEMPORARY ON DATABASE … TO …) or free temp space",
-      });
-    }
-    ctx.warn(`${strategy} cannot create its staging tables; falling back to direct (readers may wait for the whole load)`, {
-      reason: info.message,
-      ...meta,
-      tables: ctx.tables.length,
-    });
-    return null;
   }
+  const e = created.error;
+  const info = pgErrorInfo(e);
+  const meta = { sqlstate: info.sqlstate, detail: info.detail, hint: info.hint };
+  if (!canFallBack || ctx.settings.fallback === "fail") {
+    throw new EtlError("STAGING_UNAVAILABLE", `${strategy} cannot create its staging tables: ${info.message}`, {
+      step: "clear",
+      cause: e,
+      meta,
+      next: canFallBack
+        ? "grant TEMPORARY on the database to this role (GRANT TEMPORARY ON DATABASE … TO …) or free temp space; or set fallback: 'direct' for this environment"
+        : "grant TEMPORARY on the database to this role (GRANT TEMPORARY ON DATABASE … TO …) or free temp space",
+    });
+  }
+  ctx.warn(`${strategy} cannot create its staging tables; falling back to direct (readers may wait for the whole load)`, {
+    reason: info.message,
+    ...meta,
+    tables: ctx.tables.length,
+  });
+  return null;
 }

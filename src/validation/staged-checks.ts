@@ -1,13 +1,13 @@
 import type { Scope } from "../config/schema.js";
 import { execute, query, type TxLike } from "../db/prisma-like.js";
 import { pgErrorInfo } from "../db/pg-errors.js";
+import { inSavepoint } from "../db/savepoint.js";
 import { EtlError } from "../errors.js";
 import { type RefusalPlace, type RefusedKey, RecordRefusal } from "./record-refusal.js";
 import type { TableInfo } from "../sql/catalog.js";
 import type { QualifiedName } from "../sql/quote.js";
 import { countRows } from "../sql/bulk.js";
 import { dropIndex } from "../sql/ddl.js";
-import { releaseSavepoint, rollbackToSavepoint, savepoint } from "../sql/locks.js";
 import { maintenanceWorkMem } from "../sql/session.js";
 import {
   collisionsOutsideScope,
@@ -99,17 +99,16 @@ async function checkScope(tx: TxLike, s: StagedTarget, scope: Scope): Promise<vo
  * leaves the staging table as it was.
  */
 async function keysAreUnique(tx: TxLike, stage: QualifiedName, columns: readonly string[]): Promise<boolean> {
-  await execute(tx, savepoint(UNIQUE_PROBE));
-  try {
-    await execute(tx, uniqueProbe(stage, columns));
-    await execute(tx, dropIndex(stage.schema, UNIQUE_PROBE));
-    await execute(tx, releaseSavepoint(UNIQUE_PROBE));
-    return true;
-  } catch (e) {
-    await execute(tx, rollbackToSavepoint(UNIQUE_PROBE));
-    if (pgErrorInfo(e).sqlstate === "23505") return false;
-    throw e;
-  }
+  const built = await inSavepoint(
+    tx,
+    UNIQUE_PROBE,
+    async () => {
+      await execute(tx, uniqueProbe(stage, columns));
+      await execute(tx, dropIndex(stage.schema, UNIQUE_PROBE));
+    },
+    (e) => pgErrorInfo(e).sqlstate === "23505",
+  );
+  return built.ok;
 }
 
 async function checkUniqueKeys(tx: TxLike, s: StagedTarget): Promise<void> {
