@@ -6,7 +6,7 @@
  * A throwaway cluster gets a table of `--rows` rows made by generate_series, shaped like
  * player_match_stats (ints, numeric, float, timestamptz). The script then times, warm:
  * - `count(*)`: the sequential scan alone;
- * - `fingerprintTable` in format 2 (the default: hash_record_extended of each row, mixed by hashint8extended, a sum);
+ * - `fingerprintTable` in format 2 (the default: hash_record_extended of each row, floats and numerics by their binary form, mixed, a sum);
  * - the same in format 1 (md5 of each row's text), what fingerprints stored by older versions
  *   are compared in;
  * and prints the medians, rows/s and the table's size. Never asserts on time.

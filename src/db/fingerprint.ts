@@ -2,6 +2,7 @@ import {
   FORMAT_2_TAG,
   type FingerprintFormat,
   type HashedColumn,
+  columnRead,
   fingerprint as fingerprintSql,
   hashedColumns,
 } from "../sql/fingerprint.js";
@@ -40,11 +41,11 @@ export interface RowHashing {
  */
 export async function rowHashing(db: TxLike, table: QualifiedName, format?: FingerprintFormat): Promise<RowHashing> {
   if (format === 1) return { format, columns: [] };
-  const rows = await query<{ name: string; hashed: number | string; supported: number | string }>(db, hashedColumns(table));
+  const rows = await query<{ name: string; read: string; supported: number | string }>(db, hashedColumns(table));
   const supported = Number(rows[0]?.supported ?? 1) === 1;
   if (format === 2 && !supported)
     throw new Error(`this server has no hash_record_extended (PostgreSQL 14+): it cannot check a format-2 fingerprint of ${table.name}`);
-  return { format: supported ? 2 : 1, columns: rows.map((r) => ({ name: r.name, hashed: Number(r.hashed) === 1 })) };
+  return { format: supported ? 2 : 1, columns: rows.map((r) => ({ name: r.name, read: columnRead(r.read) })) };
 }
 
 /**

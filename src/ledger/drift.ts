@@ -57,7 +57,7 @@ export async function readBuckets(
   format?: FingerprintFormat,
 ): Promise<{ fingerprint: Fingerprint; buckets: BucketPrint }> {
   const how = await rowHashing(db, table, format);
-  const keyColumns = key.map((k) => how.columns.find((c) => c.name === k) ?? { name: k, hashed: false });
+  const keyColumns = key.map((k) => how.columns.find((c) => c.name === k) ?? { name: k, read: "text" as const });
   const rows = await query<{ b: number; rows: bigint | number | string; hash: string }>(
     db,
     bucketFingerprint(table, how.format, how.columns, keyColumns, integer && key.length === 1),

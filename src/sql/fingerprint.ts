@@ -7,21 +7,20 @@ import type { Statement } from "./statement.js";
  * - 1: the first 64 bits of md5 of the row's text form. Untagged (what every version before
  *   format 2 wrote). About 5× the cost of format 2: rendering every value as text is most of it.
  * - 2: `hash_record_extended` of the row (PostgreSQL 14+): the server's own 64-bit hash of each
- *   value, the one hash partitioning relies on staying stable. Equal values hash equal (so
- *   numeric 1.0 and 1.00, or float −0 and 0, count as the same row). Columns whose type has no
- *   hash function, whose hash is not the same in another database (enums hash their OID), that
- *   treats distinct values as equal (interval: '1 mon' and '30 days'), or whose collation is
- *   nondeterministic, enter as their text in the C collation: see {@link HASHED_TYPES}. Each
- *   row's hash is mixed by `hashint8extended` before the sum. Tagged `v2:` in the hash.
+ *   value, the one hash partitioning relies on staying stable. Each column enters in the form
+ *   that keeps every distinct value distinct (see {@link ColumnRead}); the row's hash, linear in
+ *   its columns' hashes, is then mixed (`hashint8extended(h, h)`: the seed carries all 64 bits)
+ *   before the sum, so values swapped between rows still change it. Tagged `v2:` in the hash.
  */
 export type FingerprintFormat = 1 | 2;
 
 export const FORMAT_2_TAG = "v2:";
 
 /**
- * Built-in types (by `pg_catalog` name, domains over them and arrays of them included) whose
- * values format 2 hashes as they are; any other column is hashed as its text. Each has an
- * extended hash function whose result depends only on the value (not on OIDs or the session).
+ * Built-in scalar types (by `pg_catalog` name, domains over them included) whose own hash
+ * function format 2 uses: it depends only on the value (not on OIDs or the session), and no
+ * value but NULL hashes to 0. Under a nondeterministic collation a text column is not among
+ * them (its hash ignores case or accents). bpchar ignores trailing spaces, as bpchar does.
  */
 export const HASHED_TYPES = [
   "bool",
@@ -34,9 +33,6 @@ export const HASHED_TYPES = [
   "text",
   "varchar",
   "bpchar",
-  "numeric",
-  "float4",
-  "float8",
   "date",
   "time",
   "timetz",
@@ -44,31 +40,80 @@ export const HASHED_TYPES = [
   "timestamptz",
   "uuid",
   "bytea",
-  "jsonb",
   "inet",
   "cidr",
   "macaddr",
   "macaddr8",
 ] as const;
 
-/** A column as format 2 reads it: by its own hash, or as text. */
-export interface HashedColumn {
-  name: string;
-  hashed: boolean;
-}
+/**
+ * Built-in scalar types whose hash calls distinct values equal, or hashes one like NULL, and so
+ * enter as their binary form (its send function): float `0`, `-0` and NULL all hash 0; numeric
+ * `1.0` and `1.00` hash equal (and NaN like NULL); interval `1 mon` and `30 days` hash equal.
+ * The binary forms hold every bit, and depend on no session setting or encoding.
+ */
+export const SEND_FUNCTIONS = {
+  float4: "float4send",
+  float8: "float8send",
+  numeric: "numeric_send",
+  interval: "interval_send",
+} as const;
 
 /**
- * The table's columns in order, each with whether format 2 can hash it as it is (1 or 0), and
+ * Element types of arrays that enter by `array_send`: binary elements and the dimensions (an
+ * array's hash ignores its shape, and hashes a NULL element and a float 0 alike). Arrays of any
+ * other element type (text-like ones, whose binary form follows the client's encoding) enter as
+ * their text.
+ */
+export const BINARY_ARRAY_ELEMENTS = [
+  "bool",
+  "int2",
+  "int4",
+  "int8",
+  "oid",
+  "float4",
+  "float8",
+  "numeric",
+  "date",
+  "time",
+  "timetz",
+  "timestamp",
+  "timestamptz",
+  "interval",
+  "uuid",
+  "bytea",
+] as const;
+
+/**
+ * How format 2 reads a column: `value` (its own hash), `send:<type>` (its binary form, by
+ * {@link SEND_FUNCTIONS}), `array` (`array_send`), or `text` (its text in the C collation: types
+ * without a stable hash, enums, whose hash is their OID, json, jsonb, composites, ranges …).
+ */
+export type ColumnRead = "value" | "text" | "array" | `send:${keyof typeof SEND_FUNCTIONS}`;
+
+/** A column as format 2 reads it. */
+export interface HashedColumn {
+  name: string;
+  read: ColumnRead;
+}
+
+const list = (names: readonly string[]) => `ARRAY[${names.map((t) => `'${t}'`).join(", ")}]::text[]`;
+const builtIn = (t: string, names: readonly string[]) =>
+  `(${t}.typnamespace = 'pg_catalog'::regnamespace AND ${t}.typname::text = ANY(${list(names)}))`;
+
+/**
+ * The table's columns in order, each with how format 2 reads it ({@link ColumnRead}), and
  * whether the server has `hash_record_extended` at all (PostgreSQL 14+). No bind parameters:
  * the restore runs it in a psql session. The type names are this file's constants.
  */
 export function hashedColumns(table: QualifiedName): Statement {
-  const names = `ARRAY[${HASHED_TYPES.map((t) => `'${t}'`).join(", ")}]::text[]`;
-  const typeIsHashed = (t: string) => `(${t}.typnamespace = 'pg_catalog'::regnamespace AND ${t}.typname::text = ANY(${names}))`;
+  const deterministic = `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation AND NOT co.collisdeterministic)`;
   return {
     text: `SELECT a.attname::text AS name,
-        (CASE WHEN e.typcategory = 'A' AND el.oid IS NOT NULL THEN ${typeIsHashed("el")} ELSE ${typeIsHashed("e")} END
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation AND NOT co.collisdeterministic))::int AS hashed,
+        CASE WHEN e.typcategory = 'A' AND el.oid IS NOT NULL THEN (CASE WHEN ${builtIn("el", BINARY_ARRAY_ELEMENTS)} THEN 'array' ELSE 'text' END)
+             WHEN ${builtIn("e", Object.keys(SEND_FUNCTIONS))} THEN 'send:' || e.typname::text
+             WHEN ${builtIn("e", HASHED_TYPES)} AND ${deterministic} THEN 'value'
+             ELSE 'text' END AS read,
         (current_setting('server_version_num')::int >= 140000)::int AS supported
       FROM pg_catalog.pg_attribute a
       JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
@@ -80,19 +125,30 @@ export function hashedColumns(table: QualifiedName): Statement {
   };
 }
 
-/** A record of `columns` of alias `t`, each hashable as it is or as its text in the C collation (bytes, whatever the column's collation). */
-function hashedRow(columns: readonly HashedColumn[]): string {
-  return `ROW(${columns.map((c) => `t.${quoteIdent(c.name)}${c.hashed ? "" : '::text COLLATE "C"'}`).join(", ")})`;
+/** Parses a `read` from {@link hashedColumns}; anything unexpected reads as text. */
+export function columnRead(read: string): ColumnRead {
+  if (read === "value" || read === "array") return read;
+  const type = read.startsWith("send:") ? read.slice(5) : "";
+  return Object.hasOwn(SEND_FUNCTIONS, type) ? (read as ColumnRead) : "text";
+}
+
+function readColumn(c: HashedColumn): string {
+  const col = `t.${quoteIdent(c.name)}`;
+  if (c.read === "value") return col;
+  if (c.read === "array") return `pg_catalog.array_send(${col})`;
+  if (c.read === "text") return `${col}::text COLLATE "C"`;
+  return `pg_catalog.${SEND_FUNCTIONS[c.read.slice(5) as keyof typeof SEND_FUNCTIONS]}(${col})`;
 }
 
 /** Per row of alias `t`, a signed 64-bit hash in the given format (`columns`: format 2's columns, in table order). */
 export function rowHash(format: FingerprintFormat, columns: readonly HashedColumn[]): string {
+  if (format === 1) return `('x' || left(md5(t::text), 16))::bit(64)::bigint`;
   // hash_record_extended combines its columns' hashes linearly (h = 31·h + h(col)), so a plain sum
-  // over rows would be a sum of per-column sums, blind to values swapped between rows;
-  // hashint8extended mixes each row's hash non-linearly first
-  return format === 1
-    ? `('x' || left(md5(t::text), 16))::bit(64)::bigint`
-    : `hashint8extended(hash_record_extended(${hashedRow(columns)}, 0), 0)`;
+  // over rows would be a sum of per-column sums, blind to values swapped between rows; it is mixed
+  // non-linearly first. hashint8extended folds its value to 32 bits, so h is also its seed, which
+  // enters whole (the planner computes h twice: measured cheaper than a subquery that computes it once)
+  const h = `hash_record_extended(ROW(${columns.map(readColumn).join(", ")}), 0)`;
+  return `hashint8extended(${h}, ${h})`;
 }
 
 /**

@@ -110,6 +110,46 @@ describe("fingerprint format 2", () => {
     expect((await print()).hash).not.toBe(base.hash);
   });
 
+  it("should tell NULL from values whose hash is 0, and see the scale of a numeric and the shape of an array", async () => {
+    await sql(
+      a.url,
+      "CREATE TABLE ev (id int PRIMARY KEY, score float8, payload jsonb, tags float4[], amount numeric, ints int[])",
+      "INSERT INTO ev VALUES (1, 0, '{}', '{0,1}', 1.0, '{1,2,3,4}'), (2, 1.5, '\"x\"', '{2}', 2, '{5}')",
+    );
+    const ev = { schema: "public", name: "ev" };
+    const print = () => withTx(a.url, (tx) => fingerprintTable(tx, ev));
+    const base = await print();
+    // each of these hashed the same as the value before it under the plain hash functions
+    const changes = [
+      "score = NULL WHERE id = 1", // float8 0 hashes 0, like NULL
+      "score = '-0' WHERE id = 1",
+      "payload = NULL WHERE id = 1", // jsonb {} hashes 0
+      "payload = '[]' WHERE id = 1",
+      "payload = '[\"x\"]' WHERE id = 2", // jsonb x and [x] hash alike
+      "tags = '{NULL,1}' WHERE id = 1", // a NULL element and a 0.0 element
+      "amount = 1.00 WHERE id = 1",
+      "ints = '{{1,2},{3,4}}' WHERE id = 1", // an array's hash ignores its dimensions
+    ];
+    for (const set of changes) {
+      const c = await connect(a.url, "atomic-etl:test");
+      try {
+        await c.query("BEGIN");
+        await c.query(`UPDATE ev SET ${set}`);
+        expect((await fingerprintTable(pgTx(c), ev)).hash, set).not.toBe(base.hash);
+        await c.query("ROLLBACK");
+      } finally {
+        await c.end();
+      }
+    }
+    expect(await print()).toEqual(base);
+    // hashint8extended(h, 0) alone folds h to 32 bits: rows (1, 51053) and (1, 189187) then collide
+    await sql(a.url, "CREATE TABLE k (id int PRIMARY KEY, team int)", "INSERT INTO k VALUES (1, 51053)");
+    const k = { schema: "public", name: "k" };
+    const before = await withTx(a.url, (tx) => fingerprintTable(tx, k));
+    await sql(a.url, "UPDATE k SET team = 189187");
+    expect((await withTx(a.url, (tx) => fingerprintTable(tx, k))).hash).not.toBe(before.hash);
+  });
+
   it("should still compute format 1 (md5 of the row's text) for fingerprints an older version stored", async () => {
     await sql(a.url, ...SCHEMA(false));
     const [old] = await sql<{ rows: string; hash: string }>(
