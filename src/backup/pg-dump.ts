@@ -10,6 +10,7 @@ import { EtlError } from "../errors.js";
 import { silentLogger } from "../reporting/logger.js";
 import { beginSnapshot, commit, exportSnapshot, serverVersion } from "../sql/backup-statements.js";
 import type { QualifiedName } from "../sql/quote.js";
+import { setLocal } from "../sql/session.js";
 import { backupId, manifestPathOf, temporaryPathOf } from "./backup-files.js";
 import { diesWithParent } from "./child-lifetime.js";
 import { compressionChoices, lacksCompression } from "./compression.js";
@@ -159,6 +160,9 @@ export async function takeBackup(req: BackupRequest): Promise<BackupResult> {
  */
 async function dumpInOneSnapshot(tx: TxLike, tool: ResolvedTool, req: BackupRequest, tmpDump: string) {
   await execute(tx, beginSnapshot());
+  // the session sits idle in its transaction while pg_dump reads: a database-wide
+  // idle_in_transaction_session_timeout shorter than the dump would end it, and the snapshot with it
+  await query(tx, setLocal("idle_in_transaction_session_timeout", 0));
   const [snap] = await query<{ s: string }>(tx, exportSnapshot());
   const contents = await readDumpContents(tx, req.schema, req.tables, req.mode);
   const only = req.mode === "tables" ? [...req.tables.map((name) => ({ schema: req.schema, name })), ...contents.dataEntries] : [];
@@ -166,17 +170,28 @@ async function dumpInOneSnapshot(tx: TxLike, tool: ResolvedTool, req: BackupRequ
     runPgDump(tool, req.url, tmpDump, snap?.s ?? "", only, req.signal),
     fingerprintContents(tx, req.schema, contents),
   ]);
-  if (dumped.status === "rejected" || printed.status === "rejected") {
-    // pg_dump cannot import the snapshot once the session that exported it was cut ("invalid
-    // snapshot identifier"): then the cause is that lost connection, not the dump
-    await execute(tx, commit()).catch((e: unknown) => {
-      if (isConnectionLoss(e)) throw e;
-    });
-    throw dumped.status === "rejected" ? dumped.reason : (printed as PromiseRejectedResult).reason;
+  if (dumped.status === "rejected") {
+    // pg_dump cannot import a snapshot whose exporting session was cut: then the cause is that
+    // lost connection, not the dump. Any other pg_dump error is reported as it is.
+    if (snapshotGone(dumped.reason)) {
+      const loss = printed.status === "rejected" && isConnectionLoss(printed.reason) ? printed.reason : await lostOnCommit(tx);
+      if (loss) throw loss;
+    }
+    throw dumped.reason;
   }
+  if (printed.status === "rejected") throw printed.reason;
   await execute(tx, commit());
   return { contents, dump: dumped.value };
 }
+
+const snapshotGone = (e: unknown) => e instanceof EtlError && e.message.includes("invalid snapshot identifier");
+
+/** The connection loss a COMMIT of the snapshot's session runs into, or null when it commits (or fails otherwise). */
+const lostOnCommit = (tx: TxLike): Promise<unknown> =>
+  execute(tx, commit()).then(
+    () => null,
+    (e: unknown) => (isConnectionLoss(e) ? e : null),
+  );
 
 /** Creates the backup folder (0700) and sweeps it; a folder that cannot be made or read is BACKUP_FAILED. */
 async function openBackupDir(dir: string, log: Logger): Promise<SweepResult> {

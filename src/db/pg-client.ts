@@ -22,7 +22,7 @@ export function pgTx(client: pg.Client | pg.PoolClient): TxLike {
   };
 }
 
-/** Opens a plain connection (for the lock, snapshots and proofs outside the Prisma transaction). */
+/** Opens a plain connection (for the lock, snapshots and proofs outside the Prisma transaction); `applicationName` names it unless the URL already does. */
 export async function connect(url: string, applicationName = "atomic-etl"): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url, application_name: applicationName });
   c.on("error", () => undefined);

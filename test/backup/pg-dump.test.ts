@@ -192,24 +192,27 @@ describe("takeBackup", () => {
     expect(await readdir(ws.backupDir)).toEqual([]);
   });
 
-  it("should fail with CONNECTION_LOST, keeping no file, when the session that exported the dump's snapshot is cut", async () => {
+  /** A pg_dump that runs `before` (shell) when asked to dump from a snapshot, then the real one; the real pg_restore and psql. */
+  async function pgDumpThat(name: string, before: string): Promise<void> {
     const real = await pgBinaries();
-    const fake = path.join(ws.root, "cutting-bin");
+    const fake = path.join(ws.root, name);
     await execa("mkdir", ["-p", fake]);
-    // before the dump imports the snapshot, the run's own sessions (the exporting one among them) are terminated
-    const cut = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name ~ '^atomic-etl:[0-9a-f]{8}$'`;
     await writeFile(
       path.join(fake, "pg_dump"),
-      [
-        "#!/bin/sh",
-        `case "$*" in *--snapshot=*) PGAPPNAME=cutter "${real.psql}" -qAt -c "${cut}" > /dev/null || exit 98 ;; esac`,
-        `exec "${real.pg_dump}" "$@"`,
-      ].join("\n"),
+      ["#!/bin/sh", `case "$*" in *--snapshot=*) ${before} ;; esac`, `exec "${real.pg_dump}" "$@"`].join("\n"),
       { mode: 0o755 },
     );
     for (const t of ["pg_restore", "psql"])
       await writeFile(path.join(fake, t), `#!/bin/sh\nexec "${real.dir}/${t}" "$@"\n`, { mode: 0o755 });
     process.env.PG_BIN_DIR = fake;
+  }
+
+  // the run's own sessions in this test's database (the one exporting the snapshot among them)
+  const cutRunSessions = async () =>
+    `PGAPPNAME=cutter "${(await pgBinaries()).psql}" -qAt -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name ~ '^atomic-etl:[0-9a-f]{8}$' AND datname = current_database()" > /dev/null || exit 98`;
+
+  it("should fail with CONNECTION_LOST, keeping no file, when the session that exported the dump's snapshot is cut", async () => {
+    await pgDumpThat("cutting-bin", await cutRunSessions());
     const before = await stateOf(db.url);
 
     const f = await failure(etl.import({ release: "A", url: db.url }));
@@ -219,6 +222,32 @@ describe("takeBackup", () => {
     expect(f.error.data).toBe("untouched");
     expect(await stateOf(db.url)).toEqual(before);
     expect(await readdir(ws.backupDir)).toEqual([]);
+  });
+
+  it("should report pg_dump's own error, not the lost session, when the dump fails for its own reason", async () => {
+    await pgDumpThat(
+      "full-disk-bin",
+      `${await cutRunSessions()}; echo "pg_dump: error: could not write to output file: No space left on device" >&2; exit 1`,
+    );
+
+    const f = await failure(etl.import({ release: "A", url: db.url }));
+
+    expect(f.error.code).toBe("BACKUP_FAILED");
+    expect(f.error.message).toContain("No space left on device");
+    expect(f.error.data).toBe("untouched");
+    expect(await readdir(ws.backupDir)).toEqual([]);
+  });
+
+  it("should keep its snapshot through a dump longer than the database's idle_in_transaction_session_timeout", async () => {
+    await sql(db.url, `ALTER DATABASE "${db.name}" SET idle_in_transaction_session_timeout = '300ms'`);
+    try {
+      await pgDumpThat("slow-bin", "sleep 1");
+      const report = await etl.import({ release: "A", url: db.url });
+      expect(report.outcome).toBe("committed");
+      expect(report.backup?.id).toBeTruthy();
+    } finally {
+      await sql(db.url, `ALTER DATABASE "${db.name}" RESET idle_in_transaction_session_timeout`);
+    }
   });
 
   it("should refuse --no-backup in production with NO_BACKUP_FORBIDDEN unless the config allows it", async () => {

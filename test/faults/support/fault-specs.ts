@@ -13,7 +13,7 @@ export function clusterOf(bench: FaultBench): ThrowawayPostgres {
   return bench.fc.cluster;
 }
 
-/** The run's own connections: application_name atomic-etl:<run id prefix> (not :lock, :backup, :verify). */
+/** The run's own connections: application_name atomic-etl:<run id prefix>, the backup's snapshot session included (the URL's application_name names it); not :lock or :verify. */
 export const RUN_CONNECTION = "^atomic-etl:[0-9a-f]{8}$";
 
 export const terminateRunConnection = (url: string) =>
