@@ -9,9 +9,10 @@
  *   batches of record texts go to N worker_threads in turn, each parses, validates and encodes
  *   them, and the COPY texts come back and are taken in order (what the loader would need).
  *
- * It prints wall time and the process's CPU (all threads, `process.cpuUsage`) per way, the
- * medians of --runs in alternating order, and checks that every way produced the same COPY
- * text (sha256). Never asserts on time. A database is used only to read the catalog.
+ * Every way is loaded and run once untimed first. It prints wall time and the process's CPU
+ * (all threads, `process.cpuUsage`) per way, the medians of --runs in alternating order, and
+ * checks that every way produced the same COPY text (sha256). Never asserts on time. A
+ * database is used only to read the catalog.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -70,6 +71,7 @@ interface Job {
 function workerMain(): void {
   const { specs, dm } = workerData as { specs: TableSpec[]; dm: DataModel | undefined };
   const pipes = new Map(specs.map((s) => [s.table, pipelineFor(s, dm)]));
+  parentPort?.postMessage("ready");
   parentPort?.on("message", (job: Job) => {
     const records: unknown[] = [];
     const mayRepeat: number[] = [];
@@ -109,6 +111,8 @@ interface Way {
   name: string;
   /** COPY text of every table, in order, into the hash. */
   run(specs: TableSpec[], hash: (s: string) => void): Promise<void>;
+  /** Resolves once the way can take work (its workers loaded). */
+  ready?: Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -129,10 +133,14 @@ function workers(n: number, dir: string, specs: TableSpec[], dm: DataModel | und
   const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
   const pool = Array.from({ length: n }, () => new Worker(boot, { eval: true, workerData: { specs, dm } }));
   // each worker answers its jobs in the order it got them: one FIFO of waiting callers per worker
+  const ready = Promise.all(pool.map((w) => new Promise<void>((resolve) => w.once("message", () => resolve())))).then(() => undefined);
   const waiting = pool.map((w) => {
     const q: { resolve: (s: string) => void; reject: (e: unknown) => void }[] = [];
-    w.on("message", (copy: string) => q.shift()?.resolve(copy));
-    w.on("error", (e) => q.shift()?.reject(e));
+    void ready.then(() => w.on("message", (copy: string) => q.shift()?.resolve(copy)));
+    // a worker that dies fails every job it holds
+    w.on("error", (e) => {
+      for (const job of q.splice(0)) job.reject(e);
+    });
     return q;
   });
   const send = (i: number, job: Job) =>
@@ -142,6 +150,7 @@ function workers(n: number, dir: string, specs: TableSpec[], dm: DataModel | und
     });
   return {
     name: `${n} worker${n > 1 ? "s" : ""} (parse, validate, encode)`,
+    ready,
     async run(all, hash) {
       // round robin, at most 2 batches per worker in flight; results taken in file order
       const inFlight: Promise<string>[] = [];
@@ -183,6 +192,12 @@ async function benchMain(): Promise<void> {
     }));
     const ways = [mainThread(rel.dir, dm, batchSize), workers(1, rel.dir, specs, dm, batchSize), workers(2, rel.dir, specs, dm, batchSize)];
     const samples = new Map<string, { wallMs: number; cpuMs: number; sha: string }[]>();
+    // every way loaded and run once untimed, so no way takes the cold (JIT, module loading) slot
+    for (const way of ways) {
+      await way.ready;
+      process.stderr.write(`warm-up: ${way.name}…\n`);
+      await way.run(specs, () => undefined);
+    }
     for (let i = 0; i < runs; i++) {
       for (const way of i % 2 ? [...ways].reverse() : ways) {
         process.stderr.write(`run ${i + 1}/${runs}: ${way.name}…\n`);
