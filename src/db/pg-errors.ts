@@ -99,7 +99,12 @@ export function connectFailure(e: unknown): ConnectFailure | null {
   if (i.sqlstate === "3D000")
     return { code: "DATABASE_NOT_FOUND", why: i.message, next: "create the database, or fix its name in the URL" };
   const network = ["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"];
-  if ((typeof code === "string" && network.includes(code)) || /timeout expired|connection timeout/i.test(i.message))
+  if (
+    (typeof code === "string" && network.includes(code)) ||
+    /timeout expired|connection timeout/i.test(i.message) ||
+    i.prismaCode === "P1001" ||
+    i.kind === "DatabaseNotReachable"
+  )
     return {
       code: "CONNECTION_FAILED",
       why: i.message,

@@ -89,8 +89,8 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
   const info = pgErrorInfo(raw);
   const meta = { sqlstate: info.sqlstate, prismaCode: info.prismaCode, detail: info.detail, hint: info.hint };
   const step = ctx.step;
-  // the run's first connection is the lock's: a failure there is a connection that never was, not one lost
-  const first = step === "lock" || step === "config" ? connectFailure(raw) : null;
+  // the run's first connection is the lock's (a plan's, in preflight): a failure there is a connection that never was, not one lost
+  const first = step === "lock" || step === "config" || step === "preflight" ? connectFailure(raw) : null;
   if (first)
     return new EtlError(first.code, `cannot connect to ${ctx.where ?? "the database"}: ${first.why}`, {
       step,
