@@ -18,6 +18,12 @@ const shown = (v: unknown) => {
   return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 };
 
+/** A value as the report carries it: itself when small, else its start (a report must not carry a 10 MB string). */
+const reportable = (value: unknown) =>
+  value === null || typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && value.length <= 200)
+    ? value
+    : shown(value);
+
 /**
  * Validates one table's records: a repeated key is refused (unless the table says
  * `duplicateKeys: "last-wins"`), the user's zod schema (if any) runs on the record in the
@@ -68,6 +74,7 @@ export class RecordValidator {
       field,
       table: this.mapping.table,
       meta,
+      next: `fix ${field ? `"${field}" in ` : ""}record #${index} of ${this.file} (0-based), then run the same command again`,
     });
   }
 
@@ -150,12 +157,7 @@ export class RecordValidator {
       if ("collision" in r) throw unknownKey(r.collision, index, this.mapping, this.info, this.file, this.mode);
       if (!r.ok) {
         const { field, value, message } = r.failure;
-        // the value itself when small, else its start: a report must not carry a 10 MB string
-        const small =
-          value === null || typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && value.length <= 200);
-        this.fail(index, field, value === undefined ? message : `${message} (got ${shown(value)})`, {
-          value: small ? value : shown(value),
-        });
+        this.fail(index, field, value === undefined ? message : `${message} (got ${shown(value)})`, { value: reportable(value) });
       }
       source = r.value as Row;
     }
@@ -175,7 +177,10 @@ export class RecordValidator {
     if (r instanceof RowProblem) {
       const col = r.column;
       const field = col !== undefined && this.mode === "fields" ? (this.mapping.columnToField.get(col) ?? col) : col;
-      this.fail(index, field, r.message, { column: col });
+      this.fail(index, field, r.message, {
+        column: col,
+        ...(col !== undefined && row[col] !== undefined ? { value: reportable(row[col]) } : {}),
+      });
     }
     if (this.jsonColumns.length && text !== undefined) this.keepRawJson(r, input, source, text, repeats);
     return r;

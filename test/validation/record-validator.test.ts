@@ -71,4 +71,11 @@ describe("RecordValidator.validateBatch", () => {
       record: 11,
     });
   });
+
+  it("should name the record, the field, the value and the next step of a value of the wrong type", () => {
+    const v = new RecordValidator(mapModel({ model: "Doc" }, dm), docs, "d.json", "auto", undefined);
+    const e = thrown(() => v.validateBatch(batch(['{"id": 1}', '{"id": "many"}'])));
+    expect(e).toMatchObject({ code: "VALIDATION_FAILED", file: "d.json", record: 11, field: "id", meta: { value: "many" } });
+    expect(e.next).toBe('fix "id" in record #11 of d.json (0-based), then run the same command again');
+  });
 });
