@@ -61,7 +61,7 @@ export function formatReleaseReport(r: ReleaseReport): string {
     `  plan:   ${m.plan.mode}, ${m.plan.workers} connection(s)`,
     ...m.tables.map((t) => `  ${t.table.padEnd(24)} ${String(t.rows).padStart(9)} rows  ${t.file}`),
     `  closure: ${m.closure.filter((c) => !c.external).length} FKs resolved inside the release${m.masks.length ? `; ${m.masks.length} masked columns` : ""}`,
-    `  next:   atomic-etl import ${r.name} --env <env>`,
+    `  next:   ${r.next ?? `atomic-etl import ${r.name} --env <env>`}`,
   ];
   return lines.join("\n");
 }

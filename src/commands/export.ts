@@ -30,9 +30,11 @@ export async function exportRelease(config: LoadedConfig, o: ExportOptions): Pro
       },
     );
   }
-  const out = o.out ? path.resolve(config.root, o.out) : releaseDir(config, o.release, release);
+  const readsFrom = releaseDir(config, o.release, release);
+  const out = o.out ? path.resolve(config.root, o.out) : readsFrom;
   return fromSource(config, o, {
     out,
+    readsFrom,
     plan: (catalog, dm) => planExport({ name: o.release, release, catalog, dm }),
     hash: () => () => {
       throw new EtlError("INTERNAL", "an export masks nothing");

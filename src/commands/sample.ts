@@ -45,9 +45,11 @@ export async function sample(config: LoadedConfig, o: SampleOptions): Promise<Re
     });
   }
   const spec = configured ?? sampleConfigSchema.parse({});
-  const out = path.resolve(config.root, o.out ?? path.join(config.releasesDir, o.name));
+  const readsFrom = path.resolve(config.root, config.releasesDir, o.name);
+  const out = o.out === undefined ? readsFrom : path.resolve(config.root, o.out);
   return fromSource(config, o, {
     out,
+    readsFrom,
     plan: (catalog, dm) => planSample({ name: o.name, sample: spec, cliLimits: o.limits ?? [], catalog, dm }),
     hash: () => (Object.values(spec.masks).some(needsSecret) ? keyedHash(maskSecret(spec.maskSecretEnv)) : noSecret),
     logFields: { command: "sample", sample: o.name },

@@ -26,6 +26,8 @@ export interface ReleaseReport {
   durationMs: number;
   peakRssMb: number;
   manifest: ReleaseManifest;
+  /** What to run to import it (set by the command, which knows where `import` reads). */
+  next?: string;
 }
 
 export interface MakeReleaseOptions {

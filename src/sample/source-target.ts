@@ -63,6 +63,8 @@ const DEFAULT_BATCH = 5000;
 export interface SourceJob {
   /** The release directory (absolute). */
   out: string;
+  /** Where `import <name>` reads the release (absolute): the next step names it. */
+  readsFrom: string;
   plan: (catalog: Map<string, SourceTable>, dm: RuntimeDataModel | undefined) => SamplePlan;
   /** The keyed hash for masks, asked for once the output is known to be free. */
   hash: () => MakeReleaseOptions["hash"];
@@ -79,7 +81,7 @@ export async function fromSource(config: LoadedConfig, o: SourceOptions, job: So
   const hash = job.hash();
   const { environment, url } = sourceUrl(config, o);
   const dm = await dataModel(config, url);
-  return makeRelease({
+  const made = await makeRelease({
     url,
     environment,
     schema: config.schema,
@@ -91,4 +93,16 @@ export async function fromSource(config: LoadedConfig, o: SourceOptions, job: So
     log: (o.logger ?? silentLogger()).child(job.logFields),
     hooks: o.hooks,
   });
+  return { ...made, next: importNext(config, made.name, job) };
+}
+
+/**
+ * What to run to import what was written: `import <name>` when it went where that reads;
+ * otherwise how to put it where an import finds it (a folder with its release.json under
+ * `releasesDir` needs no config entry).
+ */
+function importNext(config: LoadedConfig, name: string, job: SourceJob): string {
+  if (path.resolve(job.out) === path.resolve(job.readsFrom)) return `atomic-etl import ${name} --env <env>`;
+  const releases = path.resolve(config.root, config.releasesDir);
+  return `import ${name} reads ${job.readsFrom}, not this folder: copy it to ${path.join(releases, "<new-name>")}, then atomic-etl import <new-name> --env <env> (its release.json needs no config entry)`;
 }

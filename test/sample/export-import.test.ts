@@ -1,3 +1,4 @@
+import { cp } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { sample } from "../../src/commands/sample.js";
@@ -93,6 +94,25 @@ describe("export and sample of the example schema, imported back", () => {
 
 describe("names and sources of a sample", () => {
   const { db, ws } = useTestProject();
+
+  it("should say how to import what it wrote: by name from its own folder, by copying it from anywhere else", async () => {
+    const config = sampleConfig(ws, { samples: { laptop: { limits: { PlayerMatchStat: 1 } } } });
+    expect((await runSample(config, db.url, { name: "laptop" })).next).toBe("atomic-etl import laptop --env <env>");
+    const elsewhere = path.join(ws.root, "elsewhere", "laptop");
+    const r = await runSample(config, db.url, { name: "laptop", out: elsewhere });
+    const releases = path.join(ws.root, "releases");
+    expect(r.next).toBe(
+      `import laptop reads ${path.join(releases, "laptop")}, not this folder: copy it to ${path.join(releases, "<new-name>")}, then atomic-etl import <new-name> --env <env> (its release.json needs no config entry)`,
+    );
+    // following it literally works
+    await cp(elsewhere, path.join(releases, "copied"), { recursive: true });
+    const target = await freshDatabase();
+    try {
+      expect((await importRelease(sampleConfig(ws), target.url, "copied")).rows).toBe(6);
+    } finally {
+      await target.drop();
+    }
+  });
 
   it("should accept Prisma model, field and relation names in limits, where, include and masks", async () => {
     const config = sampleConfig(ws, {
