@@ -14,7 +14,13 @@ import { detectKeyMode, type KeyMode, type TableMapping, unknownKey } from "./ta
 type Row = Record<string, unknown>;
 
 const shown = (v: unknown) => {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    // nested deeper than the stack (the hostile corpus has one), or a cycle
+    return "(a value too deeply nested to show)";
+  }
   return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 };
 
