@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Help } from "commander";
-import { connectFailure } from "../db/pg-errors.js";
+import { connectError } from "../db/pg-errors.js";
 import { EtlError } from "../errors.js";
 import { createLogger } from "../reporting/logger.js";
 import { redactUrl } from "../reporting/redact.js";
@@ -36,12 +36,6 @@ async function buildProgram(argv: string[], ctx: CliContext): Promise<Command> {
   return program;
 }
 
-/** A command's first connection that failed (wrong password, no such database, no server): its own code and next step, as import gives. */
-function asConnectFailure(e: unknown): EtlError | null {
-  const first = connectFailure(e);
-  return first ? new EtlError(first.code, `cannot connect to the database: ${first.why}`, { cause: e, next: first.next }) : null;
-}
-
 /** Runs the CLI; resolves with the exit code. Errors are printed once, on stderr. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   // a reader that stops reading (`| head`) must not turn a committed run into a crash
@@ -59,7 +53,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? 0 : 2;
     }
-    const err = e instanceof EtlError ? e : (asConnectFailure(e) ?? new EtlError("INTERNAL", (e as Error)?.stack ?? String(e)));
+    const err = e instanceof EtlError ? e : (connectError(e) ?? new EtlError("INTERNAL", (e as Error)?.stack ?? String(e)));
     const stopped = err.code === "INTERRUPTED" || err.code === "TERMINATED" ? `${err.code.toLowerCase()}: ${err.data}\n` : "";
     process.stderr.write(`${stopped}${redactUrl(err.describe())}\n`);
     return err.exitCode;

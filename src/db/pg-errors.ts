@@ -1,3 +1,5 @@
+import { EtlError, type Step } from "../errors.js";
+
 /**
  * What a failed query tells us, whatever wrapped it: node-postgres' DatabaseError,
  * Prisma's P2010 with a driver-adapter cause, or a bare DriverAdapterError.
@@ -111,4 +113,17 @@ export function connectFailure(e: unknown): ConnectFailure | null {
       next: "check that the server is running and that the URL's host and port are right",
     };
   return null;
+}
+
+/**
+ * The error of a first connection that failed (see {@link connectFailure}), naming `where` it
+ * tried (host, port, user, database; never the password); null for any other error.
+ */
+export function connectError(
+  e: unknown,
+  where = "the database",
+  extra: { step?: Step; meta?: Record<string, unknown> } = {},
+): EtlError | null {
+  const first = connectFailure(e);
+  return first ? new EtlError(first.code, `cannot connect to ${where}: ${first.why}`, { ...extra, cause: e, next: first.next }) : null;
 }

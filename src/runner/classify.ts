@@ -1,4 +1,4 @@
-import { connectFailure, isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
+import { connectError, isConnectionLoss, pgErrorInfo } from "../db/pg-errors.js";
 import type { PrismaClientLike } from "../db/prisma-like.js";
 import { type ErrorCode, EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
@@ -90,14 +90,8 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
   const meta = { sqlstate: info.sqlstate, prismaCode: info.prismaCode, detail: info.detail, hint: info.hint };
   const step = ctx.step;
   // the run's first connection is the lock's (a plan's, in preflight): a failure there is a connection that never was, not one lost
-  const first = step === "lock" || step === "config" || step === "preflight" ? connectFailure(raw) : null;
-  if (first)
-    return new EtlError(first.code, `cannot connect to ${ctx.where ?? "the database"}: ${first.why}`, {
-      step,
-      cause: raw,
-      meta,
-      next: first.next,
-    });
+  const first = step === "lock" || step === "config" || step === "preflight" ? connectError(raw, ctx.where, { step, meta }) : null;
+  if (first) return first;
   const timeout = TIMEOUTS.find((t) => (t.prismaCode ? info.prismaCode === t.prismaCode : info.sqlstate === t.sqlstate));
   if (timeout) return new EtlError(timeout.code, `${timeout.what}: ${info.message}`, { step, cause: raw, meta, next: timeout.next });
   if (isConnectionLoss(raw))

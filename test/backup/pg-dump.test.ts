@@ -10,7 +10,7 @@ import { sha256File } from "../../src/release/release-files.js";
 import { AtomicEtl } from "../../src/atomic-etl.js";
 import { failure, fingerprints, nextRelease, rejection, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 import { pgBinaries } from "../support/postgres.js";
-import { envGuard, fakeOldPgDump, fakePgDump16WithoutZstd, fingerprintsOf } from "./support.js";
+import { envGuard, fakeOldPgDump, fakePgDump16WithoutZstd, fingerprintsOf, standInPgDump } from "./support.js";
 
 const TARGETS = ["leagues", "teams", "players", "matches", "player_match_stats"];
 
@@ -164,22 +164,14 @@ describe("takeBackup", () => {
   it("should stop the import before any change, keeping no file, when the dump does not read back", async () => {
     const real = await pgBinaries();
     const fake = path.join(ws.root, "halving-bin");
-    await execa("mkdir", ["-p", fake]);
     // a pg_dump that "succeeds" but leaves a dump whose data is cut short
-    await writeFile(
-      path.join(fake, "pg_dump"),
-      [
-        "#!/bin/sh",
-        `if [ "$1" = "--version" ]; then exec "${real.pg_dump}" --version; fi`,
-        `"${real.pg_dump}" "$@" || exit $?`,
-        `for a in "$@"; do case "$a" in --file=*) f="\${a#--file=}" ;; esac; done`,
-        `[ -n "$f" ] || exit 0`,
-        `size=$(wc -c < "$f"); head -c $((size - 40)) "$f" > "$f.cut" && cat "$f.cut" > "$f" && rm "$f.cut"`,
-      ].join("\n"),
-      { mode: 0o755 },
-    );
-    for (const t of ["pg_restore", "psql"])
-      await writeFile(path.join(fake, t), `#!/bin/sh\nexec "${real.dir}/${t}" "$@"\n`, { mode: 0o755 });
+    await standInPgDump(fake, [
+      `if [ "$1" = "--version" ]; then exec "${real.pg_dump}" --version; fi`,
+      `"${real.pg_dump}" "$@" || exit $?`,
+      `for a in "$@"; do case "$a" in --file=*) f="\${a#--file=}" ;; esac; done`,
+      `[ -n "$f" ] || exit 0`,
+      `size=$(wc -c < "$f"); head -c $((size - 40)) "$f" > "$f.cut" && cat "$f.cut" > "$f" && rm "$f.cut"`,
+    ]);
     process.env.PG_BIN_DIR = fake;
     const before = await stateOf(db.url);
 
@@ -194,16 +186,8 @@ describe("takeBackup", () => {
 
   /** A pg_dump that runs `before` (shell) when asked to dump from a snapshot, then the real one; the real pg_restore and psql. */
   async function pgDumpThat(name: string, before: string): Promise<void> {
-    const real = await pgBinaries();
     const fake = path.join(ws.root, name);
-    await execa("mkdir", ["-p", fake]);
-    await writeFile(
-      path.join(fake, "pg_dump"),
-      ["#!/bin/sh", `case "$*" in *--snapshot=*) ${before} ;; esac`, `exec "${real.pg_dump}" "$@"`].join("\n"),
-      { mode: 0o755 },
-    );
-    for (const t of ["pg_restore", "psql"])
-      await writeFile(path.join(fake, t), `#!/bin/sh\nexec "${real.dir}/${t}" "$@"\n`, { mode: 0o755 });
+    await standInPgDump(fake, [`case "$*" in *--snapshot=*) ${before} ;; esac`, `exec "${(await pgBinaries()).pg_dump}" "$@"`]);
     process.env.PG_BIN_DIR = fake;
   }
 

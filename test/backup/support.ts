@@ -92,22 +92,25 @@ export async function fakeOldPgDump(dir: string, version: string): Promise<void>
  */
 export async function fakePgDump16WithoutZstd(dir: string): Promise<void> {
   const real = await pgBinaries();
+  await standInPgDump(dir, [
+    `if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 16.4"; exit 0; fi`,
+    `for a in "$@"; do`,
+    `  shift`,
+    `  case "$a" in`,
+    `    --compress=zstd*) echo "pg_dump: error: invalid compression specification: this build does not support compression with ZSTD" >&2; exit 1 ;;`,
+    `    --compress=gzip:*) set -- "$@" "--compress=\${a#--compress=gzip:}" ;;`,
+    `    *) set -- "$@" "$a" ;;`,
+    `  esac`,
+    `done`,
+    `exec ${sh(real.pg_dump)} "$@"`,
+  ]);
+}
+
+/** A pg_dump made of the shell `lines` in `dir`, beside the real pg_restore and psql. */
+export async function standInPgDump(dir: string, lines: readonly string[]): Promise<void> {
+  const real = await pgBinaries();
   await mkdir(dir, { recursive: true });
-  await script(
-    path.join(dir, "pg_dump"),
-    [
-      `if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 16.4"; exit 0; fi`,
-      `for a in "$@"; do`,
-      `  shift`,
-      `  case "$a" in`,
-      `    --compress=zstd*) echo "pg_dump: error: invalid compression specification: this build does not support compression with ZSTD" >&2; exit 1 ;;`,
-      `    --compress=gzip:*) set -- "$@" "--compress=\${a#--compress=gzip:}" ;;`,
-      `    *) set -- "$@" "$a" ;;`,
-      `  esac`,
-      `done`,
-      `exec ${sh(real.pg_dump)} "$@"`,
-    ].join("\n"),
-  );
+  await script(path.join(dir, "pg_dump"), lines.join("\n"));
   for (const t of ["pg_restore", "psql"] as const) await script(path.join(dir, t), `exec ${sh(real[t])} "$@"`);
 }
 

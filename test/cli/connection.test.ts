@@ -71,26 +71,32 @@ describe("atomic-etl import when the database cannot be reached", () => {
 describe("every other command when the database cannot be reached", () => {
   const run = (args: string[], url: string) => spawnCli([...args, "--config", FAULT_CONFIG], { ...bench.runEnv(), DATABASE_URL: url }).done;
   const COMMANDS = [["plan", "B"], ["backups"], ["status"], ["history"], ["restore", "latest"]];
+  /** Runs every command against `url` and checks each result, labelled by its command. */
+  const eachCommand = async (url: string, check: (r: Awaited<ReturnType<typeof run>>, label: string) => void) => {
+    for (const args of COMMANDS) check(await run(args, url), args.join(" "));
+  };
 
   it("should say AUTH_FAILED (exit 15) for a wrong password, with its next step and no stack trace", async () => {
-    const url = urlWith((u) => void (u.password = "not-the-password"));
-    for (const args of COMMANDS) {
-      const r = await run(args, url);
-      expect(r.code, args.join(" ")).toBe(15);
-      expect(r.stderr, args.join(" ")).toContain("AUTH_FAILED");
-      expect(r.stderr, args.join(" ")).toContain("password authentication failed");
-      expect(r.stderr, args.join(" ")).toContain("next:  check the user and password");
-      expect(r.stderr, args.join(" ")).not.toMatch(/^\s+at /m);
-      expect(r.stderr, args.join(" ")).not.toContain("not-the-password");
-    }
+    await eachCommand(
+      urlWith((u) => void (u.password = "not-the-password")),
+      (r, label) => {
+        expect(r.code, label).toBe(15);
+        expect(r.stderr, label).toContain("AUTH_FAILED");
+        expect(r.stderr, label).toContain("password authentication failed");
+        expect(r.stderr, label).toContain("next:  check the user and password");
+        expect(r.stderr, label).not.toMatch(/^\s+at /m);
+        expect(r.stderr, label).not.toContain("not-the-password");
+      },
+    );
   }, 120_000);
 
   it("should say CONNECTION_FAILED (exit 14) when nothing listens on the port", async () => {
-    const url = urlWith((u) => void (u.port = "1"));
-    for (const args of COMMANDS) {
-      const r = await run(args, url);
-      expect(r.code, args.join(" ")).toBe(14);
-      expect(r.stderr, args.join(" ")).toContain("next:  check that the server is running");
-    }
+    await eachCommand(
+      urlWith((u) => void (u.port = "1")),
+      (r, label) => {
+        expect(r.code, label).toBe(14);
+        expect(r.stderr, label).toContain("next:  check that the server is running");
+      },
+    );
   }, 120_000);
 });
