@@ -24,8 +24,7 @@ export interface RestoreOptions {
   /** Restore a backup of another database (or of unknown identity, format 1) here, on purpose. */
   intoOtherDatabase?: boolean;
   /**
-   * `targets` (default): the run's tables, which is what an automatic restore after a failed
-   * import needs; `all`: everything the manifest holds (for a `--backup full` backup, every
+   * `targets` (default): the run's tables; `all`: everything the manifest holds (for a `--backup full` backup, every
    * table of the database), which is what `atomic-etl restore` does.
    */
   tables?: "all" | "targets";

@@ -3,8 +3,8 @@ import type { Statement } from "./statement.js";
 
 /** Table locks, savepoints and the sessions that block a lock. Pure `{ text, values }` builders. */
 
-/** Table lock modes atomic-etl takes: the backup (ACCESS SHARE, what a reader holds), the final phases, `blockWriters` (SHARE) and the restore (EXCLUSIVE). */
-export type LockMode = "ACCESS SHARE" | "ROW EXCLUSIVE" | "SHARE" | "EXCLUSIVE" | "ACCESS EXCLUSIVE";
+/** Table lock modes atomic-etl takes: the backup (ACCESS SHARE, what a reader holds), the final phases and the restore. */
+export type LockMode = "ACCESS SHARE" | "ROW EXCLUSIVE" | "EXCLUSIVE" | "ACCESS EXCLUSIVE";
 
 /** `LOCK TABLE a, b IN <mode> MODE`: one statement, held until the transaction (or savepoint) ends. */
 export function lockTables(tables: readonly QualifiedName[], mode: LockMode): Statement {
@@ -39,7 +39,6 @@ const CONFLICTS: Record<LockMode, string[]> = {
   "ACCESS EXCLUSIVE": ALL_MODES,
   "ACCESS SHARE": ["AccessExclusiveLock"],
   EXCLUSIVE: ALL_MODES.filter((m) => m !== "AccessShareLock"),
-  SHARE: ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
   // RowShare (SELECT … FOR SHARE/UPDATE) and RowExclusive holders may hold the row locks a DELETE waits for.
   "ROW EXCLUSIVE": ["RowShareLock", "RowExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
 };

@@ -2,7 +2,8 @@
  * Restoring a backup of a partial release while tables outside it reference its tables: the
  * outside rows are never deleted, cascaded into or set to NULL, and rows that would lose their
  * parent are named instead of silently broken. Same function for `atomic-etl restore` and for
- * the runner's automatic restore (`restoreBackup(url, dump, manifest, { log })`).
+ * the library's `restoreBackup(url, dump, manifest, { log })`, whose default scope is the backup's
+ * targets (there is no automatic restore after a failed run: its rollback undoes it).
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
@@ -86,7 +87,7 @@ describe("restore with outside references", () => {
     expect(await foreignKeys(db.url)).toEqual(fks);
   });
 
-  it("should never cascade into or null out outside rows, on the runner's automatic restore path", async () => {
+  it("should never cascade into or null out outside rows, through the library's restoreBackup", async () => {
     // no RESTRICT child with rows: a DELETE of players would pass, cascading into notes and nulling tags
     await sql(db.url, "DELETE FROM player_match_stats");
     const b = await playersBackup();
@@ -152,7 +153,7 @@ describe("restore with outside references", () => {
     }
   });
 
-  it("should restore every table of a --backup full backup by command, and only the run's tables on the automatic path", async () => {
+  it("should restore every table of a --backup full backup by command, and only the run's tables with the library's default scope", async () => {
     await sql(db.url, "CREATE TABLE side_notes (id int PRIMARY KEY, note text)", "INSERT INTO side_notes VALUES (1, 'kept')");
     const b = await playersBackup("full");
     expect(Object.keys(b.manifest.tables)).toEqual(["players"]);
@@ -169,7 +170,7 @@ describe("restore with outside references", () => {
       );
 
     await change();
-    await restoreBackup(db.url, b.dumpPath, b.manifest); // the runner's call: its targets only
+    await restoreBackup(db.url, b.dumpPath, b.manifest); // the default scope: its targets only
     expect(await rowsOf(db.url, ["players"])).toEqual({ players: before.players });
     expect((await rowsOf(db.url, ["side_notes"])).side_notes).toEqual(["(1,changed)"]);
 

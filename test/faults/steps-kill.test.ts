@@ -7,6 +7,10 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
+import { outcomeOf } from "../../src/backup/backup-scope.js";
+import { pickLatest } from "../../src/backup/latest.js";
+import { listBackups } from "../../src/backup/retention.js";
+import { silentLogger } from "../../src/reporting/logger.js";
 import { linkNodeModules, REPO_ROOT, sql, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 import { spawnCli } from "./support/spawn-run.js";
 
@@ -54,7 +58,7 @@ async function settled(url: string): Promise<void> {
 }
 
 describe("kill -9 during a step", () => {
-  it("should leave the database exactly as before, and let the next run commit", async () => {
+  it("should leave the database exactly as before and its backup pending, never `latest`, and let the next run commit", async () => {
     const config = path.join(ws.root, "etl.config.ts");
     await writeFile(config, configText(ws.root));
     await linkNodeModules(ws.root);
@@ -72,7 +76,13 @@ describe("kill -9 during a step", () => {
     expect(result.signal).toBe("SIGKILL");
     await settled(db.url);
     expect(await stateOf(db.url)).toEqual(before);
+    // the killed run's backup stays pending (it never sent COMMIT): never `latest`
+    const killed = await listBackups(ws.backupDir);
+    expect(killed.map((b) => outcomeOf(b.manifest))).toEqual(["pending"]);
+    expect((await pickLatest(killed, db.url, silentLogger())).latest).toBeUndefined();
     const next = await new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url: db.url });
     expect(next.outcome).toBe("committed");
+    const after = await listBackups(ws.backupDir);
+    expect((await pickLatest(after, db.url, silentLogger())).latest?.manifest.id).toBe(next.backup?.id);
   }, 180_000);
 });

@@ -20,17 +20,51 @@ const releases: Record<string, Release> = {
   merge: { tables: STANDARD_TABLES.map((t) => ({ ...t, mode: "merge" as const })), checks: FAILING_CHECK },
 };
 
+/** The stats of the seed's match 7000, one changed and one new: a scoped release that loads cleanly. */
+const SCOPED_STATS = [
+  { id: 50, playerId: 700, matchId: 7000, minutesPlayed: 90, goals: 1, createdAt: "2025-05-01T15:00:00Z" },
+  { id: 52, playerId: 701, matchId: 7000, minutesPlayed: 10, createdAt: "2025-05-01T15:00:00Z" },
+];
+
+/** What the application commits, per case, and what must be there after the failed run. */
+const APP_WRITES = {
+  tables: [
+    APP_UPDATE,
+    "INSERT INTO leagues (id, code, name, country, season) VALUES (9, 'APP', 'App League', 'Here', 2026)",
+    "DELETE FROM player_match_stats WHERE id = 51",
+  ],
+  scoped: [
+    "UPDATE player_match_stats SET goals = 4 WHERE id = 50",
+    "DELETE FROM player_match_stats WHERE id = 51",
+    "INSERT INTO player_match_stats (id, player_id, match_id, minutes_played, created_at) VALUES (60, 701, 7000, 1, now())",
+  ],
+};
+
 describe("AtomicEtl.import: other sessions' writes during a failing run", () => {
-  for (const [strategy, release] of Object.entries(releases)) {
-    it(`should keep an application's UPDATE committed between the backup and the run's locks (${strategy}) and report CONCURRENT_CHANGES`, async () => {
+  const cases: [string, Release, "tables" | "scoped"][] = [
+    ...Object.entries(releases).map(([s, r]) => [s, r, "tables"] as [string, Release, "tables"]),
+    [
+      "scoped",
+      {
+        strategy: "scoped",
+        scope: { match_id: 7000 },
+        tables: [{ model: "PlayerMatchStat", file: "player_match_stats.json" }],
+        checks: FAILING_CHECK,
+      },
+      "scoped",
+    ],
+  ];
+  for (const [strategy, release, writes] of cases) {
+    it(`should keep an application's UPDATE, INSERT and DELETE committed between the backup and the run's locks (${strategy}) and report CONCURRENT_CHANGES`, async () => {
+      if (writes === "scoped") await ws.writeRelease("r", { "player_match_stats.json": SCOPED_STATS });
       const etl = new AtomicEtl(ws.config({ r: release }));
       const f = await failure(
         etl.import({
           release: "r",
           url: db.url,
           backup: "tables",
-          // the transaction is open, but no target is locked yet: an application commits a write
-          hooks: { onPhase: async (phase) => void (phase === "clear" && (await sql(db.url, APP_UPDATE))) },
+          // the transaction is open, but no target is locked yet: an application commits its writes
+          hooks: { onPhase: async (phase) => void (phase === "clear" && (await sql(db.url, ...APP_WRITES[writes]))) },
         }),
       );
       expect(f.error.code).toBe("CHECK_FAILED");
@@ -39,12 +73,24 @@ describe("AtomicEtl.import: other sessions' writes during a failing run", () => 
       expect(f.report.warnings).toEqual([
         expect.objectContaining({
           code: "CONCURRENT_CHANGES",
-          tables: ["leagues"],
+          tables: writes === "scoped" ? ["player_match_stats"] : ["leagues", "player_match_stats"],
           next: expect.stringContaining(`atomic-etl restore ${f.report.backup?.id}`),
         }),
       ]);
-      // the application's write survives: nothing was restored over it
-      expect(await sql(db.url, "SELECT name FROM leagues WHERE id = 7")).toEqual([{ name: "APP WROTE THIS" }]);
+      // the application's writes survive: nothing was restored over them
+      if (writes === "scoped") {
+        expect(await sql(db.url, "SELECT id, goals FROM player_match_stats ORDER BY id")).toEqual([
+          { id: 50, goals: 4 },
+          { id: 60, goals: 0 },
+        ]);
+      } else {
+        expect(await sql(db.url, "SELECT id, name FROM leagues ORDER BY id")).toEqual([
+          { id: 7, name: "APP WROTE THIS" },
+          { id: 8, name: "Older League" },
+          { id: 9, name: "App League" },
+        ]);
+        expect(await sql(db.url, "SELECT id FROM player_match_stats ORDER BY id")).toEqual([{ id: 50 }]);
+      }
       expect(await sql(db.url, "SELECT count(*)::int AS n FROM players")).toEqual([{ n: 2 }]);
     });
   }

@@ -9,7 +9,7 @@ const tables = (statsEntry: Record<string, unknown>) =>
   STANDARD_TABLES.map((t) => (t.model === "PlayerMatchStat" ? { ...t, ...statsEntry } : t));
 
 describe("AtomicEtl.import: guards against silent loss", () => {
-  for (const strategy of ["direct", "staged-delete"] as const) {
+  for (const strategy of ["direct", "staged-truncate", "staged-delete", "swap"] as const) {
     it(`should refuse an empty file for a table that has rows (${strategy}), leaving the database as it was`, async () => {
       await ws.writeRelease("r", withStats([]));
       const before = await stateOf(db.url);
@@ -30,6 +30,20 @@ describe("AtomicEtl.import: guards against silent loss", () => {
       expect(await stateOf(db.url)).toEqual(before);
     });
   }
+
+  it("should refuse an empty file for a scope that holds rows (scoped)", async () => {
+    await ws.writeRelease("r", { "player_match_stats.json": [] });
+    const before = await stateOf(db.url);
+    const release = {
+      strategy: "scoped" as const,
+      scope: { match_id: 7000 },
+      tables: [{ model: "PlayerMatchStat", file: "player_match_stats.json" }],
+    };
+    const f = await failure(new AtomicEtl(ws.config({ r: release })).import({ release: "r", url: db.url, backup: false }));
+    expect(f.error).toMatchObject({ code: "EMPTY_FILE_REFUSED", table: "player_match_stats", data: "rolled back; database unchanged" });
+    expect(f.error.message).toContain("player_match_stats has 2 rows that this run would delete");
+    expect(await stateOf(db.url)).toEqual(before);
+  });
 
   it("should empty the table when it says allowEmpty: true", async () => {
     await ws.writeRelease("r", withStats([]));
