@@ -13,6 +13,8 @@ import type { Provenance } from "./provenance.js";
 /** What an import knows of itself before its transaction: everything its ledger row holds but the outcome. */
 export interface RunFacts {
   tables: readonly TablePlan[];
+  /** Tables only the release's steps write (no file): in the row with strategy `step`. */
+  stepTables: readonly { name: string }[];
   content: ContentHash;
   configHash: string;
   planHash: string | null;
@@ -43,7 +45,10 @@ export function runRow(plan: RunPlan, f: Partial<RunFacts> & Pick<RunFacts, "sta
     contentHash: f.content?.combined ?? null,
     configHash: f.configHash ?? null,
     planHash: f.planHash ?? null,
-    tables: tables.map((t) => ledgerTable(t.name, t.strategy, { file: t.file.file, sha256: t.file.sha256 })),
+    tables: [
+      ...tables.map((t) => ledgerTable(t.name, t.strategy, { file: t.file.file, sha256: t.file.sha256 })),
+      ...(f.stepTables ?? []).map((t) => ledgerTable(t.name, "step")),
+    ],
     backupId: f.backupId ?? null,
     txid: null,
     startedAt: f.startedAt,

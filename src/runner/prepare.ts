@@ -205,6 +205,7 @@ async function recordFacts(ctx: RunContext, p: Omit<Prepared, "state">, state: B
   report.planHash = planHash(inputsOf(plan, p, state.before ?? {}));
   ctx.ledgerRow = runRow(plan, {
     tables: p.tables,
+    stepTables: p.steps.extra,
     content: p.content,
     configHash: p.configHash,
     planHash: report.planHash,

@@ -167,7 +167,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   }
   const after = await clock.run(
     "ledger",
-    () => fingerprintsAfter(tx, input.tables),
+    () => fingerprintsAfter(tx, [...input.tables, ...input.steps.extra]),
     (a) => ({ tables: Object.keys(a).length, rows: Object.values(a).reduce((n, t) => n + t.fingerprint.rows, 0) }),
   );
   clock.enter("commit");
@@ -189,8 +189,8 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   return result;
 }
 
-/** The targets as they will commit: fingerprints with drift buckets (by primary key), one scan each. */
-async function fingerprintsAfter(tx: TxLike, tables: readonly TablePlan[]): Promise<Record<string, TableAfter>> {
+/** The targets (files' and steps' alike) as they will commit: fingerprints with drift buckets (by primary key), one scan each. */
+async function fingerprintsAfter(tx: TxLike, tables: readonly Pick<TablePlan, "name" | "info">[]): Promise<Record<string, TableAfter>> {
   const out: Record<string, TableAfter> = {};
   for (const t of tables) out[t.name] = await readBuckets(tx, t.info, t.info.primaryKey, integerKey(t.info));
   return out;

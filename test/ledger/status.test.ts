@@ -90,3 +90,39 @@ describe("status: drift", () => {
     expect(await ledgerSchemaExists(db.url)).toBe(false);
   });
 });
+
+describe("status: tables only a step writes", () => {
+  const stepConfig = () =>
+    ws.config({
+      s: {
+        tables: STANDARD_TABLES.filter((t) => t.model === "Match"),
+        steps: [
+          {
+            name: "rename a player",
+            writes: ["Player"],
+            run: async ({ tx }) => void (await tx.$executeRawUnsafe("UPDATE players SET full_name = 'Stepped' WHERE id = 700")),
+          },
+        ],
+      },
+    });
+
+  it("should record a step-only table's fingerprint in the ledger and see drift in it", async () => {
+    await ws.writeRelease("s", { "matches.json": [] });
+    await sql(db.url, "DELETE FROM player_match_stats", "DELETE FROM matches");
+    const report = await new AtomicEtl(stepConfig()).import({ release: "s", url: db.url, backup: false });
+    expect(report.outcome).toBe("committed");
+    const [row] = await sql<{ tables: { table: string; strategy: string; fingerprintAfter: { rows: number } | null }[] }>(db.url, {
+      text: "SELECT tables FROM atomic_etl.runs WHERE run_id = $1",
+      values: [report.runId],
+    });
+    expect(row?.tables.map((t) => [t.table, t.strategy, t.fingerprintAfter?.rows])).toEqual([
+      ["matches", "direct", 0],
+      ["players", "step", 2],
+    ]);
+    const players = async () =>
+      (await status(stepConfig(), { url: db.url, release: "s" })).releases[0]?.tables.find((t) => t.table === "players");
+    expect(await players()).toMatchObject({ state: "in sync" });
+    await sql(db.url, "UPDATE players SET full_name = 'By hand' WHERE id = 701");
+    expect(await players()).toMatchObject({ state: "drifted", rowsDiffer: 1 });
+  });
+});

@@ -51,6 +51,29 @@ describe("etl.run (an existing ETL, no release files)", () => {
     expect(manifest.tables.players?.rows).toBe(2);
   });
 
+  it("should load a plain array under the environment it is given, and commit", async () => {
+    const report = await etl().run({
+      name: "hotfix",
+      env: "staging",
+      url: db.url,
+      writes: ["League"],
+      steps: async ({ load, env }) => {
+        expect(env).toBe("staging");
+        const r = await load("League", [
+          { id: 30, code: "ARR", name: "Array League", country: "Here", season: 2026 },
+          { id: 31, code: "AR2", name: "Array League 2", country: "There", season: 2026 },
+        ]);
+        expect(r).toMatchObject({ table: "leagues", records: 2, rows: 2 });
+      },
+    });
+    expect(report).toMatchObject({ outcome: "committed", environment: "staging", environmentChosenBy: expect.stringContaining("env") });
+    expect(report.backup).not.toBeNull();
+    expect(await sql(db.url, "SELECT id, name FROM leagues WHERE id >= 30 ORDER BY id")).toEqual([
+      { id: 30, name: "Array League" },
+      { id: 31, name: "Array League 2" },
+    ]);
+  });
+
   it("should refuse a bad record of load() like a file's, naming the step and the record's index, and change nothing", async () => {
     const before = await stateOf(db.url);
     const f = await failure(
