@@ -8,7 +8,7 @@ import { assertSameDatabase } from "../backup/restore-plan.js";
 import { isGoodBackup } from "../backup/verify.js";
 import type { LoadedConfig } from "../config/load.js";
 import { resolveTarget } from "../config/target.js";
-import { acquireRunLock } from "../db/advisory-lock.js";
+import { acquireRunLock, holderName } from "../db/advisory-lock.js";
 import { formatIdentity, identityOf } from "../db/database-identity.js";
 import { EtlError } from "../errors.js";
 import { recordRestore } from "../ledger/record.js";
@@ -58,7 +58,7 @@ export async function restoreById(config: LoadedConfig, opts: RestoreByIdOptions
     log.warn({ phase: "restore", skipped: picked.skipped }, "latest skips newer backups of runs that did not commit");
   // refused before waiting for any lock; restoreBackup checks again on its own connections
   assertSameDatabase(b.manifest, scope.identity, opts.intoOtherDatabase === true);
-  const lock = await acquireRunLock(url, b.manifest.schema, { applicationName: "atomic-etl:restore", waitMs: opts.waitMs });
+  const lock = await acquireRunLock(url, b.manifest.schema, { applicationName: holderName("atomic-etl:restore"), waitMs: opts.waitMs });
   // the ledger remembers restores too, so `status` shows a database that a restore moved back
   const record = { url, environment: env, backupId: b.manifest.id, manifest: b.manifest, startedAt: new Date(), log };
   try {

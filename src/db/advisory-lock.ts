@@ -1,3 +1,4 @@
+import os from "node:os";
 import pg from "pg";
 import { EtlError } from "../errors.js";
 import { advisoryLock, advisoryLockHolder, advisoryUnlock, holdsAdvisoryLock, sessionLockTimeout, tryAdvisoryLock } from "../sql/locks.js";
@@ -41,12 +42,30 @@ interface HolderRow {
 
 const run = async <T>(client: pg.Client, s: Statement) => (await client.query(s.text, s.values)).rows as T[];
 
+/**
+ * The lock session's application_name: `label`, then the process that holds it (`pid 4242 on
+ * build-7`), so that a refused run can name the holder's process and machine, not only its
+ * PostgreSQL backend. The server keeps 63 bytes of it.
+ *
+ * @example holderName("atomic-etl:lock:1a2b3c4d") // "atomic-etl:lock:1a2b3c4d pid 4242 on build-7"
+ */
+export function holderName(label: string): string {
+  return Buffer.from(`${label} pid ${process.pid} on ${os.hostname()}`).subarray(0, 63).toString();
+}
+
+/** The holder's process and machine from its session's application_name ({@link holderName}); null when the URL named the session itself. */
+function holderProcess(applicationName: string): { pid: number; host: string } | null {
+  const m = / pid (\d+) on (\S+)$/.exec(applicationName);
+  return m ? { pid: Number(m[1]), host: m[2] as string } : null;
+}
+
 function lockHeld(holder: HolderRow | undefined): EtlError {
   const client = holder?.client_addr ? `${holder.client_addr}${holder.client_port ? `:${holder.client_port}` : ""}` : "a local socket";
+  const proc = holder ? holderProcess(holder.application_name) : null;
   return new EtlError(
     "LOCK_HELD",
     holder
-      ? `another run holds the lock: PostgreSQL backend pid ${holder.pid} (client ${client}, ${holder.application_name || "unknown application"}, connected ${holder.backend_start})`
+      ? `another run holds the lock: ${proc ? `process pid ${proc.pid} on ${proc.host}, ` : ""}PostgreSQL backend pid ${holder.pid} (client ${client}, ${holder.application_name || "unknown application"}, connected ${holder.backend_start})`
       : "another run holds the lock",
     {
       step: "lock",
@@ -54,6 +73,8 @@ function lockHeld(holder: HolderRow | undefined): EtlError {
       meta: holder
         ? {
             pid: holder.pid,
+            holderPid: proc?.pid ?? null,
+            holderHost: proc?.host ?? null,
             clientAddress: holder.client_addr,
             clientPort: holder.client_port,
             applicationName: holder.application_name,

@@ -1,4 +1,4 @@
-import { acquireRunLock, type HeldLock } from "../db/advisory-lock.js";
+import { acquireRunLock, type HeldLock, holderName } from "../db/advisory-lock.js";
 import type { RunPlan } from "./plan.js";
 
 /** Tags a connection URL so the run's sessions can be found in pg_stat_activity. */
@@ -21,6 +21,6 @@ export const runUrl = (plan: RunPlan) => withAppName(plan.target.url, `atomic-et
  * queues for `--wait`.
  */
 export function takeRunLock(plan: RunPlan): Promise<HeldLock> {
-  const name = `atomic-etl:lock:${plan.runId.slice(0, 8)}`;
+  const name = holderName(`atomic-etl:lock:${plan.runId.slice(0, 8)}`);
   return acquireRunLock(withAppName(plan.target.url, name), plan.schema, { applicationName: name, waitMs: plan.waitMs });
 }

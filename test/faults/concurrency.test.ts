@@ -62,7 +62,7 @@ describe("two runs at once", () => {
     expect(e).toBeInstanceOf(RunFailed);
     expect(e.error.code).toBe("LOCK_HELD");
     expect(e.error.message).toMatch(
-      /^another run holds the lock: PostgreSQL backend pid \d+ \(client 127\.0\.0\.1:\d+, .+, connected .+\)$/,
+      /^another run holds the lock: process pid \d+ on \S+, PostgreSQL backend pid \d+ \(client 127\.0\.0\.1:\d+, .+, connected .+\)$/,
     );
     expect(e.error.data).toBe("untouched");
     expect(e.exitCode).toBe(7);
@@ -79,7 +79,7 @@ describe("two runs at once", () => {
     bench.current = other(bench.current);
     expect(cli.code).toBe(7);
     expect(cli.stderr).toMatch(
-      /LOCK_HELD in lock: another run holds the lock: PostgreSQL backend pid \d+ \(client 127\.0\.0\.1:\d+, atomic-etl:lock:[0-9a-f]{8}, connected [^)]+\)/,
+      /LOCK_HELD in lock: another run holds the lock: process pid \d+ on \S+, PostgreSQL backend pid \d+ \(client 127\.0\.0\.1:\d+, atomic-etl:lock:[0-9a-f]{8} pid \d+ on \S+, connected [^)]+\)/,
     );
     expect(stateDiff(await captureState(bench.url), bench.states[bench.current])).toEqual([]);
   });

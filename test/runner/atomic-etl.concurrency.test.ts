@@ -1,3 +1,4 @@
+import os from "node:os";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
@@ -145,6 +146,11 @@ describe("AtomicEtl.import (one run at a time)", () => {
     expect(second.error.meta.pid).toBe(holder?.pid);
     expect(second.error.message).toContain(`pid ${holder?.pid}`);
     expect(second.error.meta.applicationName).toMatch(/^atomic-etl:lock:/);
+    // the holder's own process and machine, not only its backend (here: this very process)
+    expect(second.error.meta).toMatchObject({ holderPid: process.pid, holderHost: os.hostname() });
+    expect(second.error.message).toContain(
+      `another run holds the lock: process pid ${process.pid} on ${os.hostname()}, PostgreSQL backend pid ${holder?.pid}`,
+    );
     expect(second.error.exitCode).toBe(7);
     expect(second.report.outcome).toBe("refused");
     expect(second.report.tables).toEqual([]);
