@@ -175,7 +175,7 @@ export async function* readRecords(
   },
 ): AsyncGenerator<RawBatch> {
   const format = opts.format ?? formatOf(file);
-  // errors name the file as people know it (relative to the project), not the absolute path
+  // errors name the file by its path from the config file's folder (label), not the absolute path
   const shown = opts.label ?? file;
   const stream = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
   const chunks = decodeStrictUtf8(stream as AsyncIterable<Buffer>, opts.onBytes);

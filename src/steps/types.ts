@@ -45,7 +45,7 @@ export type StepFn<Tx = TxLike> = { bivariance(ctx: StepContext<Tx>): Promise<vo
 export interface TransformContext {
   /** 0-based index of the record in its file. */
   index: number;
-  /** The file, relative to the project root. */
+  /** The file, by its path from the config file's folder (as errors and the ledger name it). */
   file: string;
   /** The target table. */
   table: string;
