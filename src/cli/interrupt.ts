@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 
 /** How the CLI was asked to stop. */
@@ -18,7 +19,9 @@ export interface Interrupt {
  * signal only says what is still being waited on.
  *
  * Under npx, a kill -9 of npx cannot be forwarded to this process: the run notices its
- * parent is gone (npm sets npm_command=exec) and stops the same way.
+ * parent is gone (npm sets npm_command=exec) and stops the same way. npm runs the bin through
+ * `sh -c`, and a shell that stays (dash, Debian's and Ubuntu's /bin/sh) outlives npx as our
+ * parent: there (on Linux, through /proc) the shell's own parent, npx, is watched too.
  */
 export function installInterrupt(log: Logger, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Interrupt {
   const controller = new AbortController();
@@ -41,7 +44,9 @@ export function installInterrupt(log: Logger, write: (line: string) => void = (l
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   const parent = process.ppid;
-  const watch = process.env.npm_command === "exec" ? setInterval(() => process.ppid !== parent && stop("parent gone"), 500) : null;
+  const npx = process.env.npm_command === "exec" && SHELLS.has(commOf(parent) ?? "") ? parentOf(parent) : null;
+  const gone = () => process.ppid !== parent || (npx !== null && parentOf(parent) !== npx);
+  const watch = process.env.npm_command === "exec" ? setInterval(() => gone() && stop("parent gone"), 500) : null;
   watch?.unref();
   return {
     signal: controller.signal,
@@ -54,4 +59,26 @@ export function installInterrupt(log: Logger, write: (line: string) => void = (l
       if (watch) clearInterval(watch);
     },
   };
+}
+
+/** Shells npm may run the bin through (`sh -c`), which then stand between npx and this process. */
+const SHELLS = new Set(["sh", "dash", "bash", "zsh", "ash", "ksh"]);
+
+/** The command name of `pid` (Linux /proc), or null where it cannot be read. */
+function commOf(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The parent pid of `pid` (Linux /proc), or null where it cannot be read (or `pid` is gone). */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
+import type { StrategyName } from "../../src/config/schema.js";
 import { EtlError } from "../../src/errors.js";
 import { RecordValidator } from "../../src/validation/record-validator.js";
 import { mapModel } from "../../src/validation/table-mapping.js";
@@ -56,14 +57,18 @@ const columnKeyed = (files: Record<string, Rec[]>) =>
 describe("errors of a column-keyed file name its columns", () => {
   const { db, ws } = useTestProject({ seed: false });
 
-  async function refused(strategy: "direct" | "staged-delete" | "staged-truncate", files: Record<string, Rec[]>) {
+  async function refused(strategy: StrategyName, files: Record<string, Rec[]>) {
     await ws.writeRelease("base", nextRelease());
     await ws.writeRelease("bad", files);
-    const etl = new AtomicEtl(ws.config({ base: { tables: STANDARD_TABLES }, bad: { tables: STANDARD_TABLES, strategy } }));
+    // scoped: a range every id falls in, on the one column every table has
+    const scope = strategy === "scoped" ? { scope: { id: { from: 0 } } } : {};
+    const etl = new AtomicEtl(ws.config({ base: { tables: STANDARD_TABLES }, bad: { tables: STANDARD_TABLES, strategy, ...scope } }));
     await etl.import({ release: "base", url: db.url, backup: false });
     const before = await snapshot(db.url);
     const f = await failure(etl.import({ release: "bad", url: db.url, backup: false }));
     expect(await snapshot(db.url)).toEqual(before);
+    // the strategy asked for ran (none fell back to another)
+    expect(f.report.strategy).toBe(strategy);
     return f.error;
   }
 
@@ -89,4 +94,21 @@ describe("errors of a column-keyed file name its columns", () => {
     expect(e.meta.duplicateOf).toBe(0);
     expect(e.message).toContain('record #4 repeats external_id = "1001" of record #0');
   });
+
+  for (const strategy of ["swap", "scoped", "merge"] as const) {
+    it(`should name an orphan's column, not its Prisma field, with ${strategy}`, async () => {
+      const e = await refused(strategy, withPlayer(3, { teamId: 99 }));
+      expect(e).toMatchObject({ code: "FK_VIOLATION", file: "releases/bad/players.json", record: 3, field: "team_id" });
+      expect(e.message).toContain("record #3 has team_id = 99");
+      expect(e.message).not.toContain("teamId");
+    });
+
+    it(`should name a repeated unique column as the file spells it, with ${strategy}`, async () => {
+      const e = await refused(strategy, withPlayer(4, { externalId: "1001" }));
+      expect(e).toMatchObject({ code: "DUPLICATE_KEY", file: "releases/bad/players.json", record: 4, field: "external_id" });
+      expect(e.meta.duplicateOf).toBe(0);
+      expect(e.message).toContain('record #4 repeats external_id = "1001" of record #0');
+      expect(e.message).not.toContain("externalId");
+    });
+  }
 });
