@@ -66,7 +66,7 @@ async function classify(raw: unknown, ctx: FailureContext): Promise<EtlError> {
       return new EtlError(t.code, `${t.what} before this batch's COPY: ${c.message}`, { step: "load", cause: raw.cause, next: t.next });
     }
     if (ctx.db) {
-      const named = await constraintError(ctx.db, raw.source, raw.rows, raw.firstIndex, raw.cause, "load").catch(() => null);
+      const named = await constraintError(ctx.db, raw.source, raw.rows, raw.firstIndex, raw.cause, "load", raw.record).catch(() => null);
       if (named) return named;
       const diagnosed = await diagnoseBatchFailure(raw, ctx.db, ctx.tables).catch((d: unknown) =>
         d instanceof EtlError

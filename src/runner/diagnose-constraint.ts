@@ -5,7 +5,7 @@ import { EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { readRecords } from "../sources/read-records.js";
 import { insertBatch } from "../sql/bulk.js";
-import { constraintColumns, partitionTree } from "../sql/catalog.js";
+import { beforeInsertTriggers, constraintColumns, partitionTree } from "../sql/catalog.js";
 import { createProbePartition, createProbeTable } from "../sql/ddl.js";
 import { readWriteTransaction } from "../sql/session.js";
 import { boundedName } from "../strategies/staging.js";
@@ -33,7 +33,7 @@ class ProbeDone extends Error {
 /**
  * Finds the first of `rows` that Postgres refuses with `sqlstate`, by bisection: in a
  * transaction that is always rolled back, a TEMP table shaped like the target (its checks,
- * NOT NULLs, domains, generated columns, unique and exclusion indexes and, for a
+ * NOT NULLs, domains, generated columns, BEFORE INSERT triggers, unique and exclusion indexes and, for a
  * partitioned target, its partitions and their bounds; no FKs, no rows) takes prefixes of
  * the batch inside a SAVEPOINT until the shortest failing one is found. Null when the
  * refusal does not reproduce there (it depended on other rows of the target).
@@ -66,17 +66,21 @@ async function createProbe(tx: TxLike, t: TablePlan): Promise<string> {
   const name = boundedName("atomic_etl_probe_", t.name);
   if (!t.info.partitioned) {
     await execute(tx, createProbeTable(name, t.info, null));
-    return name;
+  } else {
+    const tree = await query<{ name: string; parent: string | null; leaf: boolean; bound: string | null; key: string | null }>(
+      tx,
+      partitionTree(t.info),
+    );
+    const probeName = (n: string) => (n === t.name ? name : boundedName("atomic_etl_probe_", n));
+    for (const p of tree) {
+      if (p.parent === null) await execute(tx, createProbeTable(name, t.info, p.key));
+      else await execute(tx, createProbePartition(probeName(p.name), probeName(p.parent), p.bound ?? "DEFAULT", p.key));
+    }
   }
-  const tree = await query<{ name: string; parent: string | null; leaf: boolean; bound: string | null; key: string | null }>(
-    tx,
-    partitionTree(t.info),
-  );
-  const probeName = (n: string) => (n === t.name ? name : boundedName("atomic_etl_probe_", n));
-  for (const p of tree) {
-    if (p.parent === null) await execute(tx, createProbeTable(name, t.info, p.key));
-    else await execute(tx, createProbePartition(probeName(p.name), probeName(p.parent), p.bound ?? "DEFAULT", p.key));
-  }
+  // the target's BEFORE INSERT triggers, so the probe fills (or leaves NULL) what they do: a record
+  // may leave a NOT NULL column to a trigger, and a trigger may change what a CHECK sees
+  for (const trigger of await query<{ definition: string }>(tx, beforeInsertTriggers(t.info, name)))
+    await execute(tx, { text: trigger.definition, values: [] });
   return name;
 }
 
@@ -103,6 +107,9 @@ async function attempt(tx: TxLike, t: TablePlan, probe: string, rows: readonly R
 /** The columns a per-record refusal is about, as far as Postgres says. */
 async function columnsOf(db: TxLike, t: TablePlan, info: PgErrorInfo): Promise<string[]> {
   if (info.column) return [info.column];
+  // Prisma's adapter drops the column of a NOT NULL violation; its message still names it
+  const notNull = /null value in column "((?:[^"]|"")+)"/.exec(info.message)?.[1];
+  if (notNull) return [notNull.replace(/""/g, '"')];
   const domain = /value for domain ([^\s]+) violates/.exec(info.message)?.[1]?.replace(/^.*\./, "");
   if (domain) return t.info.columns.filter((c) => c.type === domain).map((c) => c.name);
   const partitionKey = /Partition key of the failing row contains \(([^)]*)\)/.exec(info.detail ?? "")?.[1];
@@ -121,10 +128,14 @@ export async function constraintError(
   firstIndex: number,
   cause: unknown,
   step: Step,
+  /** The record Postgres named by its COPY line, if it did: the answer when the refusal depended on rows of earlier batches. */
+  copyRecord: number | null = null,
 ): Promise<EtlError | null> {
   const info = pgErrorInfo(cause);
   if (!info.sqlstate || !PER_RECORD_STATES.has(info.sqlstate)) return null;
-  const i = await findRefusedRow(db, t, rows, info.sqlstate);
+  const found = await findRefusedRow(db, t, rows, info.sqlstate);
+  const i =
+    found ?? (copyRecord !== null && copyRecord >= firstIndex && copyRecord < firstIndex + rows.length ? copyRecord - firstIndex : null);
   if (i === null) return null;
   const columns = await columnsOf(db, t, info);
   const row = rows[i] as Row;
@@ -161,7 +172,16 @@ export async function diagnoseLateConstraint(
   const info = pgErrorInfo(raw);
   if (!info.sqlstate || !PER_RECORD_STATES.has(info.sqlstate)) return null;
   const named = info.table ?? /relation "([^"]+)"/.exec(info.message)?.[1];
-  const t = named ? tables.get(named) : undefined;
+  let t = named ? tables.get(named) : undefined;
+  // an exclusion violation names its constraint only (and Prisma's adapter drops the table): the table that has it
+  const constraint = named ? undefined : (info.constraint ?? /constraint "([^"]+)"/.exec(info.message)?.[1]);
+  for (const c of constraint ? tables.values() : []) {
+    const [r] = await query<{ columns: string[] | null }>(db, constraintColumns(c.info, constraint as string));
+    if (r?.columns?.length) {
+      t = c;
+      break;
+    }
+  }
   if (!t) return null;
   const v = validatorFor(t);
   for await (const b of readRecords(t.file.path, { batchSize: 10_000, label: t.file.file })) {

@@ -155,10 +155,16 @@ ORDER BY con.conname`,
  * targets have, and how to drop and recreate them. Definitions come from Postgres itself
  * (pg_get_indexdef / pg_get_constraintdef), so a rebuilt object is the object that was dropped.
  */
-/** Non-unique, non-partial-constraint secondary indexes of the given tables, with their definitions. */
+/**
+ * Non-unique, non-partial-constraint secondary indexes of the given tables, with their definitions.
+ * A partitioned table's index prints as `ON ONLY parent`, which would recreate it on the parent
+ * alone (invalid, the partitions without it): it is recreated `ON parent`, on every partition.
+ */
 export function secondaryIndexes(schema: string, tables: readonly string[]): Statement {
   return {
-    text: `SELECT t.relname AS table_name, ic.relname AS index_name, pg_get_indexdef(i.indexrelid) AS definition
+    text: `SELECT t.relname AS table_name, ic.relname AS index_name,
+       replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ' || quote_ident(n.nspname) || '.' || quote_ident(t.relname) || ' ',
+               ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(t.relname) || ' ') AS definition
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
@@ -206,6 +212,22 @@ export function partitionTree(table: QualifiedName): Statement {
 FROM pg_partition_tree(to_regclass($1)) p JOIN pg_class c ON c.oid = p.relid LEFT JOIN pg_class pc ON pc.oid = p.parentrelid
 ORDER BY p.level, c.oid`,
     values: [qualified(table)],
+  };
+}
+
+/**
+ * The enabled BEFORE INSERT row triggers of `table` (not those Postgres makes for FKs), each
+ * rewritten to be created on the TEMP table `onTemp` instead: a probe that stands for the
+ * table fills the columns they fill.
+ */
+export function beforeInsertTriggers(table: QualifiedName, onTemp: string): Statement {
+  return {
+    text: `SELECT replace(pg_get_triggerdef(tg.oid), ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' ',
+               ' ON pg_temp.' || quote_ident($2) || ' ') AS definition
+FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE tg.tgrelid = to_regclass($1) AND NOT tg.tgisinternal AND tg.tgenabled <> 'D' AND tg.tgtype::int & 7 = 7
+ORDER BY tg.tgname`,
+    values: [qualified(table), onTemp],
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
-import { failure } from "../fixtures/core/kit.js";
+import { failure, sql } from "../fixtures/core/kit.js";
 import { useWildProject, WILD_ENTRIES, wildRelease, wildSnapshot } from "../fixtures/wild/kit.js";
 
 const { db, ws } = useWildProject();
@@ -55,5 +55,49 @@ describe("the bad record of any constraint error, named", () => {
     expect(e.code).toMatch(/VALIDATION_FAILED|CONSTRAINT_VIOLATION/);
     expect(e.record).toBe(2);
     expect(e.field).toBe("last_name");
+  });
+
+  describe("an exclusion constraint", () => {
+    /** 300 one-minute bookings of one room, an hour apart; batches of 100. */
+    const bookings = () =>
+      Array.from({ length: 300 }, (_, i) => {
+        const at = new Date(Date.UTC(2022, 0, 1) + i * 3_600_000).toISOString();
+        const end = new Date(Date.UTC(2022, 0, 1) + i * 3_600_000 + 60_000).toISOString();
+        return { booking_id: i, room: 1, during: `[${at},${end})` };
+      });
+    const book = async (files: Record<string, Rec[]>, strategy: "direct" | "staged-delete") => {
+      await sql(
+        db.url,
+        "CREATE TABLE IF NOT EXISTS booking (booking_id integer PRIMARY KEY, room integer NOT NULL, during tstzrange NOT NULL, CONSTRAINT booking_no_overlap EXCLUDE USING gist (during WITH &&))",
+      );
+      await ws.writeRelease("b", files);
+      const etl = new AtomicEtl(ws.wildConfig({ b: { tables: [{ table: "booking", file: "booking.json", batchSize: 100 }], strategy } }));
+      const f = await failure(etl.import({ release: "b", url: db.url, backup: false }));
+      expect(await sql(db.url, "SELECT count(*)::int AS n FROM booking")).toEqual([{ n: 0 }]);
+      return f.error;
+    };
+
+    for (const strategy of ["direct", "staged-delete"] as const) {
+      it(`should name the record that overlaps an earlier one of its own batch (SQLSTATE 23P01), with ${strategy}`, async () => {
+        const rows = bookings();
+        rows[150]!.during = "[2022-01-06T19:30:00.000Z,2022-01-06T20:30:00.000Z)"; // overlaps #140 (20:00–20:01)
+        const e = await book({ "booking.json": rows }, strategy);
+        expect(e).toMatchObject({ code: "CONSTRAINT_VIOLATION", record: 150, field: "during", file: "releases/b/booking.json" });
+        expect(e.message).toContain('conflicting key value violates exclusion constraint "booking_no_overlap"');
+        expect(e.message).toContain('value "[2022-01-06T19:30:00.000Z,2022-01-06T20:30:00.000Z)"');
+        expect(e.message).toContain("conflicts with existing key (during)=");
+        expect(e.meta).toMatchObject({ sqlstate: "23P01" });
+      });
+
+      it(`should name the record that overlaps one of an earlier batch, with ${strategy}`, async () => {
+        const rows = bookings();
+        rows[217]!.during = "[2022-01-01T00:30:00.000Z,2022-01-01T01:30:00.000Z)"; // overlaps #1 (01:00–01:01), two batches back
+        const e = await book({ "booking.json": rows }, strategy);
+        expect(e).toMatchObject({ code: "CONSTRAINT_VIOLATION", record: 217, field: "during", file: "releases/b/booking.json" });
+        expect(e.message).toContain('violates exclusion constraint "booking_no_overlap"');
+        expect(e.message).toContain('value "[2022-01-01T00:30:00.000Z,2022-01-01T01:30:00.000Z)"');
+        expect(e.message).toContain("conflicts with existing key (during)=");
+      });
+    }
   });
 });
