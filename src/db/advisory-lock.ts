@@ -50,7 +50,9 @@ const run = async <T>(client: pg.Client, s: Statement) => (await client.query(s.
  * @example holderName("atomic-etl:lock:1a2b3c4d") // "atomic-etl:lock:1a2b3c4d pid 4242 on build-7"
  */
 export function holderName(label: string): string {
-  return Buffer.from(`${label} pid ${process.pid} on ${os.hostname()}`).subarray(0, 63).toString();
+  // the host's first label: a long FQDN (ip-10-0-1-2.eu-west-1.compute.internal) would be cut by the server
+  const host = os.hostname().split(".")[0] || os.hostname();
+  return `${label} pid ${process.pid} on ${host}`.replace(/[^\x20-\x7e]/g, "?").slice(0, 63);
 }
 
 /** The holder's process and machine from its session's application_name ({@link holderName}); null when the URL named the session itself. */

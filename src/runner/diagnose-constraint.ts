@@ -1,6 +1,6 @@
 import { type PgErrorInfo, pgErrorInfo } from "../db/pg-errors.js";
 import { execute, type PrismaClientLike, query, type TxLike } from "../db/prisma-like.js";
-import { probeInSavepoint } from "../db/savepoint.js";
+import { inSavepoint, probeInSavepoint } from "../db/savepoint.js";
 import { EtlError, type Step } from "../errors.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { readRecords } from "../sources/read-records.js";
@@ -78,9 +78,16 @@ async function createProbe(tx: TxLike, t: TablePlan): Promise<string> {
     }
   }
   // the target's BEFORE INSERT triggers, so the probe fills (or leaves NULL) what they do: a record
-  // may leave a NOT NULL column to a trigger, and a trigger may change what a CHECK sees
+  // may leave a NOT NULL column to a trigger, and a trigger may change what a CHECK sees. One the
+  // run's role may not create (its function in a schema it has no USAGE on) is left out, in its
+  // own savepoint, rather than losing the whole probe.
   for (const trigger of await query<{ definition: string }>(tx, beforeInsertTriggers(t.info, name)))
-    await execute(tx, { text: trigger.definition, values: [] });
+    await inSavepoint(
+      tx,
+      "atomic_etl_probe_trigger",
+      () => execute(tx, { text: trigger.definition, values: [] }),
+      () => true,
+    );
   return name;
 }
 
@@ -108,8 +115,9 @@ async function attempt(tx: TxLike, t: TablePlan, probe: string, rows: readonly R
 async function columnsOf(db: TxLike, t: TablePlan, info: PgErrorInfo): Promise<string[]> {
   if (info.column) return [info.column];
   // Prisma's adapter drops the column of a NOT NULL violation; its message still names it
-  const notNull = /null value in column "((?:[^"]|"")+)"/.exec(info.message)?.[1];
-  if (notNull) return [notNull.replace(/""/g, '"')];
+  // (Postgres prints the name as it is, quotes unescaped)
+  const notNull = /null value in column "(.+?)" (?:of relation|violates)/.exec(info.message)?.[1];
+  if (notNull) return [notNull];
   const domain = /value for domain ([^\s]+) violates/.exec(info.message)?.[1]?.replace(/^.*\./, "");
   if (domain) return t.info.columns.filter((c) => c.type === domain).map((c) => c.name);
   const partitionKey = /Partition key of the failing row contains \(([^)]*)\)/.exec(info.detail ?? "")?.[1];

@@ -216,7 +216,8 @@ ORDER BY p.level, c.oid`,
 }
 
 /**
- * The enabled BEFORE INSERT row triggers of `table` (not those Postgres makes for FKs), each
+ * The BEFORE INSERT row triggers of `table` that fire for a normal session (enabled, not replica-only;
+ * not those Postgres makes for FKs), each
  * rewritten to be created on the TEMP table `onTemp` instead: a probe that stands for the
  * table fills the columns they fill.
  */
@@ -225,7 +226,7 @@ export function beforeInsertTriggers(table: QualifiedName, onTemp: string): Stat
     text: `SELECT replace(pg_get_triggerdef(tg.oid), ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' ',
                ' ON pg_temp.' || quote_ident($2) || ' ') AS definition
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE tg.tgrelid = to_regclass($1) AND NOT tg.tgisinternal AND tg.tgenabled <> 'D' AND tg.tgtype::int & 7 = 7
+WHERE tg.tgrelid = to_regclass($1) AND NOT tg.tgisinternal AND tg.tgenabled IN ('O', 'A') AND tg.tgtype::int & 7 = 7
 ORDER BY tg.tgname`,
     values: [qualified(table), onTemp],
   };

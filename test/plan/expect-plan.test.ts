@@ -64,3 +64,17 @@ describe("import --expect-plan", () => {
     expect(f.error).toMatchObject({ code: "USAGE", data: "untouched" });
   });
 });
+
+describe("import --expect-plan of a release with steps", () => {
+  it("should refuse up front, since a plan does not run steps, touching nothing", async () => {
+    const config = ws.config({
+      r: { tables: STANDARD_TABLES, steps: [{ name: "noop", writes: ["Player"], run: async () => undefined }] },
+    });
+    const plan = await new AtomicEtl(config).plan({ release: "r", url: db.url });
+    const before = await stateOf(db.url);
+    const f = await failure(new AtomicEtl(config).import({ release: "r", url: db.url, expectPlan: plan.planHash as string }));
+    expect(f.error).toMatchObject({ code: "USAGE", message: expect.stringContaining("has steps, which a plan does not run") });
+    expect(await stateOf(db.url)).toEqual(before);
+    expect(await dumps()).toEqual([]);
+  });
+});

@@ -80,4 +80,22 @@ describe("a NOT NULL column a BEFORE INSERT trigger fills", () => {
       expect(await wildSnapshot(db.url)).toEqual(before);
     });
   }
+
+  it("should still name the record when the table has a replica-only trigger that would refuse every row", async () => {
+    // ENABLE REPLICA: it never fires for the run's session; copied onto the probe, it would refuse every attempt
+    await sql(
+      db.url,
+      "CREATE FUNCTION refuse_all() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'replica only'; END $$",
+      "CREATE TRIGGER film_replica BEFORE INSERT ON film FOR EACH ROW EXECUTE FUNCTION refuse_all()",
+      "ALTER TABLE film ENABLE REPLICA TRIGGER film_replica",
+    );
+    const release = withoutFulltext(300);
+    (release["film.json"] as Rec[])[234]!.length = 0;
+    await ws.writeRelease("r", release);
+    const tables = WILD_ENTRIES.map((t) => ({ ...t, batchSize: 100 }));
+    const f = await failure(
+      new AtomicEtl(ws.wildConfig({ r: { tables, strategy: "staged-delete" } })).import({ release: "r", url: db.url, backup: false }),
+    );
+    expect(f.error).toMatchObject({ code: "CONSTRAINT_VIOLATION", record: 234, field: "length" });
+  });
 });
