@@ -147,9 +147,9 @@ describe("AtomicEtl.import (one run at a time)", () => {
     expect(second.error.message).toContain(`pid ${holder?.pid}`);
     expect(second.error.meta.applicationName).toMatch(/^atomic-etl:lock:/);
     // the holder's own process and machine, not only its backend (here: this very process)
-    expect(second.error.meta).toMatchObject({ holderPid: process.pid, holderHost: os.hostname() });
+    expect(second.error.meta).toMatchObject({ holderPid: process.pid, holderHost: os.hostname().split(".")[0] });
     expect(second.error.message).toContain(
-      `another run holds the lock: process pid ${process.pid} on ${os.hostname()}, PostgreSQL backend pid ${holder?.pid}`,
+      `another run holds the lock: process pid ${process.pid} on ${os.hostname().split(".")[0]}, PostgreSQL backend pid ${holder?.pid}`,
     );
     expect(second.error.exitCode).toBe(7);
     expect(second.report.outcome).toBe("refused");
