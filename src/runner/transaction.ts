@@ -19,6 +19,7 @@ import { decideCommit } from "./decide.js";
 import { contextOf, type GroupShared, groupByStrategy, type StrategyGroup, strategyNames } from "./groups.js";
 import { stopIfAsked } from "./interrupted.js";
 import { guardRemovals } from "./guard-removals.js";
+import { fieldName } from "./diagnose-scan.js";
 import { loadTable } from "./load.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { PhaseClock } from "./phase.js";
@@ -226,11 +227,14 @@ async function loadAll(
         }),
       (x) => ({ table: x.table, records: x.records, batches: x.batches, bytes: x.bytes, keyMode: x.keyMode }),
     );
-    if (Object.keys(r.generatedSkipped).length)
+    if (Object.keys(r.generatedSkipped).length) {
+      // named as the file spells them: Prisma field names in a field-keyed file
+      const skipped = Object.fromEntries(Object.entries(r.generatedSkipped).map(([c, n]) => [fieldName(t, [c], r.keyMode), n]));
       input.log.info(
-        { phase: "load", table: t.name, generatedSkipped: r.generatedSkipped },
-        `${t.file.file}: values for generated columns left out (${Object.keys(r.generatedSkipped).join(", ")}): the database computes them`,
+        { phase: "load", table: t.name, generatedSkipped: skipped },
+        `${t.file.file}: values for generated columns left out (${Object.keys(skipped).join(", ")}): the database computes them`,
       );
+    }
     await g.strategy.tableLoaded?.(contextOf(g, shared), t);
     plan.hooks.onTableDone?.({ table: t.name });
     loaded.set(t.name, { records: r.records, columns: r.columns });

@@ -66,7 +66,7 @@ describe("generated columns", () => {
     expect(said).toHaveLength(1);
     expect(said[0]).toMatchObject({ table: "film" });
     // counted by column, whichever key style the file uses
-    expect(said[0]?.generatedSkipped).toEqual({ title_upper: 150 });
-    expect(said[0]?.msg).toBe("releases/r/film.json: values for generated columns left out (title_upper): the database computes them");
+    expect(said[0]?.generatedSkipped).toEqual({ titleUpper: 150 });
+    expect(said[0]?.msg).toBe("releases/r/film.json: values for generated columns left out (titleUpper): the database computes them");
   });
 });
