@@ -44,16 +44,16 @@ export function installInterrupt(log: Logger, write: (line: string) => void = (l
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   const parent = process.ppid;
-  const npx = process.env.npm_command === "exec" && SHELLS.has(commOf(parent) ?? "") ? parentOf(parent) : null;
+  const underNpx = process.env.npm_command === "exec";
+  const npx = underNpx && SHELLS.has(commOf(parent) ?? "") ? parentOf(parent) : null;
   const gone = () => process.ppid !== parent || (npx !== null && parentOf(parent) !== npx);
-  const watch: NodeJS.Timeout | null =
-    process.env.npm_command === "exec"
-      ? setInterval(() => {
-          if (!gone()) return;
-          clearInterval(watch as NodeJS.Timeout); // once: a second stop() would print "still …" every tick
-          stop("parent gone");
-        }, 500)
-      : null;
+  const watch: NodeJS.Timeout | null = underNpx
+    ? setInterval(() => {
+        if (!gone()) return;
+        clearInterval(watch as NodeJS.Timeout); // once: a second stop() would print "still …" every tick
+        stop("parent gone");
+      }, 500)
+    : null;
   watch?.unref();
   return {
     signal: controller.signal,

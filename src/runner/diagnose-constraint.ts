@@ -141,9 +141,8 @@ export async function constraintError(
 ): Promise<EtlError | null> {
   const info = pgErrorInfo(cause);
   if (!info.sqlstate || !PER_RECORD_STATES.has(info.sqlstate)) return null;
-  const found = await findRefusedRow(db, t, rows, info.sqlstate);
-  const i =
-    found ?? (copyRecord !== null && copyRecord >= firstIndex && copyRecord < firstIndex + rows.length ? copyRecord - firstIndex : null);
+  const copied = copyRecord === null ? -1 : copyRecord - firstIndex;
+  const i = (await findRefusedRow(db, t, rows, info.sqlstate)) ?? (copied >= 0 && copied < rows.length ? copied : null);
   if (i === null) return null;
   const columns = await columnsOf(db, t, info);
   const row = rows[i] as Row;

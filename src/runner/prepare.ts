@@ -18,7 +18,7 @@ import { planHash } from "../plan/plan-hash.js";
 import type { LoadPlan } from "../planner/fk-order.js";
 import type { TablePlan } from "../planner/table-plan.js";
 import { checkReleaseFiles } from "../release/release-files.js";
-import { type BoundSteps, bindSteps, stepTableNames } from "../steps/targets.js";
+import { type BoundSteps, bindSteps, everyTarget, stepTableNames } from "../steps/targets.js";
 import { type BeforeState, takeBeforeState } from "./backup.js";
 import { type RunContext, Sessions } from "./context.js";
 import { takeRunLock } from "./lock.js";
@@ -95,16 +95,7 @@ export async function prepare(ctx: RunContext): Promise<Preparation> {
       await sessions.close();
       return { kind: "unchanged", last: known.last as LedgerRow, reason: current };
     }
-    const state = await takeBeforeState(
-      plan,
-      [...bound.tables, ...bound.steps.extra],
-      client,
-      ctx.url,
-      releaseHash,
-      clock,
-      ctx.log,
-      current,
-    );
+    const state = await takeBeforeState(plan, everyTarget(bound), client, ctx.url, releaseHash, clock, ctx.log, current);
     if (current && state.backup && diffFingerprints(current, state.before ?? {}).length)
       expectPlan(plan, inputsOf(plan, base, state.before ?? {}), "the targets changed between the plan check and the backup");
     await recordFacts(ctx, base, state);

@@ -17,6 +17,7 @@ import { type Prepared, prepare } from "./prepare.js";
 import { isRetryable, withRetries } from "./retry.js";
 import { type Settled, settle } from "./settle.js";
 import { runTransaction, TransactionFailed, type TransactionResult } from "./transaction.js";
+import { everyTarget } from "../steps/targets.js";
 
 /**
  * One run, phase by phase: preflight (files) → lock → catalog → one-database check →
@@ -140,7 +141,7 @@ async function failed(ctx: RunContext, raw: unknown, p: Prepared | null): Promis
           url: ctx.url,
           facts: tx?.facts ?? null,
           before: p?.state.before ?? null,
-          targets: [...(p?.tables ?? []), ...(p?.steps.extra ?? [])].map((t) => t.info),
+          targets: p ? everyTarget(p).map((t) => t.info) : [],
           backupId: p?.state.backup?.manifest.id ?? null,
           log,
           retry: ctx.retry,

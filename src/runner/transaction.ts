@@ -12,7 +12,7 @@ import type { TableReport } from "../reporting/report.js";
 import { deferConstraints, readWriteTransaction, setLocal, transactionIdentity } from "../sql/session.js";
 import type { LoadedTable } from "../strategies/strategy.js";
 import { StepRunner } from "../steps/run-steps.js";
-import type { BoundSteps } from "../steps/targets.js";
+import { type BoundSteps, everyTarget } from "../steps/targets.js";
 import { type CheckResult, runChecks } from "../validation/user-checks.js";
 import { applyPhase } from "./apply.js";
 import { decideCommit } from "./decide.js";
@@ -168,7 +168,7 @@ async function body(tx: TxLike, input: TransactionInput, facts: TransactionFacts
   }
   const after = await clock.run(
     "ledger",
-    () => fingerprintsAfter(tx, [...input.tables, ...input.steps.extra]),
+    () => fingerprintsAfter(tx, everyTarget(input)),
     (a) => ({ tables: Object.keys(a).length, rows: Object.values(a).reduce((n, t) => n + t.fingerprint.rows, 0) }),
   );
   clock.enter("commit");

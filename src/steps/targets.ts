@@ -28,6 +28,11 @@ export interface BoundSteps {
   extra: StepTarget[];
 }
 
+/** Every table a run writes: its files' tables, then those only its steps write (backup, fingerprints, proof, ledger). */
+export function everyTarget(p: { tables: readonly TablePlan[]; steps: BoundSteps }): Pick<TablePlan, "name" | "info">[] {
+  return [...p.tables, ...p.steps.extra];
+}
+
 /** `writes: ["Player"]` or `["players"]`: a Prisma model name, else a table name. */
 export function mapWrite(name: string, dm: RuntimeDataModel | undefined): TableMapping {
   return dm?.models[name] ? mapModel({ model: name }, dm) : mapModel({ table: name }, dm);

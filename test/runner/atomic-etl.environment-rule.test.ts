@@ -4,48 +4,25 @@
  * is what lets such a host run as local. 127.0.0.2 stands in for a remote host: the test
  * forwards it to the cluster on 127.0.0.1.
  */
-import net from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AtomicEtl } from "../../src/atomic-etl.js";
+import { type CutProxy, startCutProxy } from "../faults/support/cut-proxy.js";
 import { failure, nextRelease, STANDARD_TABLES, stateOf, useTestProject } from "../fixtures/core/kit.js";
 
 const { db, ws } = useTestProject();
 
-/** A TCP forwarder from 127.0.0.2:<port> to `target` (host:port). */
-let proxy: net.Server;
-let proxyPort = 0;
-const sockets = new Set<net.Socket>();
-beforeAll(async () => {
-  proxy = net.createServer((client) => {
-    const u = new URL(db.url);
-    const upstream = net.connect(Number(u.port), u.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.2", resolve));
-  proxyPort = (proxy.address() as net.AddressInfo).port;
+/** 127.0.0.2 forwarded to the cluster (the fault suite's proxy, never arming a cut). */
+let proxy: CutProxy;
+beforeEach(async () => {
+  proxy = await startCutProxy(db.url, "127.0.0.2");
 });
-afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise((resolve) => proxy.close(resolve));
-});
-
-const remoteLooking = () => {
-  const u = new URL(db.url);
-  u.hostname = "127.0.0.2";
-  u.port = String(proxyPort);
-  return u.toString();
-};
+afterEach(() => proxy.close());
 
 describe("AtomicEtl.import: a database that is not on this machine needs an environment", () => {
   it("should refuse 127.0.0.2 with no environment given, naming the host and never the password, touching nothing", async () => {
     await ws.writeRelease("r", nextRelease());
     const before = await stateOf(db.url);
-    const url = remoteLooking();
+    const url = proxy.url;
     const f = await failure(new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({ release: "r", url }));
     expect(f.error.code).toBe("ENVIRONMENT_REQUIRED");
     expect(f.error.exitCode).toBe(2);
@@ -55,20 +32,20 @@ describe("AtomicEtl.import: a database that is not on this machine needs an envi
     const password = new URL(url).password;
     if (password) expect(JSON.stringify(f.error)).not.toContain(password);
     expect(await stateOf(db.url)).toEqual(before);
-    expect(sockets.size).toBe(0); // refused before connecting
+    expect(proxy.accepted).toBe(0); // refused before connecting
   });
 
   it("should run 127.0.0.2 as local when the config lists it in localHosts, and with an environment given", async () => {
     await ws.writeRelease("r", nextRelease());
     const listed = await new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } }, { localHosts: ["127.0.0.2"] })).import({
       release: "r",
-      url: remoteLooking(),
+      url: proxy.url,
       backup: false,
     });
     expect(listed).toMatchObject({ outcome: "committed", environment: "local" });
     const given = await new AtomicEtl(ws.config({ r: { tables: STANDARD_TABLES } })).import({
       release: "r",
-      url: remoteLooking(),
+      url: proxy.url,
       env: "staging",
       backup: false,
       redeploy: true,

@@ -1,5 +1,5 @@
 /**
- * A TCP proxy on 127.0.0.1 between a run and PostgreSQL that can cut a connection at the
+ * A TCP proxy on 127.0.0.1 (or another loopback address) between a run and PostgreSQL that can cut a connection at the
  * one moment that matters: when the run's COMMIT goes out. It reads the wire protocol
  * (startup packet for application_name; then typed messages) and forwards message by message.
  *
@@ -23,6 +23,8 @@ export type CutMode =
 export interface CutProxy {
   /** `target` URL with host and port replaced by the proxy's. */
   url: string;
+  /** Connections it has accepted so far. */
+  readonly accepted: number;
   /** Arms a cut for the next COMMIT of a connection whose application_name matches; resolves when done. */
   cutNextCommit(mode: CutMode, appName?: RegExp): Promise<void>;
   close(): Promise<void>;
@@ -39,12 +41,14 @@ const isCommit = (type: number, body: Buffer): boolean => {
   return /^\s*(COMMIT|END)\s*;?\s*$/i.test(text);
 };
 
-export async function startCutProxy(target: string): Promise<CutProxy> {
+export async function startCutProxy(target: string, host = "127.0.0.1"): Promise<CutProxy> {
   const t = new URL(target);
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   let armed: { mode: CutMode; appName: RegExp; done: () => void } | null = null;
 
   const server = net.createServer((client) => {
+    accepted++;
     const upstream = net.connect(Number(t.port), t.hostname);
     sockets.add(client).add(upstream);
     const drop = () => {
@@ -110,13 +114,16 @@ export async function startCutProxy(target: string): Promise<CutProxy> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as net.AddressInfo).port;
   const u = new URL(target);
-  u.hostname = "127.0.0.1";
+  u.hostname = host;
   u.port = String(port);
   return {
     url: u.toString(),
+    get accepted() {
+      return accepted;
+    },
     cutNextCommit(mode, appName = /^atomic-etl:[0-9a-f]{8}$/) {
       return new Promise<void>((resolve) => {
         armed = { mode, appName, done: resolve };
