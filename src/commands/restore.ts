@@ -106,11 +106,11 @@ function notFound(id: string, scope: BackupScope, all: readonly BackupEntry[], d
     [count((b) => !b.manifest.identity), "of unknown identity (format 1)"],
   ]
     .filter(([n]) => Number(n) > 0)
-    .map(([n, what]) => `${n} ${what}`);
+    .map(([n, what]) => `${n} backup${n === 1 ? "" : "s"} ${what}`);
   const what = id === "latest" ? `no committed backup of ${formatIdentity(scope.identity)} (schema ${scope.schema})` : `no backup "${id}"`;
   return new EtlError(
     "BACKUP_NOT_FOUND",
-    `${what} for environment ${env} in ${dir}${notes.length ? `; there are ${notes.join(", ")}` : ""}`,
+    `${what} for environment ${env} in ${dir}${notes.length ? `; the folder holds ${notes.join(", ")}` : ""}`,
     {
       step: "restore",
       next:

@@ -97,6 +97,15 @@ describe("restore bound to its database", () => {
     expect(await stateOf(a.url)).toEqual(stateOfA);
   });
 
+  it("should say BACKUP_NOT_FOUND for `latest` of a database that has none, counting the other databases' backups", async () => {
+    await committedImport("A", b);
+    const e = await rejection(restoreById(etl.config, { id: "latest", url: a.url }));
+    expect(e.code).toBe("BACKUP_NOT_FOUND");
+    expect(e.message).toContain(`no committed backup of ${a.name} (oid `);
+    expect(e.message).toContain("; the folder holds 1 backup of other databases or schemas");
+    expect(e.next).toContain("--into-other-database");
+  });
+
   it("should skip backups of pending and rolled-back runs for `latest`", async () => {
     const seeded = await stateOf(a.url);
     const first = await committedImport("A", a);
@@ -164,7 +173,7 @@ describe("restore bound to its database", () => {
 
     const latest = await rejection(restoreById(etl.config, { id: "latest", url: a.url }));
     expect(latest.code).toBe("BACKUP_NOT_FOUND");
-    expect(latest.message).toContain("1 of unknown identity (format 1)");
+    expect(latest.message).toContain("1 backup of unknown identity (format 1)");
 
     const byId = await rejection(restoreById(etl.config, { id: old.backup!.id, url: a.url }));
     expect(byId.code).toBe("BACKUP_IDENTITY_UNKNOWN");
