@@ -29,7 +29,7 @@ import { mayRepeatKeys } from "../src/sources/repeated-keys.js";
 import { decodeStrictUtf8 } from "../src/sources/utf8.js";
 import type { TableInfo } from "../src/sql/catalog.js";
 import { rowEncoder } from "../src/db/copy-text.js";
-import { groupByDefaults } from "../src/runner/copy-batch.js";
+import { groupByDefaults } from "../src/runner/load.js";
 import { type DataModel, dataModelOf } from "../src/validation/prisma-enums.js";
 import { RecordValidator } from "../src/validation/record-validator.js";
 import { mapModel } from "../src/validation/table-mapping.js";

@@ -21,14 +21,6 @@ export const environmentSettingsSchema = z.strictObject({
   /** A batch also closes at this many bytes of JSON text, so wide rows make smaller batches. */
   maxBatchBytes: z.number().int().min(1024),
   /**
-   * Worker threads that parse, validate and encode a file's batches while the main thread
-   * reads it and writes the COPY (src/runner/parse-pool.ts). `auto`: one worker for files of
-   * 4 MiB and more when the machine has 2 or more cores; 0: all on the main thread. A table
-   * with a zod `schema` or a `transform`, a step's records, or a client built the old way
-   * (INSERT … SELECT) always load on the main thread.
-   */
-  parseWorkers: z.union([z.literal("auto"), z.number().int().min(0).max(8)]),
-  /**
    * Resident memory the import aims to stay under, in MB: above it, a full GC runs between
    * batches (0 leaves collection to V8). See src/runner/memory-budget.ts.
    */
@@ -74,7 +66,6 @@ const BASE: EnvironmentSettings = {
   batchSize: 5_000,
   // ~5,000 rows of 400 bytes; only wider rows make batches smaller than batchSize
   maxBatchBytes: 2 * 1024 * 1024,
-  parseWorkers: "auto",
   memoryBudgetMb: 256,
   transactionTimeoutMs: 30 * 60_000,
   maxWaitMs: 10_000,

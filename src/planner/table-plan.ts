@@ -25,6 +25,4 @@ export interface TablePlan {
   selfReferencing: boolean;
   batchSize: number;
   maxBatchBytes: number;
-  /** The environment's `parseWorkers` (see src/config/environments.ts). */
-  parseWorkers: "auto" | number;
 }

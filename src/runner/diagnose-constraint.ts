@@ -10,8 +10,7 @@ import { createProbePartition, createProbeTable } from "../sql/ddl.js";
 import { readWriteTransaction } from "../sql/session.js";
 import { boundedName } from "../strategies/staging.js";
 import { fieldName, keyModeOf } from "./diagnose-scan.js";
-import { groupByDefaults } from "./copy-batch.js";
-import { validatorFor } from "./load.js";
+import { groupByDefaults, validatorFor } from "./load.js";
 
 type Row = Record<string, unknown>;
 

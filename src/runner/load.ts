@@ -1,12 +1,11 @@
-import { availableParallelism } from "node:os";
 import type pg from "pg";
 import { copyClientOf } from "../db/copy-binding.js";
 import { copyIn, copyLineOf } from "../db/copy-from.js";
-import { copyUnsupported } from "../db/copy-text.js";
+import { copyUnsupported, rowEncoder } from "../db/copy-text.js";
 import { forgetPrismaDebugHistory } from "../db/prisma-debug-history.js";
 import { execute, type TxLike } from "../db/prisma-like.js";
 import type { TablePlan } from "../planner/table-plan.js";
-import { type RawBatch, parseTextBatch, readRecords, readRecordTexts, type TextBatch } from "../sources/read-records.js";
+import { type RawBatch, readRecords } from "../sources/read-records.js";
 import { transformBatches } from "../steps/transform.js";
 import { insertBatch } from "../sql/bulk.js";
 import { copyFromStdin } from "../sql/copy.js";
@@ -16,10 +15,7 @@ import { rowsJson } from "../validation/raw-json.js";
 import { RecordValidator } from "../validation/record-validator.js";
 import { expectRowCount } from "../validation/row-counts.js";
 import type { KeyMode } from "../validation/table-mapping.js";
-import { CopyBatchEncoder, groupByDefaults } from "./copy-batch.js";
 import type { MemoryBudget } from "./memory-budget.js";
-import { TableParse } from "./parse-pool.js";
-import type { EncodedBatch, TableSetup } from "./parse-protocol.js";
 
 /** The validator of a table's file, as its config entry asks (the loader and the diagnosis use the same). */
 export function validatorFor(t: TablePlan): RecordValidator {
@@ -69,6 +65,25 @@ export class BatchInsertFailure extends Error {
 
 type Row = Record<string, unknown>;
 
+/**
+ * Rows grouped by which defaulted columns they carry, so an absent key gets the column's
+ * DEFAULT rather than NULL. Usually one group.
+ */
+export function groupByDefaults(info: TableInfo, rows: Row[]): { columns: string[]; rows: Row[] }[] {
+  const defaulted = info.columns.filter((c) => c.hasDefault && !c.isGenerated).map((c) => c.name);
+  const plain = info.columns.filter((c) => !c.hasDefault && !c.isGenerated).map((c) => c.name);
+  if (defaulted.length === 0) return [{ columns: plain, rows }];
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    let sig = "";
+    for (const c of defaulted) sig += r[c] === undefined ? "0" : "1";
+    const g = groups.get(sig);
+    if (g) g.push(r);
+    else groups.set(sig, [r]);
+  }
+  return [...groups].map(([sig, rs]) => ({ columns: [...plain, ...defaulted.filter((_, i) => sig[i] === "1")], rows: rs }));
+}
+
 /** Sends validated batches, by COPY on the transaction's own connection or as set-based INSERTs, one in flight at a time, and counts what landed. */
 class BatchSender {
   inserted = 0;
@@ -76,7 +91,7 @@ class BatchSender {
   dbMs = 0;
   private inFlight: Promise<void> | null = null;
   private readonly identity: Set<string>;
-  private readonly encoder: CopyBatchEncoder;
+  private readonly encoders = new Map<string, (rows: readonly Row[]) => string>();
 
   constructor(
     private readonly tx: TxLike,
@@ -87,7 +102,6 @@ class BatchSender {
     private readonly onBatch: ((rows: number, batchNo: number) => Promise<void> | void) | undefined,
   ) {
     this.identity = new Set(source.info.columns.filter((c) => c.isIdentity).map((c) => c.name));
-    this.encoder = new CopyBatchEncoder(source.info);
   }
 
   /**
@@ -96,22 +110,10 @@ class BatchSender {
    * until the data is out, or the server would sit idle while the next batch is parsed.
    */
   async send(rows: Row[], firstIndex: number): Promise<void> {
-    await this.dispatch((onWire) => this.insert(rows, firstIndex, onWire));
-  }
-
-  /**
-   * The same for a batch a parse worker encoded (COPY only). `rowsOf` gives its rows again,
-   * validated on this thread, for the diagnosis of a refused COPY.
-   */
-  async sendEncoded(b: EncodedBatch, firstIndex: number, rowsOf: () => Row[]): Promise<void> {
-    await this.dispatch((onWire) => this.copyEncoded(b, firstIndex, rowsOf, onWire));
-  }
-
-  private async dispatch(insert: (onWire: () => void) => Promise<void>): Promise<void> {
     await this.settled();
     let onWire: () => void = () => undefined;
     const out = new Promise<void>((resolve) => (onWire = resolve));
-    const p = insert(onWire);
+    const p = this.insert(rows, firstIndex, onWire);
     p.then(onWire, onWire); // also handles a failure until it is awaited, so Node does not flag it
     this.inFlight = p;
     if (this.copy) await out;
@@ -125,55 +127,32 @@ class BatchSender {
   }
 
   private async insert(rows: Row[], firstIndex: number, onWire: () => void): Promise<void> {
-    const copy = this.copy;
-    const groups: { columns: string[]; rows: Row[]; text?: string }[] = copy
-      ? this.encoder.encode(rows)
-      : groupByDefaults(this.source.info, rows);
-    for (const g of groups) {
+    for (const g of groupByDefaults(this.source.info, rows)) {
       const sent = performance.now();
       try {
-        this.inserted += copy
-          ? await copyIn(copy, copyFromStdin(this.target, g.columns), g.text as string, onWire)
-          : await this.insertGroup(g.columns, g.rows);
+        this.inserted += this.copy ? await this.copyGroup(this.copy, g.columns, g.rows, onWire) : await this.insertGroup(g.columns, g.rows);
         this.dbMs += performance.now() - sent;
       } catch (e) {
-        throw new BatchInsertFailure(this.source, firstIndex, rows, e, copy ? recordOfLine(e, rows, g.rows, firstIndex) : null);
+        throw new BatchInsertFailure(this.source, firstIndex, rows, e, this.copy ? recordOfLine(e, rows, g.rows, firstIndex) : null);
       } finally {
         forgetPrismaDebugHistory();
       }
     }
-    await this.landed(rows.length);
-  }
-
-  /** COPY writes identity columns as given (as INSERT's OVERRIDING SYSTEM VALUE does). */
-  private async copyEncoded(b: EncodedBatch, firstIndex: number, rowsOf: () => Row[], onWire: () => void): Promise<void> {
-    let count = 0;
-    for (const g of b.groups) {
-      const sent = performance.now();
-      try {
-        this.inserted += await copyIn(this.copy as pg.PoolClient, copyFromStdin(this.target, g.columns), g.text, onWire);
-        this.dbMs += performance.now() - sent;
-      } catch (e) {
-        const rows = rowsOf();
-        const key = g.columns.join("\u0000");
-        const group = groupByDefaults(this.source.info, rows).find((x) => x.columns.join("\u0000") === key)?.rows ?? [];
-        throw new BatchInsertFailure(this.source, firstIndex, rows, e, recordOfLine(e, rows, group, firstIndex));
-      } finally {
-        forgetPrismaDebugHistory();
-      }
-      count += g.count;
-    }
-    await this.landed(count);
-  }
-
-  private async landed(rows: number): Promise<void> {
     this.batches++;
-    await this.onBatch?.(rows, this.batches);
+    await this.onBatch?.(rows.length, this.batches);
   }
 
   private insertGroup(columns: string[], rows: Row[]): Promise<number> {
     const overriding = columns.some((c) => this.identity.has(c));
     return execute(this.tx, insertBatch(this.target, this.target, columns, rowsJson(rows), overriding));
+  }
+
+  /** COPY writes identity columns as given (as INSERT's OVERRIDING SYSTEM VALUE does). */
+  private copyGroup(client: pg.PoolClient, columns: string[], rows: Row[], onWire: () => void): Promise<number> {
+    const key = columns.join("\u0000");
+    let encode = this.encoders.get(key);
+    if (!encode) this.encoders.set(key, (encode = rowEncoder(this.source.info, columns)));
+    return copyIn(client, copyFromStdin(this.target, columns), encode(rows), onWire);
   }
 }
 
@@ -191,20 +170,6 @@ async function copyClientFor(tx: TxLike, source: TablePlan): Promise<pg.PoolClie
   return copyClientOf(tx);
 }
 
-/** Files from this size load through a parse worker under `parseWorkers: "auto"`: below it a worker's start costs more than it saves. */
-const AUTO_WORKER_MIN_BYTES = 4 * 1024 * 1024;
-
-/**
- * How many parse workers `source` loads through: 0 (the main thread) for a table with a zod
- * schema or a transform (functions from the config, which a worker cannot receive), for a
- * step's records, or when the rows go by INSERT … SELECT.
- */
-export function parseWorkersFor(source: TablePlan, copy: boolean, stepRecords: boolean): number {
-  if (!copy || stepRecords || source.entry.schema || source.entry.transform) return 0;
-  if (source.parseWorkers !== "auto") return source.parseWorkers;
-  return source.file.size >= AUTO_WORKER_MIN_BYTES && availableParallelism() >= 2 ? 1 : 0;
-}
-
 /**
  * Streams one file into `target` in batches: parse → validate → one COPY (or, when the
  * client is not over the tool's pool, one set-based INSERT) per batch. Parsing and
@@ -219,6 +184,7 @@ export async function loadTable(
 ): Promise<TableLoadResult> {
   const started = performance.now();
   const { info } = source;
+  const validator = validatorFor(source);
   let records = 0;
   let bytes = 0;
   const copy = await copyClientFor(tx, source);
@@ -227,53 +193,30 @@ export async function loadTable(
   );
   // a merge compares and writes only the columns the release mentions
   const columns = source.strategy === "merge" ? new Set<string>() : null;
-  const workers = parseWorkersFor(source, copy !== null, opts.batches !== undefined);
-  const read = {
-    batchSize: source.batchSize,
-    maxBatchBytes: source.maxBatchBytes,
-    onBytes: (n: number) => (bytes += n),
-    label: source.file.file,
-  };
-  let keyMode: KeyMode | null = null;
-  let generatedSkipped: Record<string, number>;
-  if (workers > 0) {
-    const parse = new TableParse(workerSetup(source, columns !== null), workers);
-    try {
-      await loadThroughWorkers(parse, readRecordTexts(source.file.path, read), sender, {
-        depth: 2 * workers,
-        rowsOf: (b) => revalidate(source, parse, b),
-        onBatch: (b) => {
-          records += b.groups.reduce((n, g) => n + g.count, 0);
-          if (columns) for (const c of b.columns ?? []) columns.add(c);
-          opts.memory?.check();
-        },
+  try {
+    const read =
+      opts.batches ??
+      readRecords(source.file.path, {
+        batchSize: source.batchSize,
+        maxBatchBytes: source.maxBatchBytes,
+        onBytes: (n) => (bytes += n),
+        label: source.file.file,
       });
-    } finally {
-      parse.end();
+    for await (const batch of transformBatches(source, read)) {
+      const rows = validator.validateBatch(batch);
+      records += rows.length;
+      if (columns) for (const r of rows) for (const k in r) columns.add(k);
+      // while the server still works on the previous batch
+      opts.memory?.check();
+      await sender.send(rows, batch.firstIndex);
+      // Let Prisma's promise chain put the INSERT on the wire before parsing the next batch
+      // takes the thread; without it the two ran one after the other (measured 1.4x slower).
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    keyMode = parse.mode;
-    generatedSkipped = parse.generatedSkipped();
-  } else {
-    const validator = validatorFor(source);
-    try {
-      for await (const batch of transformBatches(source, opts.batches ?? readRecords(source.file.path, read))) {
-        const rows = validator.validateBatch(batch);
-        records += rows.length;
-        if (columns) for (const r of rows) for (const k in r) columns.add(k);
-        // while the server still works on the previous batch
-        opts.memory?.check();
-        await sender.send(rows, batch.firstIndex);
-        // Let Prisma's promise chain put the INSERT on the wire before parsing the next batch
-        // takes the thread; without it the two ran one after the other (measured 1.4x slower).
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    } finally {
-      // The INSERT in flight holds earlier records: let it settle before the rollback, and
-      // report its failure first, as the first problem in file order.
-      await sender.settled();
-    }
-    keyMode = validator.keyMode;
-    generatedSkipped = Object.fromEntries(validator.generatedSkipped);
+  } finally {
+    // The INSERT in flight holds earlier records: let it settle before the rollback, and
+    // report its failure first, as the first problem in file order.
+    await sender.settled();
   }
   expectRowCount({
     table: info.name,
@@ -286,8 +229,8 @@ export async function loadTable(
   return {
     table: info.name,
     file: source.file.file,
-    keyMode,
-    generatedSkipped,
+    keyMode: validator.keyMode,
+    generatedSkipped: Object.fromEntries(validator.generatedSkipped),
     records,
     rowsInserted: sender.inserted,
     columns,
@@ -297,62 +240,4 @@ export async function loadTable(
     dbMs: Math.round(sender.dbMs),
     via: copy ? "copy" : "insert",
   };
-}
-
-/** What a parse worker needs of `source` (no functions: a worker path has no schema or transform). */
-function workerSetup(source: TablePlan, trackColumns: boolean): TableSetup {
-  return {
-    mapping: source.mapping,
-    info: source.info,
-    file: source.file.file,
-    keys: source.entry.keys,
-    unknownKeys: source.entry.unknownKeys,
-    updatedAt: new Date().toISOString(),
-    trackColumns,
-  };
-}
-
-/** A batch a worker encoded, validated again on this thread: the rows a refused COPY is diagnosed from. */
-function revalidate(source: TablePlan, parse: TableParse, b: TextBatch): Row[] {
-  const s = parse.setup;
-  const v = new RecordValidator(s.mapping, s.info, s.file, parse.mode ?? s.keys, undefined, s.unknownKeys, s.updatedAt);
-  return v.validateBatch(parseTextBatch(source.file.file, b));
-}
-
-/**
- * The worker path's loop: batches of record texts go to the workers as the file is read, up
- * to `depth` ahead, and land in the COPY in file order. The first problem in file order wins:
- * a batch's refusal (parse, validation) before a later structural problem of the file, and a
- * refused COPY of an earlier batch before either.
- */
-async function loadThroughWorkers(
-  parse: TableParse,
-  texts: AsyncIterable<TextBatch>,
-  sender: BatchSender,
-  opts: { depth: number; rowsOf: (b: TextBatch) => Row[]; onBatch: (b: EncodedBatch) => void },
-): Promise<void> {
-  const ahead: { texts: TextBatch; encoded: Promise<EncodedBatch> }[] = [];
-  const land = async () => {
-    const next = ahead.shift() as (typeof ahead)[number];
-    const encoded = await next.encoded;
-    opts.onBatch(encoded);
-    await sender.sendEncoded(encoded, next.texts.firstIndex, () => opts.rowsOf(next.texts));
-  };
-  try {
-    try {
-      for await (const b of texts) {
-        const encoded = parse.parse(b);
-        encoded.catch(() => undefined); // awaited in order by land(); a later one may fail first
-        ahead.push({ texts: b, encoded });
-        if (ahead.length > opts.depth) await land();
-      }
-    } catch (readError) {
-      // records read before the problem come first
-      for (const a of ahead) await a.encoded;
-      throw readError;
-    }
-    while (ahead.length) await land();
-  } finally {
-    await sender.settled();
-  }
 }

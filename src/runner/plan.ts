@@ -223,7 +223,6 @@ export function planTables(
         selfReferencing: load.selfReferencing.has(mapping.table),
         batchSize: plan.batchSize ?? file.entry.batchSize ?? plan.target.settings.batchSize,
         maxBatchBytes: plan.target.settings.maxBatchBytes,
-        parseWorkers: plan.target.settings.parseWorkers,
       };
       return [mapping.table, t] as const;
     }),

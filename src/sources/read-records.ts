@@ -56,58 +56,11 @@ function describeProblem(p: ScanProblem): string {
   }
 }
 
-/**
- * A batch of record texts, not yet parsed, with what the scanner learnt of each: what a
- * parse worker needs to turn it into a {@link RawBatch} ({@link parseTextBatch}).
- */
-export interface TextBatch {
-  /** 0-based index, in the file, of `texts[0]`. */
-  firstIndex: number;
-  texts: string[];
-  /** Per record: it holds a run of 16+ digits (see long-numbers.ts). */
-  long: boolean[];
-  /** Per record: its colons outside strings (see repeated-keys.ts). */
-  members: number[];
-  /** NDJSON: each record's line number (1-based); null for a JSON array. */
-  lines: number[] | null;
-}
-
-/** Parses one record's text, whose facts the scanner or lineFacts found; INPUT_MALFORMED names the record. */
-export function parseRecordText(file: string, index: number, text: string, where: string, facts: LineFacts): unknown {
-  try {
-    return JSON.parse(facts.long ? quoteLongNumbers(text) : text);
-  } catch (e) {
-    throw malformed(file, index, `record #${index} (${where}) is not valid JSON: ${(e as Error).message}`, {
-      snippet: text.length > 120 ? `${text.slice(0, 120)}…` : text,
-    });
-  }
-}
-
-/** The records of a {@link TextBatch}, parsed: the same batch the reader yields when it parses them itself. */
-export function parseTextBatch(file: string, b: TextBatch): RawBatch {
-  const records: unknown[] = new Array(b.texts.length);
-  const mayRepeat: number[] = [];
-  for (let i = 0; i < b.texts.length; i++) {
-    const facts = { long: b.long[i] as boolean, members: b.members[i] as number };
-    const where = b.lines ? `line ${b.lines[i]}` : "array element";
-    const value = parseRecordText(file, b.firstIndex + i, b.texts[i] as string, where, facts);
-    if (mayRepeatKeys(value, facts.members)) mayRepeat.push(i);
-    records[i] = value;
-  }
-  return { firstIndex: b.firstIndex, records, texts: b.texts, mayRepeat };
-}
-
-/**
- * Collects records into batches that close at `batchSize` records or `maxChars` of text:
- * parsed ({@link RawBatch}), or as their texts and facts ({@link TextBatch}) for a parse worker.
- */
-class Batcher<B extends RawBatch | TextBatch> {
+/** Collects parsed records into batches that close at `batchSize` records or `maxChars` of text. */
+class Batcher {
   private records: unknown[] = [];
   private texts: string[] = [];
   private mayRepeat: number[] = [];
-  private long: boolean[] = [];
-  private members: number[] = [];
-  private lines: number[] = [];
   private chars = 0;
   /** Records read so far: the index of the next one. */
   index = 0;
@@ -116,47 +69,45 @@ class Batcher<B extends RawBatch | TextBatch> {
     private readonly file: string,
     private readonly batchSize: number,
     private readonly maxChars: number,
-    /** Yield texts unparsed (TextBatch). */
-    private readonly unparsed: boolean,
   ) {}
 
-  /** Adds one record's text (parsed unless `unparsed`); returns the batch when it is full. `line`: its NDJSON line. */
-  add(text: string, where: string, facts: LineFacts, line?: number): B | null {
-    if (this.unparsed) {
-      this.long.push(facts.long);
-      this.members.push(facts.members);
-      if (line !== undefined) this.lines.push(line);
-    } else {
-      const value = parseRecordText(this.file, this.index, text, where, facts);
-      if (mayRepeatKeys(value, facts.members)) this.mayRepeat.push(this.texts.length);
-      this.records.push(value);
+  /** Parses one record's text, whose facts the scanner or lineFacts found, and adds it; returns the batch when it is full. */
+  add(text: string, where: string, facts: LineFacts): RawBatch | null {
+    let value: unknown;
+    try {
+      value = JSON.parse(facts.long ? quoteLongNumbers(text) : text);
+    } catch (e) {
+      throw malformed(this.file, this.index, `record #${this.index} (${where}) is not valid JSON: ${(e as Error).message}`, {
+        snippet: text.length > 120 ? `${text.slice(0, 120)}…` : text,
+      });
     }
+    if (mayRepeatKeys(value, facts.members)) this.mayRepeat.push(this.records.length);
+    this.records.push(value);
     this.texts.push(text);
     this.index++;
-    return (this.chars += text.length) >= this.maxChars || this.texts.length >= this.batchSize ? this.take() : null;
+    return (this.chars += text.length) >= this.maxChars || this.records.length >= this.batchSize ? this.take() : null;
   }
 
   /** The records collected since the last batch, or null when there are none. */
-  take(): B | null {
-    if (!this.texts.length) return null;
-    const firstIndex = this.index - this.texts.length;
-    const b: RawBatch | TextBatch = this.unparsed
-      ? { firstIndex, texts: this.texts, long: this.long, members: this.members, lines: this.lines.length ? this.lines : null }
-      : { firstIndex, records: this.records, texts: this.texts, mayRepeat: this.mayRepeat };
+  take(): RawBatch | null {
+    if (!this.records.length) return null;
+    const b: RawBatch = {
+      firstIndex: this.index - this.records.length,
+      records: this.records,
+      texts: this.texts,
+      mayRepeat: this.mayRepeat,
+    };
     this.records = [];
     this.texts = [];
     this.mayRepeat = [];
-    this.long = [];
-    this.members = [];
-    this.lines = [];
     this.chars = 0;
-    return b as B;
+    return b;
   }
 }
 
 type Chunks = AsyncIterable<DecodedChunk>;
 
-async function* readJsonArray<B extends RawBatch | TextBatch>(chunks: Chunks, shown: string, out: Batcher<B>): AsyncGenerator<B> {
+async function* readJsonArray(chunks: Chunks, shown: string, out: Batcher): AsyncGenerator<RawBatch> {
   const scanner = new JsonArrayScanner();
   const texts: string[] = [];
   const long: boolean[] = [];
@@ -182,7 +133,7 @@ async function* readJsonArray<B extends RawBatch | TextBatch>(chunks: Chunks, sh
   if (scanner.problem) throw problem(scanner.problem);
 }
 
-async function* readNdjson<B extends RawBatch | TextBatch>(chunks: Chunks, shown: string, out: Batcher<B>): AsyncGenerator<B> {
+async function* readNdjson(chunks: Chunks, shown: string, out: Batcher): AsyncGenerator<RawBatch> {
   let rest = "";
   let line = 0;
   for await (const chunk of chunks) {
@@ -193,25 +144,15 @@ async function* readNdjson<B extends RawBatch | TextBatch>(chunks: Chunks, shown
       const l = text.slice(from, nl).trim();
       from = nl + 1;
       if (!l) continue;
-      const b = out.add(l, `line ${line}`, lineFacts(l), line);
+      const b = out.add(l, `line ${line}`, lineFacts(l));
       if (b) yield b;
     }
     rest = text.slice(from);
     if (chunk.invalid) throw invalidUtf8(shown, out.index, chunk.invalid, `, line ${line + 1}`);
   }
   const l = rest.trim();
-  const b = l ? out.add(l, `line ${line + 1}`, lineFacts(l), line + 1) : null;
+  const b = l ? out.add(l, `line ${line + 1}`, lineFacts(l)) : null;
   if (b) yield b;
-}
-
-export interface ReadOptions {
-  batchSize: number;
-  /** A batch also closes once its records' JSON text reaches this many characters (≈ bytes): wide rows make smaller batches. */
-  maxBatchBytes?: number;
-  format?: SourceFormat;
-  highWaterMark?: number;
-  onBytes?: (n: number) => void;
-  label?: string;
 }
 
 /**
@@ -221,26 +162,24 @@ export interface ReadOptions {
  *
  * @example for await (const b of readRecords("players.json", { batchSize: 5000 })) …
  */
-export function readRecords(file: string, opts: ReadOptions): AsyncGenerator<RawBatch> {
-  return read<RawBatch>(file, opts, false);
-}
-
-/**
- * The same batches as {@link readRecords}, their records found but not parsed: for a parse
- * worker ({@link parseTextBatch}). Every problem of the file's structure is found here; a
- * record that is not valid JSON is found by its parse.
- */
-export function readRecordTexts(file: string, opts: ReadOptions): AsyncGenerator<TextBatch> {
-  return read<TextBatch>(file, opts, true);
-}
-
-async function* read<B extends RawBatch | TextBatch>(file: string, opts: ReadOptions, unparsed: boolean): AsyncGenerator<B> {
+export async function* readRecords(
+  file: string,
+  opts: {
+    batchSize: number;
+    /** A batch also closes once its records' JSON text reaches this many characters (≈ bytes): wide rows make smaller batches. */
+    maxBatchBytes?: number;
+    format?: SourceFormat;
+    highWaterMark?: number;
+    onBytes?: (n: number) => void;
+    label?: string;
+  },
+): AsyncGenerator<RawBatch> {
   const format = opts.format ?? formatOf(file);
   // errors name the file by its path from the config file's folder (label), not the absolute path
   const shown = opts.label ?? file;
   const stream = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
   const chunks = decodeStrictUtf8(stream as AsyncIterable<Buffer>, opts.onBytes);
-  const out = new Batcher<B>(shown, opts.batchSize, opts.maxBatchBytes ?? Infinity, unparsed);
+  const out = new Batcher(shown, opts.batchSize, opts.maxBatchBytes ?? Infinity);
   try {
     yield* format === "json" ? readJsonArray(chunks, shown, out) : readNdjson(chunks, shown, out);
   } catch (e) {

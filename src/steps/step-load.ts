@@ -51,8 +51,6 @@ function planFor(target: StepTarget, label: string, input: StepLoadInput): Table
     selfReferencing: false,
     batchSize: base?.batchSize ?? input.batchSize,
     maxBatchBytes: input.maxBatchBytes,
-    // a step's records are objects already: nothing to parse
-    parseWorkers: 0,
   };
 }
 

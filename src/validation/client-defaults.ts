@@ -25,13 +25,12 @@ export function columnDefaults(defaults: ClientDefaults, model: string, fieldToC
  * out (`undefined`; an explicit null is kept and judged by the column's rules), as Prisma's
  * client would on create: cuid v1 or v2, UUID v4 (node:crypto) or v7, nanoid (of the given
  * length, 21 by default), ulid, and for `@updatedAt` one ISO timestamp per filler (a table's
- * records share it, as the rows of one Prisma `createMany` do; `updatedAt` gives it, so that the
- * parse workers of one table share it too).
+ * records share it, as the rows of one Prisma `createMany` do).
  *
  * @example const fill = clientDefaultFiller(new Map([["id", { kind: "uuid", version: 4 }]])); fill(row)
  */
-export function clientDefaultFiller(columns: ColumnDefaults, updatedAt?: string): (row: Record<string, unknown>) => void {
-  let now: string | null = updatedAt ?? null;
+export function clientDefaultFiller(columns: ColumnDefaults): (row: Record<string, unknown>) => void {
+  let now: string | null = null;
   const make = (d: ClientDefault): string => {
     switch (d.kind) {
       case "cuid":

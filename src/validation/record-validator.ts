@@ -59,13 +59,11 @@ export class RecordValidator {
     keys: "auto" | KeyMode,
     userSchema: z.ZodType | undefined,
     private readonly unknownKeys: "error" | "ignore" = "error",
-    /** The `@updatedAt` timestamp to fill (default: the time of the first record that needs it). */
-    updatedAt?: string,
   ) {
     this.mode = keys === "auto" ? null : keys;
     this.derived = compileTableValidator(info.columns, (c) => this.generatedSkipped.set(c, (this.generatedSkipped.get(c) ?? 0) + 1));
     this.schema = userSchema ? new TableSchema(userSchema, mapping, info) : null;
-    this.fillDefaults = mapping.clientDefaults ? clientDefaultFiller(mapping.clientDefaults, updatedAt) : null;
+    this.fillDefaults = mapping.clientDefaults ? clientDefaultFiller(mapping.clientDefaults) : null;
     this.jsonColumns = info.columns.filter((c) => !c.isGenerated && (c.type === "json" || c.type === "jsonb")).map((c) => c.name);
   }
 

@@ -80,7 +80,7 @@ export const newStyleClient = ({ adapter }: { adapter: PrismaPg }) => new Prisma
 export const oldStyleClient = ({ url }: { url: string }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
 
 /** The table's plan as the runner builds it, over `file`, loading `all_types`' shape. */
-export async function planOf(url: string, file: string, batchSize: number, table = "all_types", parseWorkers: TablePlan["parseWorkers"] = 0): Promise<TablePlan> {
+export async function planOf(url: string, file: string, batchSize: number, table = "all_types"): Promise<TablePlan> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -112,7 +112,6 @@ export async function planOf(url: string, file: string, batchSize: number, table
       selfReferencing: false,
       batchSize,
       maxBatchBytes: 64 * 1024 * 1024,
-      parseWorkers,
     };
   } finally {
     await c.end();
