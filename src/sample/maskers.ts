@@ -1,8 +1,17 @@
 import { createHmac } from "node:crypto";
-import { copycat } from "@snaplet/copycat";
+import { createRequire } from "node:module";
+import type { copycat as Copycat } from "@snaplet/copycat";
 import type { MaskRule } from "../config/samples-schema.js";
 import { EtlError } from "../errors.js";
 import type { ColumnInfo } from "../sql/catalog.js";
+
+/**
+ * @snaplet/copycat (CommonJS), required on first use: loading it takes ~0.8 s (its faker
+ * locales), which an export or a sample without a name, email or phone mask never pays.
+ */
+let copycatModule: typeof Copycat | null = null;
+const copycat = (): typeof Copycat =>
+  (copycatModule ??= (createRequire(import.meta.url)("@snaplet/copycat") as { copycat: typeof Copycat }).copycat);
 
 /** Shortest secret accepted: a short one can be brute-forced against known inputs. */
 export const MIN_SECRET_LENGTH = 16;
@@ -81,24 +90,30 @@ export function columnMasker(
     return (v) => rule.fn(v, { table: ctx.table, column: col.name, hash });
   }
   switch (rule) {
-    case "email":
+    case "email": {
+      const cc = copycat();
       return (v) => {
         if (v === null) return null;
         const h = ctx.hash("email", v);
-        const local = `${slug(copycat.firstName(h))}.${slug(copycat.lastName(h))}.${h.slice(0, 6)}`;
+        const local = `${slug(cc.firstName(h))}.${slug(cc.lastName(h))}.${h.slice(0, 6)}`;
         const domain = "@example.com";
         if (max === null || local.length + domain.length <= max) return local + domain;
         // too long for the column: hash-only local part (still unique), or the bare hash
         return max > domain.length + 8 ? `${h.slice(0, max - domain.length)}${domain}` : h.slice(0, max);
       };
-    case "name":
+    }
+    case "name": {
+      const cc = copycat();
       return (v) => {
         if (v === null) return null;
         const h = ctx.hash("name", v);
-        return fit(`${copycat.firstName(h)} ${copycat.lastName(h)}`, max);
+        return fit(`${cc.firstName(h)} ${cc.lastName(h)}`, max);
       };
-    case "phone":
-      return (v) => (v === null ? null : fit(copycat.phoneNumber(ctx.hash("phone", v)), max));
+    }
+    case "phone": {
+      const cc = copycat();
+      return (v) => (v === null ? null : fit(cc.phoneNumber(ctx.hash("phone", v)), max));
+    }
     case "text":
       return (v) => {
         if (v === null) return null;
