@@ -194,18 +194,25 @@ export function rowsByIds(t: TableInfo, ids: readonly string[]): Statement {
   return { text: rowJson(t, ` WHERE ${idsIn("t", 1)}`), values: idValues(ids) };
 }
 
-/** Per FK over two whole tables, in the snapshot: child rows it constrains (no NULL part) and those without a parent row. */
+/**
+ * Per FK over two whole tables, in the snapshot: child rows it constrains (no NULL part) and
+ * those without a parent row. A LEFT JOIN, which the planner runs as one (parallel) hash join;
+ * `NOT EXISTS` inside an aggregate's FILTER is a subplan probed per child row (measured at 1M
+ * rows: 677 ms against 87 ms). The referenced columns are a unique key, so each child row
+ * joins at most one parent, and a matched parent's key column is never NULL.
+ */
 export function fkOrphans(
   fk: ForeignKeyInfo,
   child: TableInfo & { partitioned?: boolean },
   parent: TableInfo & { partitioned?: boolean },
 ): Statement {
   const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(" AND ");
+  const unmatched = `p.${quoteIdent(fk.referencedColumns[0] as string)} IS NULL`;
   return {
     text:
       `SELECT count(*) FILTER (WHERE ${notNull}) AS checked, ` +
-      `count(*) FILTER (WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${from(parent, "p")} WHERE ${on(fk, "c", "p")})) AS missing ` +
-      `FROM ${from(child, "c")}`,
+      `count(*) FILTER (WHERE ${notNull} AND ${unmatched}) AS missing ` +
+      `FROM ${from(child, "c")} LEFT JOIN ${from(parent, "p")} ON ${on(fk, "c", "p")}`,
     values: [],
   };
 }
