@@ -73,10 +73,10 @@ async function copyOut(level: Level): Promise<void> {
       if (out) {
         const b = Buffer.from(json);
         hash.update(b);
-        if (!out.write(b)) await new Promise((r) => out.once("drain", r));
+        if (!out.write(b)) await new Promise<void>((r) => out.once("drain", () => r()));
       }
     }
-    if (out) await new Promise((r) => out.end(r));
+    if (out) await new Promise<void>((r) => out.end(() => r()));
   }
 }
 

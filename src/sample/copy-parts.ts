@@ -28,24 +28,21 @@ export function splitBlocks(pages: number, n: number): CopyPart[] {
 export const partFile = (file: string, index: number) => `${file}.part${index}`;
 
 /**
- * Joins the NDJSON parts of a table, in block order, into its release file (NDJSON or a JSON
- * array, as the file name says), counting rows and hashing what is written; removes the parts.
+ * Joins a table's parts (unframed, in the release file's own format), in block order, into its
+ * release file, hashing what is written; removes the parts. `rows`: each part's row count.
  */
 export async function assembleParts(
   dir: string,
   file: string,
-  parts: number,
+  rows: readonly number[],
   onChunk?: () => void,
 ): Promise<{ rows: number; bytes: number; sha256: string }> {
-  const sink = new JsonSink(path.join(dir, file), !/\.(ndjson|jsonl)$/i.test(file));
+  const sink = new JsonSink(path.join(dir, file), isArrayFile(file));
   try {
     await sink.open();
-    for (let i = 0; i < parts; i++) {
+    for (const [i, n] of rows.entries()) {
       const p = path.join(dir, partFile(file, i));
-      for await (const chunk of createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-        await sink.chunk(chunk);
-        onChunk?.();
-      }
+      await sink.append(createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, n, onChunk);
       await rm(p);
     }
     const sha256 = await sink.close();
@@ -55,3 +52,6 @@ export async function assembleParts(
     throw e;
   }
 }
+
+/** A release file is a JSON array unless its name says NDJSON, as `import` reads it. */
+export const isArrayFile = (file: string) => !/\.(ndjson|jsonl)$/i.test(file);

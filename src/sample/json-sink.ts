@@ -2,28 +2,31 @@ import { createHash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 
-const NL = 0x0a;
-const OPEN = Buffer.from("[\n");
-const SEP = Buffer.from(",\n");
-const CLOSE = Buffer.from("\n]\n");
-const CLOSE_EMPTY = Buffer.from("]\n");
+const oneLine = (t: string) => (t.includes("\n") || t.includes("\r") ? t.replace(/[\r\n]/g, " ") : t);
 
 /**
- * Writes one release file from JSON lines: NDJSON as they come, or a JSON array (the
- * format is the file's extension, as `import` reads it). Counts rows and bytes and hashes
- * what it writes (sha256), honouring the file stream's backpressure.
+ * Writes one release file from rows' JSON texts: NDJSON (one per line) or a JSON array (the
+ * format is the file's extension, as `import` reads it). Rows arrive in blocks and are joined
+ * here with the format's separators, so a file takes one hash update and one write per block
+ * of rows, not per row. Counts rows and bytes and hashes what it writes (sha256), honouring
+ * the file stream's backpressure.
+ *
+ * A split table's parts are written unframed (`framed: false`: the rows and their separators,
+ * without the array's brackets), so that {@link JsonSink.append} can join them into the
+ * release file byte for byte.
  */
 export class JsonSink {
   rows = 0;
   bytes = 0;
   private readonly hash = createHash("sha256");
   private readonly out: WriteStream;
-  private atLineStart = true;
   private failure: Error | null = null;
 
   constructor(
     readonly path: string,
-    private readonly array: boolean,
+    /** A JSON array (`[`, rows joined by `,\n`, `]`); else NDJSON. */
+    readonly array: boolean,
+    private readonly framed = true,
   ) {
     this.out = createWriteStream(path, { flags: "wx", mode: 0o600 });
     // a write error (disk full, a destroyed stream's pending writes) surfaces on the next write, never as an unhandled event
@@ -42,41 +45,36 @@ export class JsonSink {
 
   async open(): Promise<void> {
     await once(this.out, "open");
-    if (this.array) await this.put(OPEN);
+    if (this.array && this.framed) await this.put(Buffer.from("[\n"));
   }
 
-  /** One row's JSON text (no newline). */
-  async line(text: string): Promise<void> {
-    if (this.array && this.rows > 0) await this.put(SEP);
-    this.rows++;
-    await this.put(Buffer.from(this.array ? text : `${text}\n`));
+  /**
+   * A block of rows, each one row's JSON text. A json value nested in an array or a composite
+   * keeps its own text, line breaks included: a JSON array file keeps them as they are, while
+   * an NDJSON row must stay on one line, so there a raw line break becomes a space (in valid
+   * JSON it can only be whitespace between tokens; inside a string it is escaped).
+   */
+  async lines(texts: readonly string[]): Promise<void> {
+    if (texts.length === 0) return;
+    const text = this.array ? `${this.rows > 0 ? ",\n" : ""}${texts.join(",\n")}` : `${texts.map(oneLine).join("\n")}\n`;
+    this.rows += texts.length;
+    await this.put(Buffer.from(text));
   }
 
-  /** A chunk of newline-terminated JSON lines (COPY output), passed through without parsing. */
-  async chunk(c: Buffer): Promise<void> {
-    if (!this.array) {
-      for (let i = c.indexOf(NL); i >= 0; i = c.indexOf(NL, i + 1)) this.rows++;
+  /** Appends an unframed part of the same format holding `rows` rows (its bytes, streamed). */
+  async append(chunks: AsyncIterable<Buffer>, rows: number, onChunk?: () => void): Promise<void> {
+    if (rows === 0) return;
+    if (this.array && this.rows > 0) await this.put(Buffer.from(",\n"));
+    for await (const c of chunks) {
       await this.put(c);
-      return;
+      onChunk?.();
     }
-    let from = 0;
-    for (let nl = c.indexOf(NL); nl >= 0; nl = c.indexOf(NL, from)) {
-      if (this.atLineStart && this.rows > 0) await this.put(SEP);
-      await this.put(c.subarray(from, nl));
-      this.rows++;
-      this.atLineStart = true;
-      from = nl + 1;
-    }
-    if (from < c.length) {
-      if (this.atLineStart && this.rows > 0) await this.put(SEP);
-      this.atLineStart = false;
-      await this.put(c.subarray(from));
-    }
+    this.rows += rows;
   }
 
   /** Flushes and closes the file; resolves with its sha256. */
   async close(): Promise<string> {
-    if (this.array) await this.put(this.rows > 0 ? CLOSE : CLOSE_EMPTY);
+    if (this.array && this.framed) await this.put(Buffer.from(this.rows > 0 ? "\n]\n" : "]\n"));
     this.out.end();
     await once(this.out, "finish");
     if (this.failure) throw this.failure;

@@ -3,7 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { copyTableText, rowsByIds } from "../sql/sample-statements.js";
-import { type CopyPart, partFile } from "./copy-parts.js";
+import { type CopyPart, isArrayFile, partFile } from "./copy-parts.js";
 import { kindOf, lineEncoder } from "./copy-json.js";
 import { JsonSink } from "./json-sink.js";
 import type { TablePlan } from "./plan-types.js";
@@ -19,12 +19,15 @@ export interface WrittenTable {
   sha256: string;
   /** `copy` (whole table, one COPY) or `keys` (rows by id, in batches). */
   source: "copy" | "keys";
+  /** The part of a split table this file is (see copy-parts.ts); undefined for a whole table. */
+  part?: number;
   durationMs: number;
 }
 
 /**
- * COPY text lines in, JSON lines out (masked when a masker is given), handed to the sink in
- * chunks of about 1 MB instead of one write per row.
+ * COPY text lines in, JSON rows out (masked when a masker is given), handed to the sink in
+ * blocks of about 64 KB instead of one write per row. Small blocks die young: at 1 MB the
+ * rows outlived the young generation and GC took 37% of an export (1M rows: 4.2 s → 2.7 s).
  */
 async function copyToJson(
   stream: AsyncIterable<Buffer>,
@@ -36,20 +39,20 @@ async function copyToJson(
   const encode = lineEncoder(t.table.columns.filter((c) => !c.isGenerated));
   const decoder = new StringDecoder("utf8");
   let rest = "";
-  let out = "";
-  let pending = 0;
+  let block: string[] = [];
+  let chars = 0;
   const flush = async () => {
-    if (!out) return;
-    await sink.chunk(Buffer.from(out));
-    onRows?.(pending);
-    out = "";
-    pending = 0;
+    if (!block.length) return;
+    await sink.lines(block);
+    onRows?.(block.length);
+    block = [];
+    chars = 0;
   };
   const one = async (line: string) => {
     const json = encode(line);
-    out += `${masker ? masker.maskLine(json) : json}\n`;
-    pending++;
-    if (out.length >= 1 << 20) await flush();
+    const row = masker ? masker.maskLine(json) : json;
+    block.push(row);
+    if ((chars += row.length) >= 1 << 16) await flush();
   };
   for await (const chunk of stream) {
     const text = rest + decoder.write(chunk);
@@ -77,9 +80,9 @@ export async function writeTable(
   opts: { dir: string; batchSize: number; masker: RowMasker | null; onRows?: (n: number) => void; part?: CopyPart },
 ): Promise<WrittenTable> {
   const t0 = performance.now();
-  // a part of a split table is NDJSON; assembleParts() writes the release file
+  // a part of a split table is written unframed; assembleParts() joins the parts into the release file
   const file = opts.part ? partFile(t.file, opts.part.index) : t.file;
-  const sink = new JsonSink(path.join(opts.dir, file), !opts.part && !/\.(ndjson|jsonl)$/i.test(t.file));
+  const sink = new JsonSink(path.join(opts.dir, file), isArrayFile(t.file), !opts.part);
   const masker = opts.masker?.active ? opts.masker : null;
   try {
     await sink.open();
@@ -90,7 +93,7 @@ export async function writeTable(
       for (const ids of set.batches(opts.batchSize)) {
         const s = rowsByIds(t.table, ids);
         const r = await client.query<{ j: string }>(s.text, s.values);
-        for (const row of r.rows) await sink.line(masker ? masker.maskLine(row.j) : row.j);
+        await sink.lines(r.rows.map((row) => (masker ? masker.maskLine(row.j) : row.j)));
         opts.onRows?.(r.rows.length);
       }
     }
@@ -103,6 +106,7 @@ export async function writeTable(
       bytes: sink.bytes,
       sha256,
       source: set ? "keys" : "copy",
+      part: opts.part?.index,
       durationMs: Math.round(performance.now() - t0),
     };
   } catch (e) {

@@ -112,7 +112,8 @@ export async function writeAll(opts: WriteOptions): Promise<WrittenTable[]> {
 async function assemble(opts: WriteOptions, name: string, parts: number, written: readonly WrittenTable[]): Promise<WrittenTable> {
   const t = opts.plan.tables.find((x) => x.table.name === name) as TablePlan;
   const t0 = performance.now();
-  const r = await assembleParts(opts.dir, t.file, parts, () => opts.memory.check());
+  const rows = Array.from({ length: parts }, (_, i) => written.find((w) => w.part === i)?.rows ?? 0);
+  const r = await assembleParts(opts.dir, t.file, rows, () => opts.memory.check());
   const durationMs = Math.max(0, ...written.map((w) => w.durationMs)) + Math.round(performance.now() - t0);
   opts.log.info(
     {
