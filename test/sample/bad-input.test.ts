@@ -21,6 +21,12 @@ beforeAll(async () => {
     `CREATE TABLE orphans (id int PRIMARY KEY, org_id int)`,
     `INSERT INTO orphans VALUES (1, 1), (2, 99)`,
     `ALTER TABLE orphans ADD CONSTRAINT orphans_org_fkey FOREIGN KEY (org_id) REFERENCES orgs(id) NOT VALID`,
+    // keys beyond 2^53: 9007199254740993 and 9007199254740992 are one double
+    `CREATE TABLE big_parents (id bigint PRIMARY KEY)`,
+    `INSERT INTO big_parents VALUES (9007199254740992), (5)`,
+    `CREATE TABLE big_children (id int PRIMARY KEY, parent_id bigint)`,
+    `INSERT INTO big_children VALUES (1, 5), (2, 9007199254740993)`,
+    `ALTER TABLE big_children ADD CONSTRAINT big_children_parent_fkey FOREIGN KEY (parent_id) REFERENCES big_parents(id) NOT VALID`,
     `CREATE TABLE events (id int, at date NOT NULL, org_id int REFERENCES orgs(id), PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
     `CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
     `CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-06-01')`,
@@ -91,6 +97,18 @@ describe("bad input is refused with a stable code, and nothing is written", () =
     });
     const whole = await refused("b9", { tables: ["orgs", "orphans"], limits: { "*": "all" } });
     expect(whole).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", table: "orphans", meta: { fk: "orphans_org_fkey" } });
+  });
+
+  it("should find a missing parent whose key differs from a present one only beyond 2^53", async () => {
+    const e = await refused("b12", { tables: ["big_parents", "big_children"], limits: { big_children: 10, big_parents: 10 } });
+    expect(e).toMatchObject({
+      code: "CLOSURE_BROKEN",
+      step: "verify",
+      file: "big_children.ndjson",
+      record: 1,
+      meta: { fk: "big_children_parent_fkey" },
+    });
+    expect((e as Error).message).toContain("9007199254740993");
   });
 
   it("should take a partitioned table whole with its parents, and refuse a part of it with the reason", async () => {
