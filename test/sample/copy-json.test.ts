@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestProject } from "../fixtures/core/kit.js";
@@ -41,6 +42,24 @@ describe("JSON built by the client from COPY text", () => {
       b: "\\x00ff5c0a",
       j: { a: "dup" },
     });
+  });
+
+  it("should write the same JSON for rows taken by id (a sample's keyed batches) as for a whole table", async () => {
+    // 2 of the 3 rows: a row limit, so the table is read by row id, not by COPY
+    const r = await runSample(sampleConfig(ws, { samples: { zoo2: { limits: { zoo: 2 } } } }), source.url, { name: "zoo2" });
+    expect(r.manifest.tables[0]?.source).toBe("keys");
+    const ours = await readRows(path.join(r.dir, "zoo.ndjson"));
+    const server = await sql<{ j: Record<string, unknown> }>(
+      source.url,
+      "SET TimeZone = 'UTC'",
+      `SELECT row_to_json(x) AS j FROM (SELECT id, s, big, num, f4, f8, ok, t, vc, ch, u, d, tm, ts, tz, iv, b, j::jsonb AS j, jb, e, code, ints, texts FROM zoo) x ORDER BY id`,
+    );
+    // a row limit takes the lowest primary keys
+    expect(ours.map((x) => x.id).sort()).toEqual([1, 2]);
+    for (const row of ours) expect(row).toEqual(server.find((x) => x.j.id === row.id)?.j);
+    // and digit for digit, not only as doubles
+    const text = await readFile(path.join(r.dir, "zoo.ndjson"), "utf8");
+    expect(text).toContain('"big":9007199254740993,"num":12345678901234.5678');
   });
 
   it("should import back into a fresh database row for row (json compared as jsonb)", async () => {
