@@ -21,15 +21,47 @@ export interface ClosureStats {
   durationMs: number;
 }
 
+/** A query of the closure: its statement, and the set its row ids go into, for what reason. */
+interface Step {
+  s: Statement;
+  into: RowSet;
+  reason: string;
+}
+
+/**
+ * Runs the steps on the clients (every one in the run's snapshot), each client taking the
+ * next step as it is free, and adds each step's ids in step order: the sets, and the reason
+ * each id was pulled by, do not depend on which connection answered first. Ids stream through
+ * a cursor, `chunk` rows at a time.
+ */
+async function runSteps(clients: readonly pg.Client[], steps: readonly Step[], chunk: number, stats: ClosureStats): Promise<void> {
+  const ids: string[][] = new Array(steps.length);
+  let next = 0;
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let i = next++; i < steps.length; i = next++) {
+        const step = steps[i] as Step;
+        const got: string[] = [];
+        for await (const rows of cursorRows<{ id: string }>(client, step.s, chunk)) for (const r of rows) got.push(r.id);
+        ids[i] = got;
+      }
+    }),
+  );
+  stats.queries += steps.length;
+  steps.forEach((step, i) => step.into.addAll(ids[i] as string[], step.reason));
+}
+
 /**
  * The FK closure of a sample, in the run's snapshot, as row-id sets: the roots' rows, then a
  * fixpoint that adds, batch by batch, every parent row an FK of a taken row references
  * (composite, nullable, self-referencing, several FKs to one parent, FKs to unique columns:
  * all are one join on the FK's columns), and the children of included edges, at most `cap`
  * per parent. Every id enters a set once, so cycles end. Tables taken whole keep no set.
+ * Each round's queries run on every connection sharing the snapshot at once (measured on
+ * the 1M-row example, 10% sample: select 0.78 s on one connection, see README).
  */
 export async function closeSample(
-  client: pg.Client,
+  clients: readonly pg.Client[],
   plan: SamplePlan,
   opts: { batchSize: number; onRound?: (sizes: Record<string, number>) => void },
 ): Promise<{ sets: Map<string, RowSet>; stats: ClosureStats }> {
@@ -37,59 +69,49 @@ export async function closeSample(
   const stats: ClosureStats = { rounds: 0, queries: 0, durationMs: 0 };
   const byName = new Map(plan.tables.map((t) => [t.table.name, t]));
   const sets = new Map(plan.tables.filter((t) => !t.full).map((t) => [t.table.name, new RowSet()]));
-  const collect = async (s: Statement, into: RowSet, reason: string) => {
-    stats.queries++;
-    for await (const rows of cursorRows<{ id: string }>(client, s, opts.batchSize)) {
-      into.addAll(
-        rows.map((r) => r.id),
-        reason,
-      );
-    }
-  };
+  const first: Step[] = [];
   for (const t of plan.tables) {
     const set = sets.get(t.table.name);
-    if (set && t.root) await collect(rootIds({ table: t.table, ...t.root }), set, "root");
+    if (set && t.root) first.push({ s: rootIds({ table: t.table, ...t.root }), into: set, reason: "root" });
   }
   // a table taken whole references its parents with every row: one pass each
   for (const t of plan.tables.filter((x) => x.full)) {
     for (const fk of t.table.foreignKeys) {
       const parent = sets.get(fk.references.name);
       const p = byName.get(fk.references.name);
-      if (parent && p) await collect(parentIds(fk, t.table, p.table, null), parent, `parent via ${fk.name}`);
+      if (parent && p) first.push({ s: parentIds(fk, t.table, p.table, null), into: parent, reason: `parent via ${fk.name}` });
     }
   }
+  await runSteps(clients, first, opts.batchSize, stats);
   for (let pending = true; pending;) {
     pending = false;
     stats.rounds++;
+    const steps: Step[] = [];
     for (const t of plan.tables) {
       const set = sets.get(t.table.name);
       if (!set || set.pending === 0) continue;
       pending = true;
-      await followBatch(client, t, set.take(opts.batchSize), { byName, sets, stats, batchSize: opts.batchSize });
+      steps.push(...followBatch(t, set.take(opts.batchSize), { byName, sets, batchSize: opts.batchSize }));
     }
+    await runSteps(clients, steps, opts.batchSize, stats);
     opts.onRound?.(Object.fromEntries([...sets].map(([n, s]) => [n, s.size])));
   }
   stats.durationMs = Math.round(performance.now() - t0);
   return { sets, stats };
 }
 
-async function followBatch(
-  client: pg.Client,
+/** The queries that follow one batch of a table's taken rows: its parents through every FK, its included children. */
+function followBatch(
   t: TablePlan,
   ids: string[],
-  ctx: { byName: Map<string, TablePlan>; sets: Map<string, RowSet>; stats: ClosureStats; batchSize: number },
-): Promise<void> {
+  ctx: { byName: Map<string, TablePlan>; sets: Map<string, RowSet>; batchSize: number },
+): Step[] {
+  const steps: Step[] = [];
   for (const fk of t.table.foreignKeys) {
     const into = ctx.sets.get(fk.references.name);
     const p = ctx.byName.get(fk.references.name);
     if (!into || !p) continue; // a parent taken whole holds every row already
-    ctx.stats.queries++;
-    const s = parentIds(fk, t.table, p.table, ids);
-    const r = await client.query<{ id: string }>(s.text, s.values);
-    into.addAll(
-      r.rows.map((x) => x.id),
-      `parent via ${fk.name}`,
-    );
+    steps.push({ s: parentIds(fk, t.table, p.table, ids), into, reason: `parent via ${fk.name}` });
   }
   for (const edge of t.children) {
     const into = ctx.sets.get(edge.fk.table.name);
@@ -98,13 +120,8 @@ async function followBatch(
     // at most batchSize child ids per statement
     const step = Math.max(1, Math.floor(ctx.batchSize / edge.cap));
     for (let i = 0; i < ids.length; i += step) {
-      const s = childIds(edge.fk, c.table, t.table, ids.slice(i, i + step), edge.cap);
-      ctx.stats.queries++;
-      const r = await client.query<{ id: string }>(s.text, s.values);
-      into.addAll(
-        r.rows.map((x) => x.id),
-        `child via ${edge.fk.name}`,
-      );
+      steps.push({ s: childIds(edge.fk, c.table, t.table, ids.slice(i, i + step), edge.cap), into, reason: `child via ${edge.fk.name}` });
     }
   }
+  return steps;
 }

@@ -14,7 +14,7 @@ import type { RowSet } from "./row-set.js";
 import { assertReadable, openSource, readSourceCatalog, type SnapshotInfo, type SourceSession } from "./source-session.js";
 import type { WrittenTable } from "./table-writer.js";
 import { type FkClosure, type SnapshotCheck, verifyClosure } from "./verify-closure.js";
-import { type SampleHooks, writeAll } from "./write-all.js";
+import { openWorkers, type SampleHooks, writeAll } from "./write-all.js";
 
 /** What `export` and `sample` return (the manifest is also written as release.json). */
 export interface ReleaseReport {
@@ -166,21 +166,22 @@ export async function makeRelease(o: MakeReleaseOptions): Promise<ReleaseReport>
   const memory = new MemoryBudget(o.memoryBudgetMb ?? DEFAULT_MEMORY_BUDGET_MB);
   const session = await openSnapshot(o);
   let tmp: string | null = null;
+  let pool: Awaited<ReturnType<typeof openWorkers>> | null = null;
   try {
     const { plan, workers } = await planInSnapshot(session, o);
     await o.hooks?.afterSnapshot?.();
+    // the connections sharing the snapshot, for the closure's queries and the writing
+    pool = await openWorkers(o.url, session.info.id, workers);
+    const clients = [session.client, ...pool.extra];
     const { sets, stats } = await timed(
       o.log,
       "select",
-      () => closeSample(session.client, plan, { batchSize: o.batchSize }),
+      () => closeSample(clients, plan, { batchSize: o.batchSize }),
       (r) => ({ rounds: r.stats.rounds, queries: r.stats.queries, rows: Object.fromEntries([...r.sets].map(([n, s]) => [n, s.size])) }),
     ).catch((e: unknown) => Promise.reject(sqlError(e, "select")));
     const dir = (tmp = await createStaging(o.out));
     const written = await writeAll({
-      url: o.url,
-      main: session.client,
-      snapshotId: session.info.id,
-      workers,
+      clients,
       plan,
       sets,
       dir,
@@ -204,6 +205,7 @@ export async function makeRelease(o: MakeReleaseOptions): Promise<ReleaseReport>
     const durationMs = () => Math.round(performance.now() - t0);
     const manifest = buildManifest({ o, plan, workers, info: session.info, sets, stats, written, closure, durationMs: durationMs() });
     await writeFile(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+    await pool.close();
     await session.close();
     await commitStaging(dir, o.out);
     tmp = null;
@@ -223,6 +225,7 @@ export async function makeRelease(o: MakeReleaseOptions): Promise<ReleaseReport>
     };
   } finally {
     await discardStaging(tmp);
+    await pool?.close();
     await session.close();
   }
 }

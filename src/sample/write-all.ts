@@ -22,10 +22,8 @@ export interface SampleHooks {
 }
 
 type WriteOptions = {
-  url: string;
-  main: pg.Client;
-  snapshotId: string | null;
-  workers: number;
+  /** Every connection in the run's snapshot, the main session first. */
+  clients: readonly pg.Client[];
   plan: SamplePlan;
   sets: ReadonlyMap<string, RowSet>;
   dir: string;
@@ -46,9 +44,12 @@ interface Job {
 async function jobsOf(opts: WriteOptions, clients: number): Promise<{ jobs: Job[]; split: Map<string, number> }> {
   const whole = opts.plan.tables.filter((t) => t.full).map((t) => t.table.name);
   const pages = new Map(
-    (await query<{ name: string; pages: number }>(pgTx(opts.main), tablePages(opts.plan.tables[0]?.table.schema ?? "public", whole))).map(
-      (r) => [r.name, Number(r.pages)],
-    ),
+    (
+      await query<{ name: string; pages: number }>(
+        pgTx(opts.clients[0] as pg.Client),
+        tablePages(opts.plan.tables[0]?.table.schema ?? "public", whole),
+      )
+    ).map((r) => [r.name, Number(r.pages)]),
   );
   const jobs: Job[] = [];
   const split = new Map<string, number>();
@@ -64,48 +65,61 @@ async function jobsOf(opts: WriteOptions, clients: number): Promise<{ jobs: Job[
 }
 
 /**
- * Writes every table of the plan, on `main` and on `workers - 1` more connections that
- * import the run's exported snapshot (`SET TRANSACTION SNAPSHOT`): every connection reads
- * exactly the same rows. A big table taken whole is split into block ranges, one per
- * connection, and its parts joined in block order. Biggest first; one pino line per table.
+ * Writes every table of the plan on the connections sharing the run's snapshot (the main
+ * session and those that imported its exported snapshot): every connection reads exactly
+ * the same rows. A big table taken whole is split into block ranges, one per connection, and
+ * its parts joined in block order. Biggest first; one pino line per table.
  */
 export async function writeAll(opts: WriteOptions): Promise<WrittenTable[]> {
-  const clients: pg.Client[] = [opts.main];
-  const extra: pg.Client[] = [];
-  try {
-    if (opts.snapshotId) {
-      for (let i = 1; i < opts.workers; i++) extra.push(await openWorker(opts.url, opts.snapshotId, i));
-      clients.push(...extra);
-    }
-    const { jobs, split } = await jobsOf(opts, clients.length);
-    const done = new Map<string, WrittenTable>();
-    const partsDone = new Map<string, WrittenTable[]>();
-    let failed: unknown = null;
-    await Promise.all(
-      clients.map(async (client) => {
-        for (let j = jobs.shift(); j !== undefined && failed === null; j = jobs.shift()) {
-          try {
-            const w = await writeOne(client, j, opts);
-            if (j.part && split.has(j.t.table.name)) partsDone.set(j.t.table.name, [...(partsDone.get(j.t.table.name) ?? []), w]);
-            else done.set(j.t.table.name, w);
-          } catch (e) {
-            failed ??= e;
-          }
+  const { clients } = opts;
+  const { jobs, split } = await jobsOf(opts, clients.length);
+  const done = new Map<string, WrittenTable>();
+  const partsDone = new Map<string, WrittenTable[]>();
+  let failed: unknown = null;
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let j = jobs.shift(); j !== undefined && failed === null; j = jobs.shift()) {
+        try {
+          const w = await writeOne(client, j, opts);
+          if (j.part && split.has(j.t.table.name)) partsDone.set(j.t.table.name, [...(partsDone.get(j.t.table.name) ?? []), w]);
+          else done.set(j.t.table.name, w);
+        } catch (e) {
+          failed ??= e;
         }
-      }),
-    );
-    if (failed !== null) throw failed;
-    for (const [name, n] of split) {
-      done.set(name, await assemble(opts, name, n, partsDone.get(name) ?? []));
-      opts.hooks?.onTableDone?.({ table: name });
-    }
-    return opts.plan.tables.map((t) => done.get(t.table.name) as WrittenTable);
-  } finally {
-    for (const c of extra) {
+      }
+    }),
+  );
+  if (failed !== null) throw failed;
+  for (const [name, n] of split) {
+    done.set(name, await assemble(opts, name, n, partsDone.get(name) ?? []));
+    opts.hooks?.onTableDone?.({ table: name });
+  }
+  return opts.plan.tables.map((t) => done.get(t.table.name) as WrittenTable);
+}
+
+/**
+ * Opens `workers - 1` more connections in the run's exported snapshot (none when the server
+ * refused to export it); `close` rolls them back and ends them.
+ */
+export async function openWorkers(
+  url: string,
+  snapshotId: string | null,
+  workers: number,
+): Promise<{ extra: pg.Client[]; close: () => Promise<void> }> {
+  const extra: pg.Client[] = [];
+  const close = async () => {
+    for (const c of extra.splice(0)) {
       await c.query("ROLLBACK").catch(() => undefined);
       await c.end().catch(() => undefined);
     }
+  };
+  try {
+    if (snapshotId) for (let i = 1; i < workers; i++) extra.push(await openWorker(url, snapshotId, i));
+  } catch (e) {
+    await close();
+    throw e;
   }
+  return { extra, close };
 }
 
 /** Joins a split table's parts into its file; the table's one log line. */

@@ -74,6 +74,18 @@ describe("sampling every FK shape", () => {
     await importAndCheck("s2");
   });
 
+  it("should close the same sets, and write the same files, whether the closure's queries run on one connection or three", async () => {
+    const sample = { limits: { transfers: 5, audit: 10, ca: 1, squads: 1 }, include: { employees: { employees_manager_id_fkey: 2 } } };
+    const config = sampleConfig(ws, { samples: { c1: sample, c3: sample } });
+    const one = await runSample(config, source.url, { name: "c1", jobs: 1 });
+    const three = await runSample(config, source.url, { name: "c3", jobs: 3 });
+    expect(three.manifest.plan.workers).toBe(3);
+    const tables = (r: typeof one) =>
+      r.manifest.tables.map((t) => ({ table: t.table, rows: t.rows, sha256: t.sha256, pulledBy: t.pulledBy }));
+    expect(tables(three)).toEqual(tables(one));
+    expect(one.manifest.tables.find((t) => t.table === "employees")?.rows).toBeGreaterThan(5);
+  });
+
   it("should take a keyless table whole with its duplicate rows and pull its parents from every row", async () => {
     const config = sampleConfig(ws, { samples: { s3: { limits: { audit: "all" } } } });
     const report = await runSample(config, source.url, { name: "s3" });
