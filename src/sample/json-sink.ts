@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 
@@ -11,14 +11,14 @@ const oneLine = (t: string) => (t.includes("\n") || t.includes("\r") ? t.replace
  * of rows, not per row. Counts rows and bytes and hashes what it writes (sha256), honouring
  * the file stream's backpressure.
  *
- * A split table's parts are written unframed (`framed: false`: the rows and their separators,
- * without the array's brackets), so that {@link JsonSink.append} can join them into the
- * release file byte for byte.
+ * A split table's parts are written as parts (`part: true`: the rows and their separators,
+ * without the array's brackets, and not hashed), so that {@link JsonSink.append} can join
+ * them into the release file byte for byte; the release file's hash is taken there.
  */
 export class JsonSink {
   rows = 0;
   bytes = 0;
-  private readonly hash = createHash("sha256");
+  private readonly hash: Hash | null;
   private readonly out: WriteStream;
   private failure: Error | null = null;
 
@@ -26,8 +26,9 @@ export class JsonSink {
     readonly path: string,
     /** A JSON array (`[`, rows joined by `,\n`, `]`); else NDJSON. */
     readonly array: boolean,
-    private readonly framed = true,
+    private readonly part = false,
   ) {
+    this.hash = part ? null : createHash("sha256");
     this.out = createWriteStream(path, { flags: "wx", mode: 0o600 });
     // a write error (disk full, a destroyed stream's pending writes) surfaces on the next write, never as an unhandled event
     this.out.on("error", (e) => {
@@ -38,14 +39,14 @@ export class JsonSink {
   private async put(b: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     if (b.length === 0) return;
-    this.hash.update(b);
+    this.hash?.update(b);
     this.bytes += b.length;
     if (!this.out.write(b)) await once(this.out, "drain");
   }
 
   async open(): Promise<void> {
     await once(this.out, "open");
-    if (this.array && this.framed) await this.put(Buffer.from("[\n"));
+    if (this.array && !this.part) await this.put(Buffer.from("[\n"));
   }
 
   /**
@@ -61,7 +62,7 @@ export class JsonSink {
     await this.put(Buffer.from(text));
   }
 
-  /** Appends an unframed part of the same format holding `rows` rows (its bytes, streamed). */
+  /** Appends a part (see the class comment) of the same format holding `rows` rows (its bytes, streamed). */
   async append(chunks: AsyncIterable<Buffer>, rows: number, onChunk?: () => void): Promise<void> {
     if (rows === 0) return;
     if (this.array && this.rows > 0) await this.put(Buffer.from(",\n"));
@@ -72,13 +73,13 @@ export class JsonSink {
     this.rows += rows;
   }
 
-  /** Flushes and closes the file; resolves with its sha256. */
+  /** Flushes and closes the file; resolves with its sha256 (empty for a part). */
   async close(): Promise<string> {
-    if (this.array && this.framed) await this.put(Buffer.from(this.rows > 0 ? "\n]\n" : "]\n"));
+    if (this.array && !this.part) await this.put(Buffer.from(this.rows > 0 ? "\n]\n" : "]\n"));
     this.out.end();
     await once(this.out, "finish");
     if (this.failure) throw this.failure;
-    return this.hash.digest("hex");
+    return this.hash?.digest("hex") ?? "";
   }
 
   destroy(): void {

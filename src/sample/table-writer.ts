@@ -41,12 +41,22 @@ async function copyToJson(
   let rest = "";
   let block: string[] = [];
   let chars = 0;
-  const flush = async () => {
-    if (!block.length) return;
-    await sink.lines(block);
-    onRows?.(block.length);
-    block = [];
-    chars = 0;
+  // progress (and the memory budget's check, an RSS read) once per ~1 MB, not per block
+  let unreported = 0;
+  let unreportedChars = 0;
+  const flush = async (last = false) => {
+    if (block.length) {
+      await sink.lines(block);
+      unreported += block.length;
+      unreportedChars += chars;
+      block = [];
+      chars = 0;
+    }
+    if (unreported && (last || unreportedChars >= 1 << 20)) {
+      onRows?.(unreported);
+      unreported = 0;
+      unreportedChars = 0;
+    }
   };
   const one = async (line: string) => {
     const json = encode(line);
@@ -65,7 +75,7 @@ async function copyToJson(
   }
   rest += decoder.end();
   if (rest) await one(rest);
-  await flush();
+  await flush(true);
 }
 
 /**
@@ -80,9 +90,9 @@ export async function writeTable(
   opts: { dir: string; batchSize: number; masker: RowMasker | null; onRows?: (n: number) => void; part?: CopyPart },
 ): Promise<WrittenTable> {
   const t0 = performance.now();
-  // a part of a split table is written unframed; assembleParts() joins the parts into the release file
+  // a part of a split table is written as a part (unframed, unhashed); assembleParts() joins the parts into the release file
   const file = opts.part ? partFile(t.file, opts.part.index) : t.file;
-  const sink = new JsonSink(path.join(opts.dir, file), isArrayFile(t.file), !opts.part);
+  const sink = new JsonSink(path.join(opts.dir, file), isArrayFile(t.file), opts.part !== undefined);
   const masker = opts.masker?.active ? opts.masker : null;
   try {
     await sink.open();
