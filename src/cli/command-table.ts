@@ -14,7 +14,7 @@ export interface CommandEntry {
 
 /**
  * Every command, in the order of the help. A run loads only the module of the command it runs:
- * `sample` pulls in the maskers (copycat itself only when a name, email or phone mask runs), `import` Prisma, pg and the validators, and `--help` or
+ * `sample` pulls in the maskers (copycat itself only when a name, email or phone mask is built), `import` Prisma, pg and the validators, and `--help` or
  * `--version` none of them. The terms and summaries here are checked against the modules'
  * own definitions by test/cli/command-table.test.ts.
  */

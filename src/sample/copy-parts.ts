@@ -42,7 +42,7 @@ export async function assembleParts(
     await sink.open();
     for (const [i, n] of rows.entries()) {
       const p = path.join(dir, partFile(file, i));
-      await sink.append(createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, n, onChunk);
+      if (n > 0) await sink.append(createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, n, onChunk);
       await rm(p);
     }
     const sha256 = await sink.close();

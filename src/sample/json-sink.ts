@@ -2,6 +2,9 @@ import { createHash, type Hash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 
+/** Characters of rows per write (the writers hand over blocks of about 64 KB; a keyed batch may be larger). */
+const BLOCK_CHARS = 1 << 20;
+
 const oneLine = (t: string) => (t.includes("\n") || t.includes("\r") ? t.replace(/[\r\n]/g, " ") : t);
 
 /**
@@ -25,7 +28,7 @@ export class JsonSink {
   constructor(
     readonly path: string,
     /** A JSON array (`[`, rows joined by `,\n`, `]`); else NDJSON. */
-    readonly array: boolean,
+    private readonly array: boolean,
     private readonly part = false,
   ) {
     this.hash = part ? null : createHash("sha256");
@@ -56,10 +59,16 @@ export class JsonSink {
    * JSON it can only be whitespace between tokens; inside a string it is escaped).
    */
   async lines(texts: readonly string[]): Promise<void> {
-    if (texts.length === 0) return;
-    const text = this.array ? `${this.rows > 0 ? ",\n" : ""}${texts.join(",\n")}` : `${texts.map(oneLine).join("\n")}\n`;
-    this.rows += texts.length;
-    await this.put(Buffer.from(text));
+    // one write per ~1 MB: a keyed batch of wide rows must not become one string past V8's limit
+    for (let from = 0; from < texts.length;) {
+      let to = from;
+      for (let chars = 0; to < texts.length && (to === from || chars < BLOCK_CHARS); to++) chars += (texts[to] as string).length;
+      const block = texts.slice(from, to);
+      const text = this.array ? `${this.rows > 0 ? ",\n" : ""}${block.join(",\n")}` : `${block.map(oneLine).join("\n")}\n`;
+      this.rows += block.length;
+      await this.put(Buffer.from(text));
+      from = to;
+    }
   }
 
   /** Appends a part (see the class comment) of the same format holding `rows` rows (its bytes, streamed). */
@@ -76,6 +85,8 @@ export class JsonSink {
   /** Flushes and closes the file; resolves with its sha256 (empty for a part). */
   async close(): Promise<string> {
     if (this.array && !this.part) await this.put(Buffer.from(this.rows > 0 ? "\n]\n" : "]\n"));
+    // a stream that failed already never emits "finish"
+    if (this.failure) throw this.failure;
     this.out.end();
     await once(this.out, "finish");
     if (this.failure) throw this.failure;

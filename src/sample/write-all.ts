@@ -126,7 +126,11 @@ export async function openWorkers(
 async function assemble(opts: WriteOptions, name: string, parts: number, written: readonly WrittenTable[]): Promise<WrittenTable> {
   const t = opts.plan.tables.find((x) => x.table.name === name) as TablePlan;
   const t0 = performance.now();
-  const rows = Array.from({ length: parts }, (_, i) => written.find((w) => w.part === i)?.rows ?? 0);
+  const rows = Array.from({ length: parts }, (_, i) => {
+    const w = written.find((x) => x.part === i);
+    if (!w) throw new EtlError("INTERNAL", `${name}: part ${i} of ${parts} was not written`, { step: "write", table: name });
+    return w.rows;
+  });
   const r = await assembleParts(opts.dir, t.file, rows, () => opts.memory.check());
   const durationMs = Math.max(0, ...written.map((w) => w.durationMs)) + Math.round(performance.now() - t0);
   opts.log.info(

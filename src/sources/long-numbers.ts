@@ -22,7 +22,8 @@ function significantDigits(text: string, start: number, end: number): number {
 
 /**
  * Returns `text` with long top-level number values quoted, or `text` itself when there are none.
- * Callers pre-check cheaply (16 significant digits need a run of 16+ digits and dots).
+ * Callers pre-check cheaply (16 significant digits need a run of 16+ digits and dots; the
+ * closure check tests integer keys' parsed values instead, src/sample/verify-closure.ts).
  */
 export function quoteLongNumbers(text: string): string {
   let out = "";

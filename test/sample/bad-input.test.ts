@@ -27,6 +27,12 @@ beforeAll(async () => {
     `CREATE TABLE big_children (id int PRIMARY KEY, parent_id bigint)`,
     `INSERT INTO big_children VALUES (1, 5), (2, 9007199254740993)`,
     `ALTER TABLE big_children ADD CONSTRAINT big_children_parent_fkey FOREIGN KEY (parent_id) REFERENCES big_parents(id) NOT VALID`,
+    // numeric keys: one equal to its parent only as a double, one written with trailing zeros
+    `CREATE TABLE num_parents (id numeric(30,16) PRIMARY KEY)`,
+    `INSERT INTO num_parents VALUES (1), (1234567890.000000)`,
+    `CREATE TABLE num_children (id int PRIMARY KEY, parent_id numeric(30,16), note text)`,
+    `INSERT INTO num_children VALUES (1, 1234567890.000000, 'a'), (2, 1.0000000000000001, 'b')`,
+    `ALTER TABLE num_children ADD CONSTRAINT num_children_parent_fkey FOREIGN KEY (parent_id) REFERENCES num_parents(id) NOT VALID`,
     `CREATE TABLE events (id int, at date NOT NULL, org_id int REFERENCES orgs(id), PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
     `CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
     `CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-06-01')`,
@@ -109,6 +115,33 @@ describe("bad input is refused with a stable code, and nothing is written", () =
       meta: { fk: "big_children_parent_fkey" },
     });
     expect((e as Error).message).toContain("9007199254740993");
+  });
+
+  it("should find a missing numeric parent that equals a present one only as a double", async () => {
+    const e = await refused("b13", { tables: ["num_parents", "num_children"], limits: { num_children: 10, num_parents: 10 } });
+    expect(e).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", file: "num_children.ndjson", record: 1 });
+  });
+
+  it("should resolve a numeric key written with trailing zeros on both sides, masked or not", async () => {
+    process.env.TEST_B14_SECRET = "test-secret-0123456789abcdef";
+    try {
+      // the masked child's line is written again with its long numbers quoted: "1234567890.0000000000000000"
+      const config = sampleConfig(ws, {
+        samples: {
+          b14: {
+            tables: ["num_parents", "num_children"],
+            roots: ["num_children"],
+            where: { num_children: "id = 1" },
+            maskSecretEnv: "TEST_B14_SECRET",
+            masks: { "num_children.note": "text" },
+          },
+        },
+      });
+      const r = await runSample(config, source.url, { name: "b14" });
+      expect(r.manifest.closure).toContainEqual(expect.objectContaining({ fk: "num_children_parent_fkey", checked: 1, resolved: 1 }));
+    } finally {
+      delete process.env.TEST_B14_SECRET;
+    }
   });
 
   it("should take a partitioned table whole with its parents, and refuse a part of it with the reason", async () => {

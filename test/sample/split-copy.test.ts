@@ -15,8 +15,13 @@ beforeAll(async () => {
     `CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL, note text)`,
     `INSERT INTO big SELECT i, repeat(md5(i::text), 3), CASE WHEN i % 7 = 0 THEN E'tab\\there "quoted" \\\\ back' END FROM generate_series(1, 150000) i`,
     // json nested in an array keeps its own text, line breaks included (to_json passes it through)
-    `CREATE TABLE docs (id int PRIMARY KEY, parts json[])`,
-    `INSERT INTO docs SELECT i, ARRAY[E'{"a":\\n  [1, 2.50]}'::json, '"x"'::json] FROM generate_series(1, 60000) i`,
+    // (~2,900 pages with its padding: split too)
+    `CREATE TABLE docs (id int PRIMARY KEY, parts json[], pad text)`,
+    `INSERT INTO docs SELECT i, ARRAY[E'{"a":\\n  [1, 2.50]}'::json, '"x"'::json], repeat('p', 300) FROM generate_series(1, 60000) i`,
+    // a split whose middle block range holds no live row (deleted, not vacuumed): an empty part
+    `CREATE TABLE holes (id int PRIMARY KEY, pad text NOT NULL)`,
+    `INSERT INTO holes SELECT i, repeat(md5(i::text), 3) FROM generate_series(1, 150000) i`,
+    `DELETE FROM holes WHERE id BETWEEN 40001 AND 110000`,
   );
 });
 
@@ -61,7 +66,11 @@ describe("a big table taken whole, split across the workers", () => {
       },
     });
     const one = await runExport(config, source.url, "arr", { jobs: 1, out: path.join(ws.root, "arr-1") });
-    const three = await runExport(config, source.url, "arr", { jobs: 3, out: path.join(ws.root, "arr-3") });
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const three = await runExport(config, source.url, "arr", { jobs: 3, out: path.join(ws.root, "arr-3"), logger });
+    const parts = (table: string) => lines.find((l) => l.phase === "write" && l.table === table)?.parts;
+    expect([parts("big"), parts("docs")]).toEqual([3, 3]);
     const t = (r: typeof one, name: string) => r.manifest.tables.find((x) => x.table === name);
     expect(t(three, "big")?.rows).toBe(150000);
     expect(t(three, "big")?.sha256).toBe(t(one, "big")?.sha256);
@@ -72,15 +81,34 @@ describe("a big table taken whole, split across the workers", () => {
     expect(docsText).toContain('{"a":\n  [1, 2.50]}');
     const docs = JSON.parse(docsText) as { id: number; parts: unknown[] }[];
     expect(docs).toHaveLength(60000);
-    expect(docs[0]).toEqual({ id: 1, parts: [{ a: [1, 2.5] }, "x"] });
+    expect(docs[0]).toMatchObject({ id: 1, parts: [{ a: [1, 2.5] }, "x"] });
     expect(t(three, "docs")?.sha256).toBe(t(one, "docs")?.sha256);
   });
 
   it("should keep each row of an NDJSON file on one line when a nested json value has line breaks", async () => {
     const config = sampleConfig(ws, { samples: { nd: { tables: ["docs"], limits: { docs: "all" } } } });
-    const r = await runSample(config, source.url, { name: "nd", jobs: 2 });
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const r = await runSample(config, source.url, { name: "nd", jobs: 2, logger });
+    expect(lines.find((l) => l.phase === "write" && l.table === "docs")?.parts).toBe(2);
     const text = await readFile(path.join(r.dir, "docs.ndjson"), "utf8");
     expect(text.split("\n").filter(Boolean)).toHaveLength(60000);
-    expect((await readRows(path.join(r.dir, "docs.ndjson")))[0]).toEqual({ id: 1, parts: [{ a: [1, 2.5] }, "x"] });
+    expect((await readRows(path.join(r.dir, "docs.ndjson")))[0]).toMatchObject({ id: 1, parts: [{ a: [1, 2.5] }, "x"] });
+  });
+
+  it("should write a valid file when a part between two others holds no row", async () => {
+    const config = sampleConfig(ws, { releases: { holes: { tables: [{ table: "holes", file: "holes.json" }] } } });
+    const one = await runExport(config, source.url, "holes", { jobs: 1, out: path.join(ws.root, "holes-1") });
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "debug" }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const three = await runExport(config, source.url, "holes", { jobs: 3, out: path.join(ws.root, "holes-3"), logger });
+    const partRows = lines
+      .filter((l) => l.phase === "write" && l.table === "holes" && typeof l.part === "number")
+      .map((l) => [l.part, l.rows]);
+    expect(partRows.sort()).toContainEqual([1, 0]);
+    const rows = JSON.parse(await readFile(path.join(three.dir, "holes.json"), "utf8")) as { id: number }[];
+    expect(rows).toHaveLength(80000);
+    expect(three.manifest.tables[0]).toMatchObject({ rows: 80000, sha256: one.manifest.tables[0]?.sha256 });
+    expect((await readdir(three.dir)).sort()).toEqual(["holes.json", "release.json"]);
   });
 });

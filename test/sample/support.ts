@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 /**
  * Shared pieces of the export/sample tests: a workspace whose config has samples, runs of
  * export/sample against a source URL, imports of the produced directory into a fresh
@@ -35,7 +36,7 @@ export async function runExport(
   config: LoadedConfig,
   url: string,
   release: string,
-  extra: { out?: string; force?: boolean; jobs?: number } = {},
+  extra: { out?: string; force?: boolean; jobs?: number; logger?: Logger } = {},
 ) {
   return exportRelease(config, { release, url, ...extra });
 }
