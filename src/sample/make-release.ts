@@ -191,6 +191,8 @@ export async function makeRelease(o: MakeReleaseOptions): Promise<ReleaseReport>
       hooks: o.hooks,
       memory,
     });
+    // the verify reads the files and the main session only: the extra connections are done
+    await pool.close();
     const closure = await timed(
       o.log,
       "verify",
@@ -205,7 +207,6 @@ export async function makeRelease(o: MakeReleaseOptions): Promise<ReleaseReport>
     const durationMs = () => Math.round(performance.now() - t0);
     const manifest = buildManifest({ o, plan, workers, info: session.info, sets, stats, written, closure, durationMs: durationMs() });
     await writeFile(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-    await pool.close();
     await session.close();
     await commitStaging(dir, o.out);
     tmp = null;
