@@ -14,9 +14,10 @@ export interface CommandEntry {
 
 /**
  * Every command, in the order of the help. A run loads only the module of the command it runs:
- * `sample` pulls in the maskers (copycat itself only when a name, email or phone mask is built), `import` Prisma, pg and the validators, and `--help` or
- * `--version` none of them. The terms and summaries here are checked against the modules'
- * own definitions by test/cli/command-table.test.ts.
+ * `sample` pulls in the maskers (copycat itself only when a name, email or phone mask is
+ * built), `import` Prisma, pg and the validators, and `--help` or `--version` none of them.
+ * The terms and summaries here are checked against the modules' own definitions by
+ * test/cli/command-table.test.ts.
  */
 export const COMMANDS: readonly CommandEntry[] = [
   {

@@ -42,13 +42,13 @@ export type StepReader<C> = (client: C, s: Statement) => AsyncIterable<readonly 
  */
 export async function runSteps<C>(clients: readonly C[], steps: readonly Step[], read: StepReader<C>, stats: ClosureStats): Promise<void> {
   const done = steps.map(() => false);
-  const held: string[][][] = steps.map(() => []);
+  const held: (readonly string[])[][] = steps.map(() => []);
   // a step may add when every earlier step into the same set is done (its held ids added first)
   const mayAdd = (i: number) => steps.every((x, j) => j >= i || x.into !== (steps[i] as Step).into || done[j]);
   const release = () => {
     for (let i = 0; i < steps.length; i++) {
       if (!held[i]?.length || !mayAdd(i)) continue;
-      for (const ids of held[i] as string[][]) (steps[i] as Step).into.addAll(ids, (steps[i] as Step).reason);
+      for (const ids of held[i] as (readonly string[])[]) (steps[i] as Step).into.addAll(ids, (steps[i] as Step).reason);
       held[i] = [];
     }
   };
@@ -63,7 +63,7 @@ export async function runSteps<C>(clients: readonly C[], steps: readonly Step[],
           for await (const ids of read(client, step.s)) {
             if (failure !== null) break;
             if (mayAdd(i)) step.into.addAll(ids, step.reason);
-            else (held[i] as string[][]).push([...ids]);
+            else (held[i] as (readonly string[])[]).push(ids);
           }
         } catch (e) {
           failure ??= { error: e };

@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import { formatOf } from "../sources/read-records.js";
 import { JsonSink } from "./json-sink.js";
 
 /** One piece of a whole table: the block range [from, to) of its heap, or the whole table. */
@@ -37,7 +38,7 @@ export async function assembleParts(
   rows: readonly number[],
   onChunk?: () => void,
 ): Promise<{ rows: number; bytes: number; sha256: string }> {
-  const sink = new JsonSink(path.join(dir, file), isArrayFile(file));
+  const sink = new JsonSink(path.join(dir, file), formatOf(file) === "json");
   try {
     await sink.open();
     for (const [i, n] of rows.entries()) {
@@ -52,6 +53,3 @@ export async function assembleParts(
     throw e;
   }
 }
-
-/** A release file is a JSON array unless its name says NDJSON, as `import` reads it. */
-export const isArrayFile = (file: string) => !/\.(ndjson|jsonl)$/i.test(file);

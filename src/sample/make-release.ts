@@ -11,10 +11,10 @@ import { commitStaging, createStaging, discardStaging } from "../release/output-
 import { type ClosureStats, closeSample } from "./closure.js";
 import type { SamplePlan, SourceTable } from "./plan-types.js";
 import type { RowSet } from "./row-set.js";
-import { assertReadable, openSource, readSourceCatalog, type SnapshotInfo, type SourceSession } from "./source-session.js";
+import { assertReadable, openSource, openWorkers, readSourceCatalog, type SnapshotInfo, type SourceSession } from "./source-session.js";
 import type { WrittenTable } from "./table-writer.js";
 import { type FkClosure, type SnapshotCheck, verifyClosure } from "./verify-closure.js";
-import { openWorkers, type SampleHooks, writeAll } from "./write-all.js";
+import { type SampleHooks, writeAll } from "./write-all.js";
 
 /** What `export` and `sample` return (the manifest is also written as release.json). */
 export interface ReleaseReport {

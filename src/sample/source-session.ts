@@ -112,7 +112,7 @@ export async function openSource(url: string, opts: { share: boolean; applicatio
 }
 
 /** A parallel worker: its own connection, in the exported snapshot of the run. */
-export async function openWorker(url: string, snapshotId: string, n: number): Promise<pg.Client> {
+async function openWorker(url: string, snapshotId: string, n: number): Promise<pg.Client> {
   const client = await connectSource(url, `atomic-etl:sample:worker${n}`);
   try {
     await begin(client, snapshotId);
@@ -121,6 +121,31 @@ export async function openWorker(url: string, snapshotId: string, n: number): Pr
     await client.end().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Opens `workers - 1` more connections in the run's exported snapshot (none when the server
+ * refused to export it); `close` rolls them back and ends them.
+ */
+export async function openWorkers(
+  url: string,
+  snapshotId: string | null,
+  workers: number,
+): Promise<{ extra: pg.Client[]; close: () => Promise<void> }> {
+  const extra: pg.Client[] = [];
+  const close = async () => {
+    for (const c of extra.splice(0)) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      await c.end().catch(() => undefined);
+    }
+  };
+  try {
+    if (snapshotId) for (let i = 1; i < workers; i++) extra.push(await openWorker(url, snapshotId, i));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { extra, close };
 }
 
 /** Tables (with columns, keys and FKs) of the schema, read in the snapshot. */

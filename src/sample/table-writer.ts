@@ -3,7 +3,8 @@ import { StringDecoder } from "node:string_decoder";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { copyTableText, rowsByIds } from "../sql/sample-statements.js";
-import { type CopyPart, isArrayFile, partFile } from "./copy-parts.js";
+import { formatOf } from "../sources/read-records.js";
+import { type CopyPart, partFile } from "./copy-parts.js";
 import { kindOf, lineEncoder } from "./copy-json.js";
 import { JsonSink } from "./json-sink.js";
 import type { TablePlan } from "./plan-types.js";
@@ -92,7 +93,7 @@ export async function writeTable(
   const t0 = performance.now();
   // a part of a split table is written as a part (unframed, unhashed); assembleParts() joins the parts into the release file
   const file = opts.part ? partFile(t.file, opts.part.index) : t.file;
-  const sink = new JsonSink(path.join(opts.dir, file), isArrayFile(t.file), opts.part !== undefined);
+  const sink = new JsonSink(path.join(opts.dir, file), formatOf(t.file) === "json", opts.part !== undefined);
   const masker = opts.masker?.active ? opts.masker : null;
   try {
     await sink.open();

@@ -3,7 +3,7 @@ import path from "node:path";
 import { EtlError } from "../errors.js";
 import type { ColumnInfo, ForeignKeyInfo, TableInfo } from "../sql/catalog.js";
 import { quoteLongNumbers } from "../sources/long-numbers.js";
-import { readRecords } from "../sources/read-records.js";
+import { formatOf, readRecords } from "../sources/read-records.js";
 
 /** The result of checking one FK over the written files. */
 export interface FkClosure {
@@ -74,7 +74,7 @@ async function forEachRow(
   fn: (row: Row, index: number) => void,
   onRows?: () => void,
 ): Promise<void> {
-  if (!/\.(ndjson|jsonl)$/i.test(file)) {
+  if (formatOf(file) === "json") {
     for await (const b of readRecords(file, { batchSize: 5000, label })) {
       b.records.forEach((r, i) => fn(r as Row, b.firstIndex + i));
       onRows?.();
@@ -136,10 +136,10 @@ async function checkInSnapshot(
   return done;
 }
 
-/** Pass 1 of the file check: the key tuples each FK can resolve to, read from the parent files. */
 /** The named columns of a table, as the catalog has them (undefined where it has none: the regex test then). */
 const columnsOf = (t: TableInfo | undefined, names: readonly string[]) => names.map((n) => t?.columns.find((c) => c.name === n));
 
+/** Pass 1 of the file check: the key tuples each FK can resolve to, read from the parent files. */
 async function parentKeysets(
   dir: string,
   fks: readonly ForeignKeyInfo[],

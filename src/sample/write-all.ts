@@ -9,7 +9,6 @@ import { assembleParts, type CopyPart, splitBlocks } from "./copy-parts.js";
 import type { SamplePlan, TablePlan } from "./plan-types.js";
 import { RowMasker } from "./row-masker.js";
 import type { RowSet } from "./row-set.js";
-import { openWorker } from "./source-session.js";
 import { type WrittenTable, writeTable } from "./table-writer.js";
 
 /** Progress of the writing phase, per table (the CLI shows bars on a TTY). */
@@ -95,31 +94,6 @@ export async function writeAll(opts: WriteOptions): Promise<WrittenTable[]> {
     opts.hooks?.onTableDone?.({ table: name });
   }
   return opts.plan.tables.map((t) => done.get(t.table.name) as WrittenTable);
-}
-
-/**
- * Opens `workers - 1` more connections in the run's exported snapshot (none when the server
- * refused to export it); `close` rolls them back and ends them.
- */
-export async function openWorkers(
-  url: string,
-  snapshotId: string | null,
-  workers: number,
-): Promise<{ extra: pg.Client[]; close: () => Promise<void> }> {
-  const extra: pg.Client[] = [];
-  const close = async () => {
-    for (const c of extra.splice(0)) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      await c.end().catch(() => undefined);
-    }
-  };
-  try {
-    if (snapshotId) for (let i = 1; i < workers; i++) extra.push(await openWorker(url, snapshotId, i));
-  } catch (e) {
-    await close();
-    throw e;
-  }
-  return { extra, close };
 }
 
 /** Joins a split table's parts into its file; the table's one log line. */

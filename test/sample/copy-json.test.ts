@@ -25,16 +25,20 @@ const DDL = [
 const { db: source, ws } = useTestProject({ migrate: false, scope: "suite" });
 beforeAll(() => runSql(source.url, ...DDL));
 
+/** Every zoo row as the server's row_to_json writes it (json as jsonb, UTC), by id. */
+const serverJson = () =>
+  sql<{ j: Record<string, unknown> }>(
+    source.url,
+    "SET TimeZone = 'UTC'",
+    `SELECT row_to_json(x) AS j FROM (SELECT id, s, big, num, f4, f8, ok, t, vc, ch, u, d, tm, ts, tz, iv, b, j::jsonb AS j, jb, e, code, ints, texts FROM zoo) x ORDER BY id`,
+  );
+
 describe("JSON built by the client from COPY text", () => {
   it("should write what row_to_json writes (json as jsonb), generated columns left out", async () => {
     const r = await runSample(sampleConfig(ws, { samples: { zoo: { limits: { zoo: "all" } } } }), source.url, { name: "zoo" });
     expect(r.manifest.tables[0]?.source).toBe("copy");
     const ours = await readRows(path.join(r.dir, "zoo.ndjson"));
-    const server = await sql<{ j: Record<string, unknown> }>(
-      source.url,
-      "SET TimeZone = 'UTC'",
-      `SELECT row_to_json(x) AS j FROM (SELECT id, s, big, num, f4, f8, ok, t, vc, ch, u, d, tm, ts, tz, iv, b, j::jsonb AS j, jb, e, code, ints, texts FROM zoo) x ORDER BY id`,
-    );
+    const server = await serverJson();
     // pg parses the big int8 and the numeric into doubles here too: compare on equal footing
     expect([...ours].sort((a, b) => Number(a.id) - Number(b.id))).toEqual(server.map((x) => x.j));
     expect(ours.find((x) => x.id === 1)).toMatchObject({
@@ -49,11 +53,7 @@ describe("JSON built by the client from COPY text", () => {
     const r = await runSample(sampleConfig(ws, { samples: { zoo2: { limits: { zoo: 2 } } } }), source.url, { name: "zoo2" });
     expect(r.manifest.tables[0]?.source).toBe("keys");
     const ours = await readRows(path.join(r.dir, "zoo.ndjson"));
-    const server = await sql<{ j: Record<string, unknown> }>(
-      source.url,
-      "SET TimeZone = 'UTC'",
-      `SELECT row_to_json(x) AS j FROM (SELECT id, s, big, num, f4, f8, ok, t, vc, ch, u, d, tm, ts, tz, iv, b, j::jsonb AS j, jb, e, code, ints, texts FROM zoo) x ORDER BY id`,
-    );
+    const server = await serverJson();
     // a row limit takes the lowest primary keys
     expect(ours.map((x) => x.id).sort()).toEqual([1, 2]);
     for (const row of ours) expect(row).toEqual(server.find((x) => x.j.id === row.id)?.j);
