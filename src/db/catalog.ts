@@ -15,6 +15,7 @@ interface ColumnRow {
   name: string;
   type: string;
   type_kind: string;
+  domain_base: string | null;
   is_array: boolean;
   formatted: string;
   not_null: boolean;
@@ -84,6 +85,7 @@ export async function readCatalog(tx: TxLike, schema: string, tables: readonly s
       name: r.name,
       type: r.type,
       typeKind: r.type_kind,
+      domainBase: r.domain_base,
       isArray: r.is_array,
       formatted: r.formatted,
       nullable: !r.not_null,

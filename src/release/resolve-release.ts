@@ -22,7 +22,8 @@ const readIfExists: ReadText = (file) => {
 /**
  * The release `import <name>` loads: the config's entry when it lists one; otherwise the
  * `release.json` that `export`/`sample` wrote in `<releasesDir>/<name>/` (tables by table
- * name, column-keyed files), so a produced release imports with no edit to the config.
+ * name, column-keyed files; `allowEmpty` where the manifest says the table was written with no
+ * rows), so a produced release imports with no edit to the config.
  * Returns undefined when neither exists. Pure apart from `read`.
  *
  * @example const release = resolveRelease(config, "laptop") // from etl/releases/laptop/release.json
@@ -49,7 +50,10 @@ export function resolveRelease(config: LoadedConfig, name: string, read: ReadTex
   }
   const manifest = releaseManifestSchema.safeParse(json);
   if (!manifest.success) throw invalid(manifest.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  // a table the tool wrote empty (a sample's selection reached none of its rows, an export of
+  // an empty table) is meant to empty the target: the sample replaces the whole schema. The
+  // empty-file guard is for files that lost their rows, and those disagree with the manifest.
   return releaseConfigSchema.parse({
-    tables: manifest.data.tables.map((t) => ({ table: t.table, file: t.file, keys: t.keys })),
+    tables: manifest.data.tables.map((t) => ({ table: t.table, file: t.file, keys: t.keys, allowEmpty: t.rows === 0 })),
   });
 }

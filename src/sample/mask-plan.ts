@@ -88,7 +88,13 @@ function checkFits(table: TableInfo, column: string, rule: MaskRule, ref: string
     const r = columnCheck(col)(rule.fixed);
     if (r instanceof Invalid) throw refuse(`the fixed value does not fit ${col.formatted}: ${r.message}`);
   }
-  if (["email", "name", "phone", "text"].includes(rule as string) && !["text", "varchar", "bpchar", "citext"].includes(col.type)) {
+  const textual = (t: string | null | undefined) => ["text", "varchar", "bpchar", "citext"].includes(t ?? "");
+  // a domain over a text type takes text too; its CHECK is the import's to enforce
+  if (
+    ["email", "name", "phone", "text"].includes(rule as string) &&
+    !textual(col.type) &&
+    !(col.typeKind === "d" && textual(col.domainBase))
+  ) {
     throw refuse(`the ${rule as string} masker makes text, but ${table.name}.${column} is ${col.formatted}; use { fixed } or { fn }`);
   }
 }

@@ -102,7 +102,7 @@ function tablePlan(
     throw new EtlError("SAMPLE_UNSUPPORTED", `${n} is partitioned: its rows can only be taken whole (row ids are per partition)`, {
       step: "config",
       table: n,
-      next: `set limits: { ${n}: "all" } and no where/include on it`,
+      next: `set limits: { ${n}: "all" } and no where/include on it, or leave ${n} out of the sample's tables (then the import does not touch it)`,
     });
   }
   return {

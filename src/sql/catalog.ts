@@ -7,6 +7,8 @@ export interface ColumnInfo {
   type: string;
   /** 'b' base, 'e' enum, 'd' domain …; for arrays the element's kind. */
   typeKind: string;
+  /** A domain's base type name (e.g. text for `CREATE DOMAIN email AS text …`); null otherwise. */
+  domainBase?: string | null;
   isArray: boolean;
   /** The SQL type as Postgres prints it, e.g. `character varying(50)`; used for casts. */
   formatted: string;
@@ -64,6 +66,7 @@ export function tableColumns(schema: string, tables: readonly string[]): Stateme
 SELECT c.relname AS table_name, a.attname AS name,
        COALESCE(et.typname, t.typname) AS type,
        COALESCE(et.typtype, t.typtype)::text AS type_kind,
+       (SELECT bt.typname FROM pg_type bt WHERE bt.oid = COALESCE(et.typbasetype, t.typbasetype) AND bt.oid <> 0) AS domain_base,
        (t.typcategory = 'A') AS is_array,
        format_type(a.atttypid, a.atttypmod) AS formatted,
        a.attnotnull AS not_null, a.atthasdef AS has_default,

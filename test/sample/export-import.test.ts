@@ -95,6 +95,29 @@ describe("export and sample of the example schema, imported back", () => {
 describe("names and sources of a sample", () => {
   const { db, ws } = useTestProject();
 
+  it("should empty the tables a sample reached no row of, in a target that has rows there (reseeding a laptop)", async () => {
+    // one league, no child included: teams, players, matches and stats are written empty
+    const config = sampleConfig(ws, { samples: { "league-only": { limits: { leagues: 1 } } } });
+    const report = await runSample(config, db.url, { name: "league-only" });
+    const empty = report.manifest.tables.filter((t) => t.rows === 0).map((t) => t.table);
+    expect(empty.sort()).toEqual(["matches", "player_match_stats", "players", "teams"]);
+    // the target is a copy of the source: every table has rows the import must remove
+    const target = await freshDatabase();
+    try {
+      const full = sampleConfig(ws, { releases: { full: { tables: STANDARD_TABLES } } });
+      await runExport(full, db.url, "full", { out: path.join(ws.root, "releases", "full-copy"), force: true });
+      await importRelease(full, target.url, "full-copy");
+      expect(Number((await sql<{ n: string }>(target.url, "SELECT count(*) AS n FROM players"))[0]?.n)).toBeGreaterThan(0);
+      const r = await importRelease(sampleConfig(ws), target.url, "league-only");
+      expect(r.rows).toBe(1);
+      expect(await sql(target.url, "SELECT (SELECT count(*) FROM players)::int AS p, (SELECT count(*) FROM leagues)::int AS l")).toEqual([
+        { p: 0, l: 1 },
+      ]);
+    } finally {
+      await target.drop();
+    }
+  });
+
   it("should say how to import what it wrote: by name from its own folder, by copying it from anywhere else", async () => {
     const config = sampleConfig(ws, { samples: { laptop: { limits: { PlayerMatchStat: 1 } } } });
     expect((await runSample(config, db.url, { name: "laptop" })).next).toBe("atomic-etl import laptop --env <env>");

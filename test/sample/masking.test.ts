@@ -53,6 +53,33 @@ describe("deterministic keyed masking", () => {
     }
   });
 
+  it("should mask a column whose type is a domain over text, and refuse one over a non-text type", async () => {
+    process.env[ENV] = SECRET;
+    await runSql(
+      source.url,
+      `CREATE DOMAIN contact_email AS text CHECK (VALUE LIKE '%@%')`,
+      `CREATE DOMAIN score AS int CHECK (VALUE >= 0)`,
+      `CREATE TABLE contacts (id int PRIMARY KEY, email contact_email NOT NULL UNIQUE, points score)`,
+      `INSERT INTO contacts SELECT i, 'c' || i || '@corp.example', i FROM generate_series(1, 20) i`,
+    );
+    const r = await run("m-domain", {
+      tables: ["contacts"],
+      limits: { contacts: "all" },
+      maskSecretEnv: ENV,
+      masks: { "contacts.email": "email" },
+    });
+    const rows = await readRows(path.join(r.dir, "contacts.ndjson"));
+    expect(rows).toHaveLength(20);
+    for (const c of rows) expect(c.email).toMatch(/@example\.com$/);
+    const e = await run("m-domain2", {
+      tables: ["contacts"],
+      limits: { contacts: "all" },
+      maskSecretEnv: ENV,
+      masks: { "contacts.points": "name" },
+    }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "MASK_INVALID", field: "points" });
+  });
+
   it("should give the same output for the same secret and another for another secret", async () => {
     process.env[ENV] = SECRET;
     const a = await run("m2", masked());

@@ -39,6 +39,19 @@ describe("resolveRelease", () => {
     expect(r?.tables).toEqual([expect.objectContaining({ table: "players", file: "players.ndjson", keys: "columns" })]);
   });
 
+  it("should let a table the manifest says was written empty empty its target, and no other", () => {
+    const r = resolveRelease(config, "laptop", () =>
+      manifest([
+        { table: "players", model: "Player", file: "players.ndjson", keys: "columns", rows: 2, sha256: "a".repeat(64) },
+        { table: "tickets", model: null, file: "tickets.ndjson", keys: "columns", rows: 0, sha256: "b".repeat(64) },
+      ]),
+    );
+    expect(r?.tables.map((t) => [t.table, t.allowEmpty])).toEqual([
+      ["players", false],
+      ["tickets", true],
+    ]);
+  });
+
   it("should return undefined when there is no manifest, and never look outside releasesDir", () => {
     expect(resolveRelease(config, "missing", () => null)).toBeUndefined();
     expect(resolveRelease(config, "../etc", () => manifest([]))).toBeUndefined();
