@@ -46,8 +46,12 @@ export interface SamplePlan {
   name: string;
   /** Output tables, parents first. */
   tables: TablePlan[];
-  /** `direct`: every table streamed whole, nothing kept in memory; `keyset`: row-id sets closed in this process. */
-  mode: "direct" | "keyset";
+  /**
+   * `direct`: every table streamed whole, nothing kept in memory; `one-query`: the parent
+   * closure is one statement on the server, its row ids kept here; `keyset`: row-id sets closed
+   * in this process, in rounds (FK cycles, included children).
+   */
+  mode: "direct" | "one-query" | "keyset";
   why: string[];
   /** The selection as resolved (table names), for the manifest. */
   selection: Record<string, unknown>;

@@ -116,16 +116,55 @@ function tablePlan(
   };
 }
 
+/**
+ * The partial tables of a plan children first (a parent after every partial table with an FK
+ * to it), or null when FKs among them form a cycle (a self-reference included).
+ */
+export function childrenFirst(tables: readonly TablePlan[]): TablePlan[] | null {
+  const partial = new Map(tables.filter((t) => !t.full).map((t) => [t.table.name, t]));
+  const state = new Map<string, "open" | "done">();
+  const out: TablePlan[] = [];
+  // depth first over "parent of": a table is listed after its parents, so reversed it comes before them
+  const visit = (t: TablePlan): boolean => {
+    if (state.get(t.table.name) === "done") return true;
+    if (state.get(t.table.name) === "open") return false;
+    state.set(t.table.name, "open");
+    for (const fk of t.table.foreignKeys) {
+      const parent = partial.get(fk.references.name);
+      if (parent && !visit(parent)) return false;
+    }
+    state.set(t.table.name, "done");
+    out.push(t);
+    return true;
+  };
+  for (const t of partial.values()) if (!visit(t)) return null;
+  return out.reverse();
+}
+
+/** Why the closure cannot be one statement (plan `one-query`), or null when it can. */
+function needsRounds(tables: readonly TablePlan[]): string | null {
+  const including = tables.filter((t) => t.children.length > 0).map((t) => t.table.name);
+  if (including.length) {
+    return `${including.join(", ")} ${including.length === 1 ? "includes" : "include"} children, whose parents are followed again: a fixpoint`;
+  }
+  if (!childrenFirst(tables)) return "an FK cycle (or self-reference) joins partial tables: it closes only when a round brings nothing new";
+  return null;
+}
+
 /** Which plan runs and why, for the log line and the manifest. */
 function explain(tables: readonly TablePlan[], broughtBy: ReadonlyMap<string, string>): { mode: SamplePlan["mode"]; why: string[] } {
   const partial = tables.filter((t) => !t.full && (t.root || !broughtBy.get(t.table.name)?.startsWith("no rows")));
-  const mode = tables.every((t) => t.full) ? "direct" : "keyset";
+  const rounds = needsRounds(tables);
+  const mode = tables.every((t) => t.full) ? "direct" : rounds ? "keyset" : "one-query";
+  const partialList = `${partial.map((t) => t.table.name).join(", ")} ${partial.length === 1 ? "is" : "are"} partial`;
   return {
     mode,
     why: [
       mode === "direct"
         ? "direct: every output table is taken whole, so each is one COPY and no row ids are kept"
-        : `keyset: ${partial.map((t) => t.table.name).join(", ")} ${partial.length === 1 ? "is" : "are"} partial, so their row ids (ctid, 8 bytes each) are closed over FKs in this process, in keyset batches`,
+        : mode === "one-query"
+          ? `one-query: ${partialList}; parents only are followed and no FK cycle joins them, so the server closes the selection in one statement (hash semi-joins, children first) and the row ids (ctid, 8 bytes each) come back once`
+          : `keyset: ${partialList} and ${rounds}, so their row ids (ctid, 8 bytes each) are closed over FKs in this process, in rounds of keyset batches`,
       "no staging schema or TEMP table in the source: the source is only read (works for SELECT-only roles and hot standbys)",
       ...[...broughtBy].map(([t, by]) => `${t}: ${by}`),
     ],

@@ -17,14 +17,14 @@ export class RowSet {
     return this.queue.length;
   }
 
-  /** Adds ctid texts (`"(12,3)"`); returns how many were new. */
-  addAll(ctids: readonly string[], reason: string): number {
+  /** Adds ctid texts (`"(12,3)"`), queued to be followed unless `follow` is false; returns how many were new. */
+  addAll(ctids: readonly string[], reason: string, opts: { follow: boolean } = { follow: true }): number {
     let added = 0;
     for (const t of ctids) {
       const id = packCtid(t);
       if (this.ids.has(id)) continue;
       this.ids.add(id);
-      this.queue.push(id);
+      if (opts.follow) this.queue.push(id);
       added++;
     }
     if (added) this.pulledBy.set(reason, (this.pulledBy.get(reason) ?? 0) + added);

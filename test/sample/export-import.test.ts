@@ -71,7 +71,7 @@ describe("export and sample of the example schema, imported back", () => {
       matches: 1,
       player_match_stats: 1,
     });
-    expect(report.manifest.plan.mode).toBe("keyset");
+    expect(report.manifest.plan.mode).toBe("one-query");
     expect(report.manifest.closure.find((c) => c.fk === "matches_away_team_id_fkey")).toMatchObject({
       checked: 1,
       resolved: 1,
