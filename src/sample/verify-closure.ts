@@ -139,43 +139,11 @@ async function checkInSnapshot(
 /** The named columns of a table, as the catalog has them (undefined where it has none: the regex test then). */
 const columnsOf = (t: TableInfo | undefined, names: readonly string[]) => names.map((n) => t?.columns.find((c) => c.name === n));
 
-/** Pass 1 of the file check: the key tuples each FK can resolve to, read from the parent files. */
-async function parentKeysets(
-  dir: string,
-  fks: readonly ForeignKeyInfo[],
-  fileOf: ReadonlyMap<string, string>,
-  infoOf: ReadonlyMap<string, TableInfo>,
-  onRows?: () => void,
-): Promise<Map<string, Set<string>>> {
-  const keysets = new Map<string, Set<string>>();
-  const need = new Map<string, string[][]>();
-  for (const fk of fks) {
-    if (!fileOf.has(fk.references.name)) continue;
-    const list = need.get(fk.references.name) ?? [];
-    if (!list.some((cols) => cols.join("\u0000") === fk.referencedColumns.join("\u0000"))) list.push(fk.referencedColumns);
-    need.set(fk.references.name, list);
-  }
-  for (const [parent, columnLists] of need) {
-    const sets = columnLists.map((cols) => {
-      const s = new Set<string>();
-      keysets.set(`${parent}\u0000${cols.join("\u0000")}`, s);
-      return [cols, s] as const;
-    });
-    const file = fileOf.get(parent) as string;
-    await forEachRow(
-      path.join(dir, file),
-      file,
-      columnsOf(infoOf.get(parent), columnLists.flat()),
-      (row) => {
-        for (const [cols, s] of sets) {
-          const k = tupleKey(row, cols);
-          if (k !== null) s.add(k);
-        }
-      },
-      onRows,
-    );
-  }
-  return keysets;
+/** One FK checked from the files: the parent's key tuples (null: the parent is not in the output) and the counts. */
+interface FileCheck {
+  fk: ForeignKeyInfo;
+  set: Set<string> | null;
+  result: FkClosure;
 }
 
 /**
@@ -183,7 +151,10 @@ async function parentKeysets(
  * output. FKs between two tables written whole and unmasked are checked by the server in the
  * run's snapshot (the files are those rows byte for byte); every other FK is checked by
  * reading the files back, after masking (masked keys and their FKs agree or this fails).
- * Memory holds the referenced key tuples of parent tables only; child files are streamed.
+ * Each file is read once, parents first: a table's pass collects the key tuples its children
+ * reference and checks its own FKs against its parents', read before it. Only an FK whose
+ * parent comes later (a cycle, a self-reference) reads its child file a second time, at the
+ * end. Memory holds the referenced key tuples of parent tables only; rows are streamed.
  */
 export async function verifyClosure(
   dir: string,
@@ -192,52 +163,99 @@ export async function verifyClosure(
 ): Promise<FkClosure[]> {
   const fileOf = new Map(tables.map((t) => [t.table.name, t.file]));
   const bySnapshot = await checkInSnapshot(tables, (n) => fileOf.has(n), opts.inSnapshot);
-  const fks = tables.flatMap((t) => t.table.foreignKeys).filter((fk) => !bySnapshot.has(fk.name));
-  const keysets = await parentKeysets(dir, fks, fileOf, new Map(tables.map((t) => [t.table.name, t.table])), opts.onRows);
-  const out: FkClosure[] = [];
+  // the key tuples each parent must provide: one set per distinct list of referenced columns
+  const keysets = new Map<string, Set<string>>();
+  const collects = new Map<string, { cols: readonly string[]; set: Set<string> }[]>();
+  const keysetOf = (fk: ForeignKeyInfo) => {
+    const id = `${fk.references.name}\u0000${fk.referencedColumns.join("\u0000")}`;
+    let set = keysets.get(id);
+    if (!set) {
+      keysets.set(id, (set = new Set()));
+      const list = collects.get(fk.references.name) ?? [];
+      list.push({ cols: fk.referencedColumns, set });
+      collects.set(fk.references.name, list);
+    }
+    return set;
+  };
+  const checks = new Map<string, FileCheck[]>();
   for (const t of tables) {
-    out.push(...t.table.foreignKeys.flatMap((fk) => bySnapshot.get(fk.name) ?? []));
     const own = t.table.foreignKeys.filter((fk) => !bySnapshot.has(fk.name));
-    if (own.length === 0) continue;
-    const checks = own.map((fk) => ({
-      fk,
-      set: keysets.get(`${fk.references.name}\u0000${fk.referencedColumns.join("\u0000")}`) ?? null,
-      result: {
-        fk: fk.name,
-        child: t.table.name,
-        parent: fk.references.name,
-        checked: 0,
-        resolved: 0,
-        external: !fileOf.has(fk.references.name),
-        verifiedBy: (fileOf.has(fk.references.name) ? "files" : "none") as FkClosure["verifiedBy"],
-      },
-    }));
+    checks.set(
+      t.table.name,
+      own.map((fk) => {
+        const inOutput = fileOf.has(fk.references.name);
+        return {
+          fk,
+          set: inOutput ? keysetOf(fk) : null,
+          result: {
+            fk: fk.name,
+            child: t.table.name,
+            parent: fk.references.name,
+            checked: 0,
+            resolved: 0,
+            external: !inOutput,
+            verifiedBy: inOutput ? "files" : "none",
+          },
+        };
+      }),
+    );
+  }
+  const read = new Set<string>();
+  const later: { t: (typeof tables)[number]; checks: FileCheck[] }[] = [];
+  for (const t of tables) {
+    const mine = checks.get(t.table.name) ?? [];
+    const now = mine.filter((c) => !c.set || read.has(c.fk.references.name));
+    const wait = mine.filter((c) => !now.includes(c));
+    const collect = collects.get(t.table.name) ?? [];
+    if (now.length || collect.length) {
+      const keys = columnsOf(t.table, [...collect.flatMap((c) => c.cols), ...now.flatMap((c) => c.fk.columns)]);
+      await forEachRow(
+        path.join(dir, t.file),
+        t.file,
+        keys,
+        (row, index) => {
+          for (const c of collect) {
+            const k = tupleKey(row, c.cols);
+            if (k !== null) c.set.add(k);
+          }
+          for (const c of now) check(c, row, index, t);
+        },
+        opts.onRows,
+      );
+    }
+    read.add(t.table.name);
+    if (wait.length) later.push({ t, checks: wait });
+  }
+  for (const { t, checks: wait } of later) {
     await forEachRow(
       path.join(dir, t.file),
       t.file,
       columnsOf(
         t.table,
-        own.flatMap((fk) => fk.columns),
+        wait.flatMap((c) => c.fk.columns),
       ),
       (row, index) => {
-        for (const c of checks) {
-          const k = tupleKey(row, c.fk.columns);
-          if (k === null) continue;
-          c.result.checked++;
-          if (!c.set) continue;
-          if (!c.set.has(k)) {
-            throw new EtlError(
-              "CLOSURE_BROKEN",
-              `${t.file} record #${index}: FK ${c.fk.name} (${c.fk.columns.join(", ")}) = ${k} has no row in ${c.fk.references.name}'s output`,
-              { step: "verify", file: t.file, record: index, table: t.table.name, field: c.fk.columns[0], meta: { fk: c.fk.name } },
-            );
-          }
-          c.result.resolved++;
-        }
+        for (const c of wait) check(c, row, index, t);
       },
       opts.onRows,
     );
-    out.push(...checks.map((c) => c.result));
   }
-  return out;
+  const byFile = new Map([...checks.values()].flat().map((c) => [c.fk.name, c.result]));
+  return tables.flatMap((t) => t.table.foreignKeys.map((fk) => (bySnapshot.get(fk.name) ?? byFile.get(fk.name)) as FkClosure));
+}
+
+/** One row against one FK: counted when its FK columns are all non-NULL, CLOSURE_BROKEN when the parent's output lacks the tuple. */
+function check(c: FileCheck, row: Row, index: number, t: { table: TableInfo; file: string }): void {
+  const k = tupleKey(row, c.fk.columns);
+  if (k === null) return;
+  c.result.checked++;
+  if (!c.set) return;
+  if (!c.set.has(k)) {
+    throw new EtlError(
+      "CLOSURE_BROKEN",
+      `${t.file} record #${index}: FK ${c.fk.name} (${c.fk.columns.join(", ")}) = ${k} has no row in ${c.fk.references.name}'s output`,
+      { step: "verify", file: t.file, record: index, table: t.table.name, field: c.fk.columns[0], meta: { fk: c.fk.name } },
+    );
+  }
+  c.result.resolved++;
 }

@@ -21,6 +21,10 @@ beforeAll(async () => {
     `CREATE TABLE orphans (id int PRIMARY KEY, org_id int)`,
     `INSERT INTO orphans VALUES (1, 1), (2, 99)`,
     `ALTER TABLE orphans ADD CONSTRAINT orphans_org_fkey FOREIGN KEY (org_id) REFERENCES orgs(id) NOT VALID`,
+    // the same through a self-reference: the file check reads such a child after its own keys
+    `CREATE TABLE nodes (id int PRIMARY KEY, up int)`,
+    `INSERT INTO nodes VALUES (1, NULL), (2, 1), (3, 77)`,
+    `ALTER TABLE nodes ADD CONSTRAINT nodes_up_fkey FOREIGN KEY (up) REFERENCES nodes(id) NOT VALID`,
     // keys beyond 2^53: 9007199254740993 and 9007199254740992 are one double
     `CREATE TABLE big_parents (id bigint PRIMARY KEY)`,
     `INSERT INTO big_parents VALUES (9007199254740992), (5)`,
@@ -103,6 +107,12 @@ describe("bad input is refused with a stable code, and nothing is written", () =
     });
     const whole = await refused("b9", { tables: ["orgs", "orphans"], limits: { "*": "all" } });
     expect(whole).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", table: "orphans", meta: { fk: "orphans_org_fkey" } });
+  });
+
+  it("should find a row whose parent is missing through a self-reference, in the pass after its own keys", async () => {
+    const e = await refused("b14", { tables: ["nodes"], where: { nodes: "t.id >= 2" } });
+    expect(e).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", file: "nodes.ndjson", record: 2, meta: { fk: "nodes_up_fkey" } });
+    expect((e as Error).message).toContain("= 77 has no row in nodes");
   });
 
   it("should find a missing parent whose key differs from a present one only beyond 2^53", async () => {
