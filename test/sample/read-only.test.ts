@@ -52,10 +52,19 @@ describe("a role that may only SELECT", () => {
     const writes = () =>
       sql<{ n: string }>(source.url, "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables");
     const before = await writes();
-    const config = sampleConfig(ws, { samples: { ro: { limits: { transfers: 10 } }, all: { limits: { "*": "all" } } } });
+    const config = sampleConfig(ws, {
+      samples: {
+        ro: { limits: { transfers: 10 } },
+        one: { tables: ["orgs", "regions"], limits: { regions: 3 } },
+        all: { limits: { "*": "all" } },
+      },
+    });
     const r = await runSample(config, url, { name: "ro", jobs: 2 });
     expect(r.manifest.source.standby).toBe(false);
     await importFresh("ro");
+    const one = await runSample(config, url, { name: "one", jobs: 2 });
+    expect(one.manifest.plan.mode).toBe("one-query");
+    await importFresh("one");
     await runSample(config, url, { name: "all", jobs: 2 });
     expect(await importFresh("all")).toEqual(await fingerprintsOf(source.url, GRAPH_TABLES));
     expect(await writes()).toEqual(before);
@@ -103,5 +112,49 @@ describe("a real streaming hot standby", () => {
     expect(all.manifest.plan.workers).toBe(3);
     expect(all.manifest.snapshot.id).toMatch(/^[0-9A-F]+-[0-9A-F]+/);
     expect(await importFresh("replicaAll")).toEqual(await fingerprintsOf(databaseUrl(primary.url, "app"), GRAPH_TABLES));
+  });
+
+  it("should close a one-query sample on the standby with its CTEs spilled to temp files", async () => {
+    const app = primary.urlFor("app");
+    const ddl = [
+      `CREATE TABLE spill_p (id int PRIMARY KEY, note text NOT NULL)`,
+      `CREATE TABLE spill_c (id int PRIMARY KEY, p_id int NOT NULL REFERENCES spill_p(id))`,
+    ];
+    await runSql(
+      app,
+      ...ddl,
+      `INSERT INTO spill_p SELECT i, 'p' || i FROM generate_series(1, 20000) i`,
+      `INSERT INTO spill_c SELECT i, 1 + (i * 7) % 20000 FROM generate_series(1, 40000) i`,
+      // the least work_mem: the closure's CTEs cannot stay in memory
+      `ALTER DATABASE app SET work_mem = '64kB'`,
+    );
+    try {
+      await standby.caughtUp();
+      const url = standby.urlFor("app");
+      const tempFiles = async () =>
+        Number((await sql<{ n: string }>(url, "SELECT temp_files::text AS n FROM pg_stat_database WHERE datname = 'app'"))[0]?.n);
+      const before = await tempFiles();
+      const config = sampleConfig(ws, { samples: { spill: { tables: ["spill_p", "spill_c"], limits: { spill_c: "50%" } } } });
+      const r = await runSample(config, url, { name: "spill" });
+      expect(r.manifest).toMatchObject({ plan: { mode: "one-query" }, source: { standby: true } });
+      expect(await tempFiles()).toBeGreaterThan(before);
+      const c = r.manifest.tables.find((t) => t.table === "spill_c")?.rows ?? 0;
+      expect(c).toBeGreaterThan(15000);
+      const [oracle] = await sql<{ n: string }>(
+        url,
+        `SELECT count(DISTINCT p_id)::text AS n FROM spill_c TABLESAMPLE BERNOULLI (50) REPEATABLE (0)`,
+      );
+      expect(r.manifest.tables.find((t) => t.table === "spill_p")?.rows).toBe(Number(oracle?.n));
+      const target = await freshDatabase({ migrate: false });
+      try {
+        await runSql(target.url, ...ddl);
+        await importRelease(sampleConfig(ws), target.url, "spill");
+        expect(await orphanCount(target.url)).toBe(0);
+      } finally {
+        await target.drop();
+      }
+    } finally {
+      await runSql(app, `ALTER DATABASE app RESET work_mem`);
+    }
   });
 });
