@@ -1,7 +1,15 @@
 import type pg from "pg";
 import Cursor from "pg-cursor";
 import type { Statement } from "../sql/statement.js";
-import { type ClosureTable, childIds, closureQuery, parentIds, rootIds } from "../sql/sample-statements.js";
+import {
+  type ClosureTable,
+  childIds,
+  closureQuery,
+  parallelWorkers,
+  parentIds,
+  rootIds,
+  setParallelWorkers,
+} from "../sql/sample-statements.js";
 import { childrenFirst } from "./plan.js";
 import type { SamplePlan, TablePlan } from "./plan-types.js";
 import { RowSet } from "./row-set.js";
@@ -143,6 +151,9 @@ async function closeInOneQuery(
   const targets = tables.map((t) => sets.get(t.table.name) as RowSet);
   opts.stats.rounds = 1;
   opts.stats.queries = 1;
+  const run = async (s: Statement) => (await client.query<{ value: string }>(s.text, s.values)).rows[0]?.value;
+  const workers = (await run(parallelWorkers())) as string;
+  await run(setParallelWorkers("0"));
   for await (const rows of cursorRows<{ t: number; id: string; why: number }>(client, closureQuery(tables), opts.chunk)) {
     // rows come in runs of one table and reason: one addAll per run, in arrival order (the first reason wins)
     for (let from = 0; from < rows.length;) {
@@ -154,6 +165,7 @@ async function closeInOneQuery(
       from = to;
     }
   }
+  await run(setParallelWorkers(workers));
 }
 
 /**

@@ -116,12 +116,31 @@ function tablePlan(
   };
 }
 
+/** Tables a root's rows can reach by following FKs to parents (the roots included). */
+function reachedByParents(tables: readonly TablePlan[]): Set<string> {
+  const byName = new Map(tables.map((t) => [t.table.name, t]));
+  const reached = new Set<string>();
+  const queue = tables.filter((t) => t.root);
+  for (let t = queue.pop(); t; t = queue.pop()) {
+    if (reached.has(t.table.name)) continue;
+    reached.add(t.table.name);
+    for (const fk of t.table.foreignKeys) {
+      const parent = byName.get(fk.references.name);
+      if (parent) queue.push(parent);
+    }
+  }
+  return reached;
+}
+
 /**
- * The partial tables of a plan children first (a parent after every partial table with an FK
- * to it), or null when FKs among them form a cycle (a self-reference included).
+ * The partial tables a sample following parents only can put rows in, children first (a
+ * parent after every such table with an FK to it), or null when FKs among them form a cycle (a
+ * self-reference included). A table no root reaches stays empty and is left out: its cycles
+ * close nothing.
  */
 export function childrenFirst(tables: readonly TablePlan[]): TablePlan[] | null {
-  const partial = new Map(tables.filter((t) => !t.full).map((t) => [t.table.name, t]));
+  const reached = reachedByParents(tables);
+  const partial = new Map(tables.filter((t) => !t.full && reached.has(t.table.name)).map((t) => [t.table.name, t]));
   const state = new Map<string, "open" | "done">();
   const out: TablePlan[] = [];
   // depth first over "parent of": a table is listed after its parents, so reversed it comes before them

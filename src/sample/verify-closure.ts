@@ -108,8 +108,9 @@ async function checkInSnapshot(
   tables: readonly { table: TableInfo; file: string }[],
   inOutput: (table: string) => boolean,
   inSnapshot: SnapshotCheck | undefined,
-): Promise<Map<string, FkClosure>> {
-  const done = new Map<string, FkClosure>();
+): Promise<Map<ForeignKeyInfo, FkClosure>> {
+  // keyed by the FK itself: an FK's name is unique only within its table
+  const done = new Map<ForeignKeyInfo, FkClosure>();
   for (const t of tables) {
     for (const fk of t.table.foreignKeys) {
       const check = inOutput(fk.references.name) ? inSnapshot?.(fk) : null;
@@ -122,7 +123,7 @@ async function checkInSnapshot(
           { step: "verify", table: t.table.name, meta: { fk: fk.name } },
         );
       }
-      done.set(fk.name, {
+      done.set(fk, {
         fk: fk.name,
         child: t.table.name,
         parent: fk.references.name,
@@ -142,8 +143,34 @@ const columnsOf = (t: TableInfo | undefined, names: readonly string[]) => names.
 /** One FK checked from the files: the parent's key tuples (null: the parent is not in the output) and the counts. */
 interface FileCheck {
   fk: ForeignKeyInfo;
-  set: Set<string> | null;
+  keys: Keyset | null;
   result: FkClosure;
+}
+
+/** The key tuples of a parent that FKs over one list of its columns resolve to, kept while a check still needs them. */
+interface Keyset {
+  cols: readonly string[];
+  set: Set<string>;
+  /** Checks that have not read their child yet. */
+  users: number;
+}
+
+/** The tables parents first (depth first over their FKs; on a cycle, where it is entered). */
+function parentsFirst<T extends { table: TableInfo }>(tables: readonly T[]): T[] {
+  const byName = new Map(tables.map((t) => [t.table.name, t]));
+  const seen = new Set<string>();
+  const out: T[] = [];
+  const visit = (t: T) => {
+    if (seen.has(t.table.name)) return;
+    seen.add(t.table.name);
+    for (const fk of t.table.foreignKeys) {
+      const parent = byName.get(fk.references.name);
+      if (parent) visit(parent);
+    }
+    out.push(t);
+  };
+  for (const t of tables) visit(t);
+  return out;
 }
 
 /**
@@ -154,7 +181,8 @@ interface FileCheck {
  * Each file is read once, parents first: a table's pass collects the key tuples its children
  * reference and checks its own FKs against its parents', read before it. Only an FK whose
  * parent comes later (a cycle, a self-reference) reads its child file a second time, at the
- * end. Memory holds the referenced key tuples of parent tables only; rows are streamed.
+ * end. Memory holds the referenced key tuples of parent tables, each only until the last
+ * check that needs it has run; rows are streamed.
  */
 export async function verifyClosure(
   dir: string,
@@ -164,47 +192,48 @@ export async function verifyClosure(
   const fileOf = new Map(tables.map((t) => [t.table.name, t.file]));
   const bySnapshot = await checkInSnapshot(tables, (n) => fileOf.has(n), opts.inSnapshot);
   // the key tuples each parent must provide: one set per distinct list of referenced columns
-  const keysets = new Map<string, Set<string>>();
-  const collects = new Map<string, { cols: readonly string[]; set: Set<string> }[]>();
+  const keysets = new Map<string, Keyset>();
+  const collects = new Map<string, Keyset[]>();
   const keysetOf = (fk: ForeignKeyInfo) => {
     const id = `${fk.references.name}\u0000${fk.referencedColumns.join("\u0000")}`;
-    let set = keysets.get(id);
-    if (!set) {
-      keysets.set(id, (set = new Set()));
-      const list = collects.get(fk.references.name) ?? [];
-      list.push({ cols: fk.referencedColumns, set });
-      collects.set(fk.references.name, list);
+    let k = keysets.get(id);
+    if (!k) {
+      keysets.set(id, (k = { cols: fk.referencedColumns, set: new Set(), users: 0 }));
+      collects.set(fk.references.name, [...(collects.get(fk.references.name) ?? []), k]);
     }
-    return set;
+    k.users++;
+    return k;
   };
-  const checks = new Map<string, FileCheck[]>();
+  const byFile = new Map<ForeignKeyInfo, FileCheck>();
   for (const t of tables) {
-    const own = t.table.foreignKeys.filter((fk) => !bySnapshot.has(fk.name));
-    checks.set(
-      t.table.name,
-      own.map((fk) => {
-        const inOutput = fileOf.has(fk.references.name);
-        return {
-          fk,
-          set: inOutput ? keysetOf(fk) : null,
-          result: {
-            fk: fk.name,
-            child: t.table.name,
-            parent: fk.references.name,
-            checked: 0,
-            resolved: 0,
-            external: !inOutput,
-            verifiedBy: inOutput ? "files" : "none",
-          },
-        };
-      }),
-    );
+    for (const fk of t.table.foreignKeys) {
+      if (bySnapshot.has(fk)) continue;
+      const inOutput = fileOf.has(fk.references.name);
+      byFile.set(fk, {
+        fk,
+        keys: inOutput ? keysetOf(fk) : null,
+        result: {
+          fk: fk.name,
+          child: t.table.name,
+          parent: fk.references.name,
+          checked: 0,
+          resolved: 0,
+          external: !inOutput,
+          verifiedBy: inOutput ? "files" : "none",
+        },
+      });
+    }
   }
+  const checksOf = (t: { table: TableInfo }) => t.table.foreignKeys.flatMap((fk) => byFile.get(fk) ?? []);
+  // a check done: its parent's keys go once no other check needs them
+  const release = (done: readonly FileCheck[]) => {
+    for (const c of done) if (c.keys && --c.keys.users === 0) c.keys.set.clear();
+  };
   const read = new Set<string>();
   const later: { t: (typeof tables)[number]; checks: FileCheck[] }[] = [];
-  for (const t of tables) {
-    const mine = checks.get(t.table.name) ?? [];
-    const now = mine.filter((c) => !c.set || read.has(c.fk.references.name));
+  for (const t of parentsFirst(tables)) {
+    const mine = checksOf(t);
+    const now = mine.filter((c) => !c.keys || read.has(c.fk.references.name));
     const wait = mine.filter((c) => !now.includes(c));
     const collect = collects.get(t.table.name) ?? [];
     if (now.length || collect.length) {
@@ -222,6 +251,7 @@ export async function verifyClosure(
         },
         opts.onRows,
       );
+      release(now);
     }
     read.add(t.table.name);
     if (wait.length) later.push({ t, checks: wait });
@@ -239,9 +269,9 @@ export async function verifyClosure(
       },
       opts.onRows,
     );
+    release(wait);
   }
-  const byFile = new Map([...checks.values()].flat().map((c) => [c.fk.name, c.result]));
-  return tables.flatMap((t) => t.table.foreignKeys.map((fk) => (bySnapshot.get(fk.name) ?? byFile.get(fk.name)) as FkClosure));
+  return tables.flatMap((t) => t.table.foreignKeys.map((fk) => (bySnapshot.get(fk) ?? byFile.get(fk)?.result) as FkClosure));
 }
 
 /** One row against one FK: counted when its FK columns are all non-NULL, CLOSURE_BROKEN when the parent's output lacks the tuple. */
@@ -249,8 +279,8 @@ function check(c: FileCheck, row: Row, index: number, t: { table: TableInfo; fil
   const k = tupleKey(row, c.fk.columns);
   if (k === null) return;
   c.result.checked++;
-  if (!c.set) return;
-  if (!c.set.has(k)) {
+  if (!c.keys) return;
+  if (!c.keys.set.has(k)) {
     throw new EtlError(
       "CLOSURE_BROKEN",
       `${t.file} record #${index}: FK ${c.fk.name} (${c.fk.columns.join(", ")}) = ${k} has no row in ${c.fk.references.name}'s output`,

@@ -108,6 +108,9 @@ export function rootIds(r: RootSelection): Statement {
   return { text: rootSelect(r, "t.ctid::text AS id", p), values };
 }
 
+/** A closure CTE's name: one no table is likely to have, since a config's `where` may name the source's tables. */
+const cteName = (i: number) => quoteIdent(`atomic-etl closure ${i}`);
+
 /** One table of a {@link closureQuery}: where its rows come from, and the FK columns its parents are found by. */
 export interface ClosureTable {
   table: TableInfo & { partitioned?: boolean };
@@ -127,10 +130,11 @@ export interface ClosureTable {
  * children first, so every CTE is defined before a parent reads it. The result is `t` (the
  * table's index), `id` (ctid text) and `why` (0: its own selection, k: the k-th FK of `from`),
  * one row per branch a row came through: a row several branches bring comes several times,
- * and the caller keeps the first. The rows come table by table and, within a table, branch by
- * branch (a cursor's plan is never parallel, so its Append runs in order), which makes the
- * first reason the lowest; deduplicating here instead (GROUP BY, min) cost 75 ms of the
- * query's 350 ms on the 1M-row example's 10% sample. Nothing is written: the CTEs live in the
+ * and the caller keeps the first. Planned without parallel workers ({@link setParallelWorkers}), the
+ * rows come table by table and, within a table, branch by branch (a serial Append runs its
+ * branches in order; a Parallel Append orders them by cost), which makes the first reason the
+ * lowest; deduplicating here instead (GROUP BY, min) cost 75 ms of the query's 350 ms on the
+ * 1M-row example's 10% sample. Nothing is written: the CTEs live in the
  * query's memory (spilling to temp files as any sort does, on a standby too).
  */
 export function closureQuery(tables: readonly ClosureTable[]): Statement {
@@ -150,7 +154,7 @@ export function closureQuery(tables: readonly ClosureTable[]): Statement {
       const source =
         "whole" in child
           ? { rel: from(child.table, "c"), col: (c: string) => `c.${quoteIdent(c)}` }
-          : { rel: `s${index.get(child) as number} c`, col: (c: string) => `c.k${(child as ClosureTable).carries.indexOf(c)}` };
+          : { rel: `${cteName(index.get(child) as number)} c`, col: (c: string) => `c.k${(child as ClosureTable).carries.indexOf(c)}` };
       const mine = fk.referencedColumns.map((c) => `t.${quoteIdent(c)}`);
       const theirs = fk.columns.map(source.col);
       const lhs = mine.length === 1 ? (mine[0] as string) : `(${mine.join(", ")})`;
@@ -158,8 +162,8 @@ export function closureQuery(tables: readonly ClosureTable[]): Statement {
     });
     if (branches.length === 0) return;
     defined.add(i);
-    ctes.push(`s${i} AS (${branches.join(" UNION ALL ")})`);
-    parts.push(`SELECT ${i} AS t, x_id::text AS id, x_why AS why FROM s${i}`);
+    ctes.push(`${cteName(i)} AS (${branches.join(" UNION ALL ")})`);
+    parts.push(`SELECT ${i} AS t, x_id::text AS id, x_why AS why FROM ${cteName(i)}`);
   });
   if (parts.length === 0) return { text: "SELECT 0 AS t, '' AS id, 0 AS why WHERE false", values };
   return {
@@ -200,6 +204,21 @@ export function childIds(fk: ForeignKeyInfo, child: TableInfo, parent: TableInfo
       `WHERE ${idsIn("p", 1)}`,
     values: [...idValues(ids), cap],
   };
+}
+
+/** `max_parallel_workers_per_gather` now (see {@link setParallelWorkers}). */
+export function parallelWorkers(): Statement {
+  return { text: `SELECT current_setting('max_parallel_workers_per_gather') AS value`, values: [] };
+}
+
+/**
+ * Sets `max_parallel_workers_per_gather` for the rest of the transaction (a setting, no write:
+ * a read-only transaction and a standby allow it). The closure query runs with 0: a cursor
+ * fetching a chunk at a time never starts workers anyway, so this keeps the planner from
+ * costing a plan for workers it will not get, and keeps a serial Append's branch order.
+ */
+export function setParallelWorkers(value: string): Statement {
+  return { text: `SELECT set_config('max_parallel_workers_per_gather', $1, true)`, values: [value] };
 }
 
 /** The columns a release carries: generated columns are recomputed by the target, never loaded. */

@@ -25,6 +25,14 @@ beforeAll(async () => {
     `CREATE TABLE nodes (id int PRIMARY KEY, up int)`,
     `INSERT INTO nodes VALUES (1, NULL), (2, 1), (3, 77)`,
     `ALTER TABLE nodes ADD CONSTRAINT nodes_up_fkey FOREIGN KEY (up) REFERENCES nodes(id) NOT VALID`,
+    // two FKs of one name, on two tables (names are unique per table only), the second one broken
+    `CREATE TABLE dup_p (id int PRIMARY KEY)`,
+    `INSERT INTO dup_p VALUES (1), (2)`,
+    `CREATE TABLE dup_a (id int PRIMARY KEY, p_id int CONSTRAINT fk REFERENCES dup_p(id))`,
+    `INSERT INTO dup_a VALUES (1, 1)`,
+    `CREATE TABLE dup_b (id int PRIMARY KEY, p_id int)`,
+    `INSERT INTO dup_b VALUES (1, 2), (2, 99)`,
+    `ALTER TABLE dup_b ADD CONSTRAINT fk FOREIGN KEY (p_id) REFERENCES dup_p(id) NOT VALID`,
     // keys beyond 2^53: 9007199254740993 and 9007199254740992 are one double
     `CREATE TABLE big_parents (id bigint PRIMARY KEY)`,
     `INSERT INTO big_parents VALUES (9007199254740992), (5)`,
@@ -107,6 +115,20 @@ describe("bad input is refused with a stable code, and nothing is written", () =
     });
     const whole = await refused("b9", { tables: ["orgs", "orphans"], limits: { "*": "all" } });
     expect(whole).toMatchObject({ code: "CLOSURE_BROKEN", step: "verify", table: "orphans", meta: { fk: "orphans_org_fkey" } });
+  });
+
+  it("should check and count an FK whose name another table's FK has, whichever of them the snapshot checks", async () => {
+    // dup_a's fk is checked in the snapshot (both tables whole), dup_b's from the files
+    const e = await refused("b15", { tables: ["dup_p", "dup_a", "dup_b"], limits: { dup_p: "all", dup_a: "all", dup_b: 10 } });
+    expect(e).toMatchObject({ code: "CLOSURE_BROKEN", file: "dup_b.ndjson", record: 1, table: "dup_b", meta: { fk: "fk" } });
+    const config = sampleConfig(ws, {
+      samples: { b16: { tables: ["dup_p", "dup_a", "dup_b"], limits: { dup_p: "all", dup_a: "all", dup_b: 1 } } },
+    });
+    const r = await runSample(config, source.url, { name: "b16" });
+    expect(r.manifest.closure.filter((c) => c.fk === "fk")).toEqual([
+      expect.objectContaining({ child: "dup_a", checked: 1, resolved: 1, verifiedBy: "snapshot" }),
+      expect.objectContaining({ child: "dup_b", checked: 1, resolved: 1, verifiedBy: "files" }),
+    ]);
   });
 
   it("should find a row whose parent is missing through a self-reference, in the pass after its own keys", async () => {
