@@ -164,6 +164,18 @@ describe("the one-query closure", () => {
     }
   });
 
+  it("should read the source's own tables in a where, whatever their names (s0 was a CTE's name)", async () => {
+    await runSql(source.url, `CREATE TABLE s0 (x int)`, `INSERT INTO s0 VALUES (3), (4)`);
+    try {
+      const config = sampleConfig(ws, { samples: { w0: { tables: ["p1", "c"], where: { c: "t.id IN (SELECT x FROM s0)" } } } });
+      const r = await runSample(config, source.url, { name: "w0" });
+      expect(r.manifest.plan.mode).toBe("one-query");
+      expect(r.manifest.tables.find((t) => t.table === "c")?.rows).toBe(2);
+    } finally {
+      await runSql(source.url, `DROP TABLE s0`);
+    }
+  });
+
   it("should keep the keyset rounds for a self-reference, naming why", async () => {
     await runSql(
       source.url,
