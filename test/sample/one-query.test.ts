@@ -167,10 +167,13 @@ describe("the one-query closure", () => {
   it("should read the source's own tables in a where, whatever their names (s0 was a CTE's name)", async () => {
     await runSql(source.url, `CREATE TABLE s0 (x int)`, `INSERT INTO s0 VALUES (3), (4)`);
     try {
-      const config = sampleConfig(ws, { samples: { w0: { tables: ["p1", "c"], where: { c: "t.id IN (SELECT x FROM s0)" } } } });
+      // p1's CTE comes after c's, which was named s0
+      const config = sampleConfig(ws, {
+        samples: { w0: { tables: ["p1", "c"], where: { p1: "t.id IN (SELECT x FROM s0)", c: "t.id = 1" } } },
+      });
       const r = await runSample(config, source.url, { name: "w0" });
       expect(r.manifest.plan.mode).toBe("one-query");
-      expect(r.manifest.tables.find((t) => t.table === "c")?.rows).toBe(2);
+      expect(r.manifest.tables.find((t) => t.table === "p1")?.pulledBy.root).toBe(2);
     } finally {
       await runSql(source.url, `DROP TABLE s0`);
     }
