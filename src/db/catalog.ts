@@ -93,7 +93,7 @@ export async function readCatalog(tx: TxLike, schema: string, tables: readonly s
       filledByTrigger: filledByTrigger(r),
       isIdentity: r.is_identity,
       isGenerated: r.is_generated,
-      ...lengthOf(r.type, r.typmod),
+      ...lengthOf(r.type_kind === "d" ? (r.domain_base ?? r.type) : r.type, r.typmod),
       enumValues: r.enum_values,
       sequence: r.sequence,
     });

@@ -21,7 +21,7 @@ export interface ColumnInfo {
    * it out, the trigger may fill it, and the database has the last word. Counted in `hasDefault`.
    */
   filledByTrigger: boolean;
-  /** varchar/char length limit. */
+  /** varchar/char length limit (a domain over one: the domain's). */
   maxLength: number | null;
   numericPrecision: number | null;
   numericScale: number | null;
@@ -74,7 +74,8 @@ SELECT c.relname AS table_name, a.attname AS name,
        -- an enabled BEFORE INSERT row trigger (tgtype bits: 1 row, 2 before, 4 insert) may fill columns
        EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal AND tg.tgenabled <> 'D'
                  AND tg.tgtype::int & 7 = 7) AS before_insert_trigger,
-       a.atttypmod AS typmod,
+       -- a domain's length or precision is its own (varchar(n) under the domain), not the column's
+       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
        (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e
          WHERE e.enumtypid = COALESCE(et.oid, t.oid)) AS enum_values,
        COALESCE(pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname),

@@ -80,6 +80,37 @@ describe("deterministic keyed masking", () => {
     expect(e).toMatchObject({ code: "MASK_INVALID", field: "points" });
   });
 
+  it("should cut masked values to the length of a domain over varchar(n), so the release imports", async () => {
+    process.env[ENV] = SECRET;
+    const ddl = [
+      `CREATE DOMAIN short_email AS varchar(24) CHECK (VALUE LIKE '%@%')`,
+      `CREATE DOMAIN short_name AS varchar(8)`,
+      `CREATE TABLE badges (id int PRIMARY KEY, email short_email NOT NULL, holder short_name)`,
+    ];
+    await runSql(source.url, ...ddl, `INSERT INTO badges SELECT i, 'b' || i || '@x.io', 'B' || i FROM generate_series(1, 30) i`);
+    const r = await run("m-domain3", {
+      tables: ["badges"],
+      limits: { badges: "all" },
+      maskSecretEnv: ENV,
+      masks: { "badges.email": "email", "badges.holder": "name" },
+    });
+    const rows = await readRows(path.join(r.dir, "badges.ndjson"));
+    expect(rows).toHaveLength(30);
+    for (const b of rows) {
+      expect(String(b.email).length).toBeLessThanOrEqual(24);
+      expect(b.email).toMatch(/@example\.com$/);
+      expect(String(b.holder).length).toBeLessThanOrEqual(8);
+    }
+    const target = await freshDatabase({ migrate: false });
+    try {
+      await runSql(target.url, ...ddl);
+      await importRelease(sampleConfig(ws), target.url, "m-domain3");
+      expect((await sql<{ n: string }>(target.url, "SELECT count(*)::text AS n FROM badges"))[0]?.n).toBe("30");
+    } finally {
+      await target.drop();
+    }
+  });
+
   it("should give the same output for the same secret and another for another secret", async () => {
     process.env[ENV] = SECRET;
     const a = await run("m2", masked());

@@ -173,7 +173,7 @@ describe("the one-query closure", () => {
       });
       const r = await runSample(config, source.url, { name: "w0" });
       expect(r.manifest.plan.mode).toBe("one-query");
-      expect(r.manifest.tables.find((t) => t.table === "p1")?.pulledBy.root).toBe(2);
+      expect(r.manifest.tables.find((t) => t.table === "p1")?.pulledBy).toMatchObject({ root: 2 });
     } finally {
       await runSql(source.url, `DROP TABLE s0`);
     }
