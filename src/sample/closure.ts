@@ -154,14 +154,14 @@ async function closeInOneQuery(
   const run = async (s: Statement) => (await client.query<{ value: string }>(s.text, s.values)).rows[0]?.value;
   const workers = (await run(parallelWorkers())) as string;
   await run(setParallelWorkers("0"));
-  for await (const rows of cursorRows<{ t: number; id: string; why: number }>(client, closureQuery(tables), opts.chunk)) {
-    // rows come in runs of one table and reason: one addAll per run, in arrival order (the first reason wins)
+  for await (const rows of cursorRows<{ t: number; id: string; why: number; leaf: number }>(client, closureQuery(tables), opts.chunk)) {
+    // rows come in runs of one table, reason and partition: one addAll per run, in arrival order (the first reason wins)
     for (let from = 0; from < rows.length;) {
-      const { t, why } = rows[from] as { t: number; why: number };
+      const { t, why, leaf } = rows[from] as { t: number; why: number; leaf: number };
       let to = from + 1;
-      while (to < rows.length && rows[to]?.t === t && rows[to]?.why === why) to++;
+      while (to < rows.length && rows[to]?.t === t && rows[to]?.why === why && rows[to]?.leaf === leaf) to++;
       const ids = rows.slice(from, to).map((r) => r.id);
-      (targets[t] as RowSet).addAll(ids, (reasons[t] as string[])[why] as string, { follow: false });
+      (targets[t] as RowSet).addAll(ids, (reasons[t] as string[])[why] as string, { follow: false, leaf });
       from = to;
     }
   }

@@ -98,13 +98,6 @@ function tablePlan(
   const cond = sel.where.get(n) ?? null;
   const edges = ctx.children.get(n) ?? [];
   const full = isRoot && limit === null && cond === null && edges.length === 0;
-  if (table.partitioned && !full) {
-    throw new EtlError("SAMPLE_UNSUPPORTED", `${n} is partitioned: its rows can only be taken whole (row ids are per partition)`, {
-      step: "config",
-      table: n,
-      next: `set limits: { ${n}: "all" } and no where/include on it, or leave ${n} out of the sample's tables (then the import does not touch it)`,
-    });
-  }
   return {
     table,
     model: ctx.names.modelOf(n),
@@ -190,6 +183,33 @@ function explain(tables: readonly TablePlan[], broughtBy: ReadonlyMap<string, st
   };
 }
 
+/** Most partitions a partial partitioned table may have (a row id packs its partition's index, row-set.ts). */
+const MAX_LEAVES = 1024;
+
+/**
+ * A partitioned table's row ids are per partition. The one-query plan carries each row's
+ * partition; the keyset rounds address rows by ctid alone, so there such a table must be
+ * taken whole.
+ */
+function refusePartialPartitions(tables: readonly TablePlan[], broughtBy: ReadonlyMap<string, string>, mode: SamplePlan["mode"]): void {
+  for (const t of tables) {
+    if (!t.table.partitioned || t.full || broughtBy.get(t.table.name)?.startsWith("no rows")) continue;
+    const n = t.table.name;
+    const why =
+      mode !== "one-query"
+        ? `this sample needs the keyset rounds (${needsRounds(tables)}), which address rows by ctid alone`
+        : t.table.partitions.length > MAX_LEAVES
+          ? `it has ${t.table.partitions.length} partitions, more than the ${MAX_LEAVES} a sample can tell apart`
+          : null;
+    if (!why) continue;
+    throw new EtlError("SAMPLE_UNSUPPORTED", `${n} is partitioned, and ${why}: it can only be taken whole here`, {
+      step: "config",
+      table: n,
+      next: `set limits: { ${n}: "all" } and no where/include on it, or leave ${n} out of the sample's tables (then the import does not touch it)`,
+    });
+  }
+}
+
 /**
  * Decides a sample before anything is read: roots and their limits, the tables their rows
  * pull in (parents always, by every FK; children only along included edges), masks, and
@@ -214,11 +234,13 @@ export function planSample(opts: {
   );
   const masks = planMasks(sample.masks, names, new Map(order.map((n) => [n, catalog.get(n) as SourceTable])));
   const tables = order.map((n) => tablePlan(n, sel, { sample, catalog, names, children, masks }));
+  const how = explain(tables, broughtBy);
+  refusePartialPartitions(tables, broughtBy, how.mode);
   return {
     kind: "sample",
     name: opts.name,
     tables,
-    ...explain(tables, broughtBy),
+    ...how,
     selection: {
       roots: sel.roots,
       limits: { ...Object.fromEntries(sel.limits), ...(sel.star !== undefined ? { "*": sel.star } : {}) },

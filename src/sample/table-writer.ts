@@ -79,6 +79,13 @@ async function copyToJson(
   await flush(true);
 }
 
+/** The `leaf`-th partition of a partitioned table, read as a plain table with the parent's columns. */
+function leafOf(t: TablePlan["table"], leaf: number): TablePlan["table"] {
+  const p = t.partitions[leaf];
+  if (!p) throw new Error(`${t.name} has no partition #${leaf}`);
+  return { ...t, schema: p.schema, name: p.name, partitioned: false };
+}
+
 /**
  * Streams one table's rows from the snapshot into its release file: a whole table through
  * `COPY … TO STDOUT` in text format, turned into JSON here (copy-json.ts), a keyed table by
@@ -101,8 +108,9 @@ export async function writeTable(
       const stream = client.query(copyTo(copyTableText(t.table, opts.part ?? null, (c) => kindOf(c) !== null).text));
       await copyToJson(stream, t, sink, masker, opts.onRows);
     } else {
-      for (const ids of set.batches(opts.batchSize)) {
-        const s = rowsByIds(t.table, ids);
+      for (const { leaf, ids } of set.batches(opts.batchSize)) {
+        // a partitioned table's ids are per partition: each batch is read from its own leaf
+        const s = rowsByIds(t.table.partitioned ? leafOf(t.table, leaf) : t.table, ids);
         const r = await client.query<{ j: string }>(s.text, s.values);
         await sink.lines(r.rows.map((row) => (masker ? masker.maskLine(row.j) : row.j)));
         opts.onRows?.(r.rows.length);

@@ -128,7 +128,8 @@ export interface ClosureTable {
  * its own selection and, per FK into it, the rows its children's CTEs reference (a hashed
  * semi-join on the FK's columns, MATCH SIMPLE: a NULL part references nothing). Tables come
  * children first, so every CTE is defined before a parent reads it. The result is `t` (the
- * table's index), `id` (ctid text) and `why` (0: its own selection, k: the k-th FK of `from`),
+ * table's index), `id` (ctid text), `leaf` (a partitioned table's partition, as the index in
+ * its `partitions`; else 0) and `why` (0: its own selection, k: the k-th FK of `from`),
  * one row per branch a row came through: a row several branches bring comes several times,
  * and the caller keeps the first. Planned without parallel workers ({@link setParallelWorkers}), the
  * rows come table by table and, within a table, branch by branch (a serial Append runs its
@@ -145,7 +146,11 @@ export function closureQuery(tables: readonly ClosureTable[]): Statement {
   const parts: string[] = [];
   const defined = new Set<number>();
   tables.forEach((t, i) => {
-    const cols = (why: number) => ["t.ctid AS x_id", `${why} AS x_why`, ...carried(t)].join(", ");
+    // a partitioned table's ctids are per partition: each row says which of its leaves it is in
+    const leaf = t.table.partitioned
+      ? `array_position(${p(t.table.partitions.map((x) => qualified(x)))}::regclass[]::oid[], t.tableoid) - 1`
+      : "0";
+    const cols = (why: number) => ["t.ctid AS x_id", `${why} AS x_why`, `${leaf} AS x_leaf`, ...carried(t)].join(", ");
     const branches: string[] = [];
     if (t.root) branches.push(`(${rootSelect({ table: t.table, ...t.root }, cols(0), p)})`);
     t.from.forEach(({ fk, child }, k) => {
@@ -163,9 +168,9 @@ export function closureQuery(tables: readonly ClosureTable[]): Statement {
     if (branches.length === 0) return;
     defined.add(i);
     ctes.push(`${cteName(i)} AS (${branches.join(" UNION ALL ")})`);
-    parts.push(`SELECT ${i} AS t, x_id::text AS id, x_why AS why FROM ${cteName(i)}`);
+    parts.push(`SELECT ${i} AS t, x_id::text AS id, x_why AS why, x_leaf AS leaf FROM ${cteName(i)}`);
   });
-  if (parts.length === 0) return { text: "SELECT 0 AS t, '' AS id, 0 AS why WHERE false", values };
+  if (parts.length === 0) return { text: "SELECT 0 AS t, '' AS id, 0 AS why, 0 AS leaf WHERE false", values };
   return {
     text: `WITH ${ctes.join(", ")} ${parts.join(" UNION ALL ")}`,
     values,

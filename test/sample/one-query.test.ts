@@ -57,7 +57,7 @@ async function bothClosures(batchSize: number) {
     const ids = async (mode: "one-query" | "keyset") => {
       const { sets, stats } = await closeSample([session.client], { ...plan, mode }, { batchSize });
       const out: Record<string, string[]> = {};
-      for (const [name, set] of sets) out[name] = [...set.batches(1 << 20)].flat().sort();
+      for (const [name, set] of sets) out[name] = [...set.batches(1 << 20)].flatMap((b) => b.ids.map((id) => `${b.leaf}:${id}`)).sort();
       return { out, stats, sets };
     };
     return { plan, one: await ids("one-query"), rounds: await ids("keyset") };

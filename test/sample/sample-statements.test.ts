@@ -92,12 +92,25 @@ describe("sample SQL builders", () => {
 
 describe("row ids and limits", () => {
   it("should pack ctids losslessly and hand them out in physical order", () => {
-    expect(unpackCtid(packCtid("(4294967295,65535)"))).toBe("(4294967295,65535)");
+    expect(unpackCtid(packCtid("(4294967295,2047)"))).toEqual({ leaf: 0, ctid: "(4294967295,2047)" });
+    expect(unpackCtid(packCtid("(4294967295,2047)", 1023))).toEqual({ leaf: 1023, ctid: "(4294967295,2047)" });
+    expect(Number.isSafeInteger(packCtid("(4294967295,2047)", 1023))).toBe(true);
+    expect(() => packCtid("(1,2048)")).toThrow(/out of range/);
+    expect(() => packCtid("(1,1)", 1024)).toThrow(/out of range/);
     const s = new RowSet();
     expect(s.addAll(["(2,1)", "(0,7)", "(2,1)"], "root")).toBe(2);
     expect(s.take(10)).toEqual(["(0,7)", "(2,1)"]);
-    expect([...s.batches(1)]).toEqual([["(0,7)"], ["(2,1)"]]);
+    expect([...s.batches(1)]).toEqual([
+      { leaf: 0, ids: ["(0,7)"] },
+      { leaf: 0, ids: ["(2,1)"] },
+    ]);
     expect(s.pulledBy.get("root")).toBe(2);
+    // the same ctid in two partitions is two rows; a batch never spans two leaves
+    expect(s.addAll(["(0,7)", "(0,1)"], "parent via x", { leaf: 2 })).toBe(2);
+    expect([...s.batches(10)]).toEqual([
+      { leaf: 0, ids: ["(0,7)", "(2,1)"] },
+      { leaf: 2, ids: ["(0,1)", "(0,7)"] },
+    ]);
   });
 
   it("should parse --limit rules and refuse anything else", () => {

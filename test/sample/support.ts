@@ -100,7 +100,9 @@ export async function orphanCount(url: string): Promise<number> {
     `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent,
             (SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n) AS cols,
             (SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest(c.confkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n) AS refs
-       FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace`,
+       FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+        -- the FK as declared: its clones on partitions, and towards a partitioned parent's partitions, are parts of it
+        AND c.conparentid = 0`,
   );
   let n = 0;
   for (const fk of fks) {
