@@ -154,14 +154,18 @@ async function closeInOneQuery(
   const run = async (s: Statement) => (await client.query<{ value: string }>(s.text, s.values)).rows[0]?.value;
   const workers = (await run(parallelWorkers())) as string;
   await run(setParallelWorkers("0"));
-  for await (const rows of cursorRows<{ t: number; id: string; why: number; leaf: number }>(client, closureQuery(tables), opts.chunk)) {
+  type Row = { t: number; id: string; why: number; leaf: string | number };
+  for await (const rows of cursorRows<Row>(client, closureQuery(tables), opts.chunk)) {
     // rows come in runs of one table, reason and partition: one addAll per run, in arrival order (the first reason wins)
     for (let from = 0; from < rows.length;) {
-      const { t, why, leaf } = rows[from] as { t: number; why: number; leaf: number };
+      const { t, why, leaf } = rows[from] as Row;
       let to = from + 1;
       while (to < rows.length && rows[to]?.t === t && rows[to]?.why === why && rows[to]?.leaf === leaf) to++;
       const ids = rows.slice(from, to).map((r) => r.id);
-      (targets[t] as RowSet).addAll(ids, (reasons[t] as string[])[why] as string, { follow: false, leaf });
+      const set = targets[t] as RowSet;
+      // a partition's oid: its rows are numbered apart from other partitions' (the same ctid is another row there)
+      const oid = Number(leaf);
+      set.addAll(ids, (reasons[t] as string[])[why] as string, { follow: false, leaf: oid === 0 ? 0 : set.leafOf(oid) });
       from = to;
     }
   }

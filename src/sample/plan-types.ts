@@ -5,6 +5,8 @@ import type { RootSelection } from "../sql/sample-statements.js";
 /** A table of the source as the sampler sees it. */
 export interface SourceTable extends TableInfo {
   partitioned: boolean;
+  /** A partitioned table with a foreign-table partition (no ctids of its own): it can only be taken whole. */
+  foreignLeaves?: boolean;
 }
 
 /** A child edge to follow from a parent's rows: at most `cap` children per parent row. */

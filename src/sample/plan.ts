@@ -8,6 +8,7 @@ import type { RootSelection } from "../sql/sample-statements.js";
 import { mapModel } from "../validation/table-mapping.js";
 import { needsSecret, planMasks } from "./mask-plan.js";
 import { NameResolver } from "./names.js";
+import { MAX_LEAVES } from "./row-set.js";
 import type { ChildEdge, SamplePlan, SourceTable, TablePlan } from "./plan-types.js";
 
 /** Tables a sample never takes unless named: Prisma's migration history. */
@@ -183,9 +184,6 @@ function explain(tables: readonly TablePlan[], broughtBy: ReadonlyMap<string, st
   };
 }
 
-/** Most partitions a partial partitioned table may have (a row id packs its partition's index, row-set.ts). */
-const MAX_LEAVES = 1024;
-
 /**
  * A partitioned table's row ids are per partition. The one-query plan carries each row's
  * partition; the keyset rounds address rows by ctid alone, so there such a table must be
@@ -198,14 +196,18 @@ function refusePartialPartitions(tables: readonly TablePlan[], broughtBy: Readon
     const why =
       mode !== "one-query"
         ? `this sample needs the keyset rounds (${needsRounds(tables)}), which address rows by ctid alone`
-        : t.table.partitions.length > MAX_LEAVES
-          ? `it has ${t.table.partitions.length} partitions, more than the ${MAX_LEAVES} a sample can tell apart`
-          : null;
+        : t.table.foreignLeaves
+          ? "a partition of it is a foreign table, whose rows have no ctid of their own"
+          : t.table.partitions.length > MAX_LEAVES
+            ? `it has ${t.table.partitions.length} partitions, more than the ${MAX_LEAVES} a sample can tell apart`
+            : null;
     if (!why) continue;
     throw new EtlError("SAMPLE_UNSUPPORTED", `${n} is partitioned, and ${why}: it can only be taken whole here`, {
       step: "config",
       table: n,
-      next: `set limits: { ${n}: "all" } and no where/include on it, or leave ${n} out of the sample's tables (then the import does not touch it)`,
+      next:
+        `set limits: { ${n}: "all" } and no where/include on it, or leave ${n} out of the sample's tables (then the import does not touch it)` +
+        (mode === "keyset" ? "; or leave out the include that needs the rounds" : ""),
     });
   }
 }

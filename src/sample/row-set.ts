@@ -3,13 +3,16 @@
  * a Set) per row, never the rows themselves: (leaf × 2^32 + block) × 2^11 + offset, where
  * `leaf` is the index of the partition a row of a partitioned table lives in (0 for a plain
  * table: a ctid is only unique within one heap). A heap tuple's offset is below 2^11 for any
- * block size (MaxHeapTuplesPerPage is 291 at 8 kB, 1166 at 32 kB) and a block number below
+ * block size (MaxHeapTuplesPerPage is 291 at 8 kB, 1169 at 32 kB) and a block number below
  * 2^32, so 1024 leaves fit in the 53 bits of a safe integer. New ids wait in a queue until
  * the closure has followed their FKs.
  */
 export class RowSet {
   private readonly ids = new Set<number>();
   private queue: number[] = [];
+  /** A partitioned table's partitions (oids) in the order their rows first came: a leaf index is a place here. */
+  private readonly leafOids: number[] = [];
+  private readonly leafIndex = new Map<number, number>();
   /** How many ids each path brought in (`root`, `parent via <fk>`, `child via <fk>`). */
   readonly pulledBy = new Map<string, number>();
 
@@ -39,6 +42,22 @@ export class RowSet {
     return added;
   }
 
+  /** The leaf index of a partition (its oid), given on first sight; at most 1024 per table. */
+  leafOf(oid: number): number {
+    let i = this.leafIndex.get(oid);
+    if (i === undefined) {
+      i = this.leafOids.push(oid) - 1;
+      if (i >= MAX_LEAVES) throw new Error(`rows from more than ${MAX_LEAVES} partitions of one table`);
+      this.leafIndex.set(oid, i);
+    }
+    return i;
+  }
+
+  /** The partition's oid of a leaf index (see {@link leafOf}); undefined for a plain table's ids. */
+  oidOf(leaf: number): number | undefined {
+    return this.leafOids[leaf];
+  }
+
   /** Up to `n` ids not yet followed, lowest first (so a batch covers few pages), as ctid texts (of a plain table). */
   take(n: number): string[] {
     if (this.queue.length > n) this.queue.sort((a, b) => a - b);
@@ -64,12 +83,14 @@ export class RowSet {
 }
 
 const BLOCK = 2 ** 11;
+export const MAX_LEAVES = 1024;
 const LEAF = 2 ** 32 * BLOCK;
 
 export function packCtid(text: string, leaf = 0): number {
   const comma = text.indexOf(",");
   const offset = Number(text.slice(comma + 1, -1));
-  if (!(offset < BLOCK) || !(leaf < 1024)) throw new Error(`row id out of range: ${text} in leaf ${leaf}`);
+  if (!(offset < BLOCK) || !Number.isInteger(leaf) || !(leaf >= 0 && leaf < MAX_LEAVES))
+    throw new Error(`row id out of range: ${text} in leaf ${leaf}`);
   return leaf * LEAF + Number(text.slice(1, comma)) * BLOCK + offset;
 }
 

@@ -8,6 +8,7 @@ import { readCatalog } from "../db/catalog.js";
 import {
   beginSnapshot,
   exportSnapshot,
+  foreignLeaves,
   importSnapshot,
   listTables,
   sessionSettings,
@@ -157,7 +158,11 @@ export async function readSourceCatalog(tx: TxLike, schema: string): Promise<Map
     schema,
     listed.map((t) => t.name),
   );
-  return new Map(listed.map((t) => [t.name, { ...catalog.get(t.name)!, partitioned: t.partitioned } as SourceTable]));
+  const parted = listed.filter((t) => t.partitioned).map((t) => t.name);
+  const foreign = new Set(parted.length ? (await query<{ name: string }>(tx, foreignLeaves(schema, parted))).map((r) => r.name) : []);
+  return new Map(
+    listed.map((t) => [t.name, { ...catalog.get(t.name)!, partitioned: t.partitioned, foreignLeaves: foreign.has(t.name) } as SourceTable]),
+  );
 }
 
 /** Refuses, naming them, the tables the role cannot SELECT: before a single row is read. */

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type pg from "pg";
+import { EtlError } from "../errors.js";
 import { to as copyTo } from "pg-copy-streams";
 import { copyTableText, rowsByIds } from "../sql/sample-statements.js";
 import { formatOf } from "../sources/read-records.js";
@@ -79,13 +80,6 @@ async function copyToJson(
   await flush(true);
 }
 
-/** The `leaf`-th partition of a partitioned table, read as a plain table with the parent's columns. */
-function leafOf(t: TablePlan["table"], leaf: number): TablePlan["table"] {
-  const p = t.partitions[leaf];
-  if (!p) throw new Error(`${t.name} has no partition #${leaf}`);
-  return { ...t, schema: p.schema, name: p.name, partitioned: false };
-}
-
 /**
  * Streams one table's rows from the snapshot into its release file: a whole table through
  * `COPY … TO STDOUT` in text format, turned into JSON here (copy-json.ts), a keyed table by
@@ -109,9 +103,16 @@ export async function writeTable(
       await copyToJson(stream, t, sink, masker, opts.onRows);
     } else {
       for (const { leaf, ids } of set.batches(opts.batchSize)) {
-        // a partitioned table's ids are per partition: each batch is read from its own leaf
-        const s = rowsByIds(t.table.partitioned ? leafOf(t.table, leaf) : t.table, ids);
+        // a partitioned table's ids are per partition: each batch is of one partition, read through the parent
+        const s = rowsByIds(t.table, ids, t.table.partitioned ? set.oidOf(leaf) : undefined);
         const r = await client.query<{ j: string }>(s.text, s.values);
+        if (r.rows.length !== ids.length) {
+          // the snapshot keeps every row the closure saw: anything else is a bug here, never a partial release
+          throw new EtlError("INTERNAL", `${t.table.name}: ${ids.length} row ids read back as ${r.rows.length} rows`, {
+            step: "write",
+            table: t.table.name,
+          });
+        }
         await sink.lines(r.rows.map((row) => (masker ? masker.maskLine(row.j) : row.j)));
         opts.onRows?.(r.rows.length);
       }

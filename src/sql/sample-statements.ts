@@ -59,6 +59,21 @@ export function listTables(schema: string): Statement {
   };
 }
 
+/**
+ * Partitioned tables of the list with a leaf that is not a heap (a foreign table): its rows
+ * have no ctid of their own, so such a table can only be taken whole.
+ */
+export function foreignLeaves(schema: string, tables: readonly string[]): Statement {
+  return {
+    text: `SELECT c.relname AS name
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind = 'p'
+              AND EXISTS (SELECT 1 FROM pg_partition_tree(c.oid) pt JOIN pg_class l ON l.oid = pt.relid
+                           WHERE pt.isleaf AND l.relkind <> 'r')`,
+    values: [schema, [...tables]],
+  };
+}
+
 /** Tables of the list the current role cannot read in full (table privilege, else every column's). */
 export function unreadableTables(schema: string, tables: readonly string[]): Statement {
   return {
@@ -128,8 +143,8 @@ export interface ClosureTable {
  * its own selection and, per FK into it, the rows its children's CTEs reference (a hashed
  * semi-join on the FK's columns, MATCH SIMPLE: a NULL part references nothing). Tables come
  * children first, so every CTE is defined before a parent reads it. The result is `t` (the
- * table's index), `id` (ctid text), `leaf` (a partitioned table's partition, as the index in
- * its `partitions`; else 0) and `why` (0: its own selection, k: the k-th FK of `from`),
+ * table's index), `id` (ctid text), `leaf` (the oid of the partition a partitioned table's row
+ * is in; else 0) and `why` (0: its own selection, k: the k-th FK of `from`),
  * one row per branch a row came through: a row several branches bring comes several times,
  * and the caller keeps the first. Planned without parallel workers ({@link setParallelWorkers}), the
  * rows come table by table and, within a table, branch by branch (a serial Append runs its
@@ -146,10 +161,8 @@ export function closureQuery(tables: readonly ClosureTable[]): Statement {
   const parts: string[] = [];
   const defined = new Set<number>();
   tables.forEach((t, i) => {
-    // a partitioned table's ctids are per partition: each row says which of its leaves it is in
-    const leaf = t.table.partitioned
-      ? `array_position(${p(t.table.partitions.map((x) => qualified(x)))}::regclass[]::oid[], t.tableoid) - 1`
-      : "0";
+    // a partitioned table's ctids are per partition: each row says which partition it is in
+    const leaf = t.table.partitioned ? "t.tableoid" : "0::oid";
     const cols = (why: number) => ["t.ctid AS x_id", `${why} AS x_why`, `${leaf} AS x_leaf`, ...carried(t)].join(", ");
     const branches: string[] = [];
     if (t.root) branches.push(`(${rootSelect({ table: t.table, ...t.root }, cols(0), p)})`);
@@ -170,7 +183,7 @@ export function closureQuery(tables: readonly ClosureTable[]): Statement {
     ctes.push(`${cteName(i)} AS (${branches.join(" UNION ALL ")})`);
     parts.push(`SELECT ${i} AS t, x_id::text AS id, x_why AS why, x_leaf AS leaf FROM ${cteName(i)}`);
   });
-  if (parts.length === 0) return { text: "SELECT 0 AS t, '' AS id, 0 AS why, 0 AS leaf WHERE false", values };
+  if (parts.length === 0) return { text: "SELECT 0 AS t, '' AS id, 0 AS why, 0::oid AS leaf WHERE false", values };
   return {
     text: `WITH ${ctes.join(", ")} ${parts.join(" UNION ALL ")}`,
     values,
@@ -286,9 +299,14 @@ export function tablePages(schema: string, tables: readonly string[]): Statement
   };
 }
 
-/** The rows with the given ids (sorted ctids) as JSON text, in ctid order. */
-export function rowsByIds(t: TableInfo, ids: readonly string[]): Statement {
-  return { text: rowJson(t, ` WHERE ${idsIn("t", 1)}`), values: idValues(ids) };
+/**
+ * The rows with the given ids (sorted ctids) as JSON text, in ctid order. A partitioned
+ * table's are those of one partition (`leaf`, its oid), read through the parent as the
+ * closure read them: the parent's privileges and row security, not the partition's.
+ */
+export function rowsByIds(t: TableInfo & { partitioned?: boolean }, ids: readonly string[], leaf?: number): Statement {
+  if (leaf === undefined) return { text: rowJson(t, ` WHERE ${idsIn("t", 1)}`), values: idValues(ids) };
+  return { text: rowJson(t, ` WHERE t.tableoid = $4::oid AND ${idsIn("t", 1)}`), values: [...idValues(ids), leaf] };
 }
 
 /**

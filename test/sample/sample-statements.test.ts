@@ -105,6 +105,11 @@ describe("row ids and limits", () => {
       { leaf: 0, ids: ["(2,1)"] },
     ]);
     expect(s.pulledBy.get("root")).toBe(2);
+    // a partition's oid gets a leaf index on first sight
+    const p = new RowSet();
+    expect([p.leafOf(16500), p.leafOf(16400), p.leafOf(16500)]).toEqual([0, 1, 0]);
+    expect([p.oidOf(0), p.oidOf(1), p.oidOf(2)]).toEqual([16500, 16400, undefined]);
+    expect(() => packCtid("(1,1)", Number.NaN)).toThrow(/out of range/);
     // the same ctid in two partitions is two rows; a batch never spans two leaves
     expect(s.addAll(["(0,7)", "(0,1)"], "parent via x", { leaf: 2 })).toBe(2);
     expect([...s.batches(10)]).toEqual([
