@@ -24,7 +24,7 @@ export function maskSecret(envVar: string, env: NodeJS.ProcessEnv = process.env)
       "MASK_SECRET_MISSING",
       `${envVar} is ${s ? `shorter than ${MIN_SECRET_LENGTH} characters` : "not set"}: deterministic masking needs a secret key, and never runs with a known one`,
       {
-        step: "config",
+        step: "preflight",
         next: `export ${envVar}="$(openssl rand -base64 32)" (keep it: the same secret gives the same masked values); nothing was written`,
       },
     );
@@ -49,7 +49,7 @@ const LOREM =
     " ",
   );
 
-/** Lorem words of the original's length, picked by the hash bytes (fast; no model of the text). */
+/** Lorem words of exactly the original's length (in characters), picked by the hash bytes (fast; no model of the text). */
 function loremOfLength(h: string, secretHash: (d: string, v: unknown) => string, length: number): string {
   let out = "";
   let bytes = h;
@@ -60,7 +60,9 @@ function loremOfLength(h: string, secretHash: (d: string, v: unknown) => string,
     }
     out += (out ? " " : "") + (LOREM[parseInt(bytes.slice(i, i + 2), 16) % LOREM.length] as string);
   }
-  return out.slice(0, length).trimEnd() || "x";
+  const cut = out.slice(0, length);
+  // a cut between two words would end in a space: that place becomes a letter, so the length stays the original's
+  return cut.endsWith(" ") ? `${cut.slice(0, -1)}s` : cut;
 }
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "");
