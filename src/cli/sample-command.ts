@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { sample } from "../commands/sample.js";
 import { loadConfig } from "../config/load.js";
+import { EtlError } from "../errors.js";
 import type { ReleaseReport } from "../sample/make-release.js";
 import type { CliContext } from "./context.js";
 import { positiveInt } from "./options.js";
@@ -11,8 +12,11 @@ import { incrementalProgress, progressDisplay } from "../reporting/progress.js";
 export function sourceOptions(cmd: Command): Command {
   return cmd
     .option("-c, --config <file>", "config file", "etl/etl.config.ts")
-    .requiredOption("--from <env>", "environment to read from: local | staging | production (its URL variable, as for import)")
-    .option("--from-url-env <var>", "read the source URL from this environment variable instead (never a URL in argv)")
+    .option("--from <env>", "environment to read from: local | staging | production (its URL variable, as for import)")
+    .option(
+      "--from-url-env <var>",
+      "read the source URL from this environment variable (instead of, or over, --from's; never a URL in argv)",
+    )
     .option("-o, --out <dir>", "release directory (default: <releasesDir>/<name>)")
     .option("--force", "replace an existing output directory (swapped only once the new release is complete)")
     .option("-j, --jobs <n>", "connections sharing the snapshot (default 2)", (v) => positiveInt(v, "--jobs"))
@@ -22,7 +26,7 @@ export function sourceOptions(cmd: Command): Command {
 
 export interface SourceFlags {
   config: string;
-  from: string;
+  from?: string;
   fromUrlEnv?: string;
   out?: string;
   force?: boolean;
@@ -37,6 +41,12 @@ export async function writeWithProgress(
   o: SourceFlags,
   write: (common: SourceOptions) => Promise<ReleaseReport>,
 ): Promise<void> {
+  if (o.from === undefined && o.fromUrlEnv === undefined) {
+    throw new EtlError("USAGE", "where to read from is missing: pass --from <env> or --from-url-env <VAR>", {
+      step: "preflight",
+      next: "atomic-etl … --from production (its URL variable, databaseUrlEnv in the config), or --from-url-env SOURCE_URL",
+    });
+  }
   const progress = progressDisplay({ tty: !o.json && process.stderr.isTTY === true, log: ctx.logger });
   try {
     // --out is typed in the shell: it is relative to the working directory, not to the config's folder
@@ -60,10 +70,24 @@ export function formatReleaseReport(r: ReleaseReport): string {
     `  source: ${m.source.database}${m.source.standby ? " (standby)" : ""}, snapshot ${m.snapshot.id ?? "(one connection)"} at LSN ${m.snapshot.lsn ?? "?"}`,
     `  plan:   ${m.plan.mode}, ${m.plan.workers} connection(s)`,
     ...m.tables.map((t) => `  ${t.table.padEnd(24)} ${String(t.rows).padStart(9)} rows  ${t.file}`),
-    `  closure: ${m.closure.filter((c) => !c.external).length} FKs resolved inside the release${m.masks.length ? `; ${m.masks.length} masked columns` : ""}`,
+    closureLine(m),
     `  next:   ${r.next ?? `atomic-etl import ${r.name} --env <env>`}`,
   ];
   return lines.join("\n");
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** FKs proven inside the release, those to tables outside it (an export of some tables), and masks. */
+function closureLine(m: ReleaseReport["manifest"]): string {
+  const external = m.closure.filter((c) => c.external).map((c) => `${String(c.child)} → ${String(c.parent)}`);
+  return [
+    `  closure: ${plural(m.closure.length - external.length, "FK")} resolved inside the release`,
+    external.length
+      ? `; ${plural(external.length, "FK")} to tables outside it (${external.join(", ")}): the import checks those against the target`
+      : "",
+    m.masks.length ? `; ${plural(m.masks.length, "masked column")}` : "",
+  ].join("");
 }
 
 export function registerSample(program: Command, ctx: CliContext): void {

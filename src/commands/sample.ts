@@ -29,7 +29,10 @@ const noSecret = () => {
  */
 export async function sample(config: LoadedConfig, o: SampleOptions): Promise<ReleaseReport> {
   if (!/^[A-Za-z0-9._-]+$/.test(o.name) || o.name === "." || o.name === "..") {
-    throw new EtlError("USAGE", `sample names use letters, digits, . _ -; got "${o.name}"`, { step: "config" });
+    throw new EtlError("USAGE", `sample names use letters, digits, . _ -; got "${o.name}"`, {
+      step: "preflight",
+      next: "name the sample with letters, digits, . _ - (it is also the release's folder name)",
+    });
   }
   const configured = config.samples[o.name];
   if (!configured && !o.limits?.length) {

@@ -50,14 +50,21 @@ function settingsOf(entry: EnvironmentEntry | undefined): Partial<EnvironmentSet
  *
  * @example resolveEnvironment(config, "eu-production").settings.requireForce // true
  */
-export function resolveEnvironment(config: Pick<Config, "environments" | "databaseUrlEnv">, name: string): ResolvedEnvironment {
+export function resolveEnvironment(
+  config: Pick<Config, "environments" | "databaseUrlEnv">,
+  name: string,
+  /** The flag the name came from, for the hint: `--env` (a run's target, or ETL_ENV) or `--from` (a source). */
+  flag: "--env" | "--from" = "--env",
+): ResolvedEnvironment {
   const entry = config.environments[name];
   const base = isBuiltIn(name) ? name : entry?.extends;
   if (!base) {
     const known = environmentNames(config);
+    const pass =
+      flag === "--env" ? `pass --env ${known.join("|")} (or set ETL_ENV)` : `pass --from ${known.join("|")} (or --from-url-env <VAR>)`;
     throw new EtlError("UNKNOWN_ENVIRONMENT", `unknown environment "${name}"; expected one of ${known.join(", ")}`, {
       step: "config",
-      next: `pass --env ${known.join("|")} (or set ETL_ENV), or add "${name}" with extends to environments in the config`,
+      next: `${pass}, or add "${name}" with extends to environments in the config`,
     });
   }
   const inherited = isBuiltIn(name) ? {} : settingsOf(config.environments[base]);

@@ -36,11 +36,16 @@ export type SampleLimit = z.output<typeof limitSchema>;
 const userMasker = z.custom<MaskFunction>((v) => typeof v === "function", { message: "expected a function (value, ctx) => value" });
 
 /** Built-in maskers by name, a fixed value, or a function. */
-export const maskRuleSchema = z.union([
-  z.enum(["email", "name", "phone", "text", "null", "keep"]),
-  z.strictObject({ fixed: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
-  z.strictObject({ fn: userMasker, name: z.string().min(1).optional() }),
-]);
+const BUILT_IN_MASKS = ["email", "name", "phone", "text", "null", "keep"] as const;
+
+export const maskRuleSchema = z.union(
+  [
+    z.enum(BUILT_IN_MASKS),
+    z.strictObject({ fixed: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
+    z.strictObject({ fn: userMasker, name: z.string().min(1).optional() }),
+  ],
+  { error: `expected a mask rule: ${BUILT_IN_MASKS.map((m) => `"${m}"`).join(", ")}, { fixed: value } or { fn: (value, ctx) => …, name }` },
+);
 export type MaskRule = z.output<typeof maskRuleSchema>;
 
 /** What a user masker gets besides the value: `hash(input)` is the run's keyed hash (hex). */

@@ -28,7 +28,16 @@ export const releaseManifestSchema = z.object({
   createdAt: z.string(),
   tool: z.object({ name: z.string(), version: z.string() }),
   source: z
-    .object({ database: z.string(), environment: z.string(), serverVersion: z.string(), standby: z.boolean(), schema: z.string() })
+    .object({
+      database: z.string(),
+      /** The source's environment; null when it was named by `--from-url-env` only. */
+      environment: z.string().nullable(),
+      /** The variable the source URL was read from (its name, never its value). */
+      urlVariable: z.string().nullable().optional(),
+      serverVersion: z.string(),
+      standby: z.boolean(),
+      schema: z.string(),
+    })
     .passthrough(),
   snapshot: z.object({ id: z.string().nullable(), lsn: z.string().nullable(), txidSnapshot: z.string(), time: z.string() }),
   plan: z.object({ mode: z.string(), workers: z.number().int(), why: z.array(z.string()) }),

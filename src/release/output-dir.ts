@@ -8,7 +8,7 @@ import { EtlError } from "../errors.js";
 export function assertOutputFree(out: string, force: boolean, shown = out): void {
   if (existsSync(out) && !force) {
     throw new EtlError("OUTPUT_EXISTS", `${shown} already exists`, {
-      step: "config",
+      step: "preflight",
       file: shown,
       next: "pass --force to replace it (it is swapped out only once the new release is complete and verified), or --out <dir>",
     });

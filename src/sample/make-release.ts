@@ -32,7 +32,10 @@ export interface ReleaseReport {
 
 export interface MakeReleaseOptions {
   url: string;
-  environment: string;
+  /** The source's environment; null when only `--from-url-env` named it. */
+  environment: string | null;
+  /** The variable the URL came from (its name only), for the manifest. */
+  urlVariable: string | null;
   schema: string;
   /** Final release directory (absolute). */
   out: string;
@@ -128,6 +131,7 @@ function buildManifest(x: {
     source: {
       database: info.database,
       environment: x.o.environment,
+      urlVariable: x.o.urlVariable,
       serverVersion: info.serverVersion,
       standby: info.inRecovery,
       schema: x.o.schema,

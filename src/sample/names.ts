@@ -48,7 +48,7 @@ export class NameResolver {
     throw new EtlError(
       "UNKNOWN_COLUMN",
       `${where}: "${name}" is not a column of table ${table.name}${model ? ` nor a field of model ${model}` : ""}; columns: ${table.columns.map((c) => c.name).join(", ")}`,
-      { step: "config", table: table.name, field: name },
+      { step: "config", table: table.name, field: name, next: `fix the name in ${where} (a column or a Prisma field); nothing was read` },
     );
   }
 
@@ -56,7 +56,10 @@ export class NameResolver {
   qualifiedColumn(ref: string, where: string): { table: TableInfo; column: string } {
     const dot = ref.indexOf(".");
     if (dot <= 0 || dot === ref.length - 1) {
-      throw new EtlError("UNKNOWN_COLUMN", `${where}: expected "Model.field" or "table.column", got "${ref}"`, { step: "config" });
+      throw new EtlError("UNKNOWN_COLUMN", `${where}: expected "Model.field" or "table.column", got "${ref}"`, {
+        step: "config",
+        next: `write it as Model.field or table.column in ${where}; nothing was read`,
+      });
     }
     const table = this.table(ref.slice(0, dot), where);
     return { table, column: this.column(table, ref.slice(dot + 1), where) };

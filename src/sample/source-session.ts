@@ -1,6 +1,6 @@
 import pg from "pg";
 import { pgTx } from "../db/pg-client.js";
-import { pgErrorInfo } from "../db/pg-errors.js";
+import { connectFailure, pgErrorInfo } from "../db/pg-errors.js";
 import { query, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import { redactUrl } from "../reporting/redact.js";
@@ -50,11 +50,21 @@ async function connectSource(url: string, applicationName: string): Promise<pg.C
   } catch (e) {
     await client.end().catch(() => undefined);
     const info = pgErrorInfo(e);
+    // a wrong password or database name is not a network problem: say which it is, as import does
+    const known = connectFailure(e);
+    if (known?.code === "AUTH_FAILED" || known?.code === "DATABASE_NOT_FOUND") {
+      throw new EtlError(known.code, `cannot connect to the source database: ${redactUrl(known.why)}`, {
+        step: "snapshot",
+        cause: e,
+        meta: { sqlstate: info.sqlstate },
+        next: `${known.next} (in the source URL's variable); nothing was written`,
+      });
+    }
     throw new EtlError("SOURCE_UNREACHABLE", `cannot connect to the source database: ${redactUrl(info.message)}`, {
       step: "snapshot",
       cause: e,
       meta: { sqlstate: info.sqlstate },
-      next: "check the source URL variable, the network and the server; nothing was written",
+      next: "check that the server is running and the host and port of the source URL's variable; nothing was written",
     });
   }
 }
@@ -173,7 +183,7 @@ export async function assertReadable(tx: TxLike, schema: string, tables: readonl
       step: "preflight",
       table: denied[0],
       meta: { tables: denied },
-      next: `GRANT SELECT ON ${denied.join(", ")} TO <role>; nothing was written`,
+      next: `GRANT SELECT ON ${denied.join(", ")} TO <role>, or leave them out: a sample reads every table of the schema unless its config lists tables (samples.<name>.tables); nothing was written`,
     });
   }
 }

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { pickEnvironmentName } from "../config/environments.js";
 import { type LoadedConfig, resolveEnvironment } from "../config/load.js";
+import { hostOf } from "../config/target.js";
 import type { RuntimeDataModel } from "../db/prisma-like.js";
 import { ToolClient } from "../db/tool-client.js";
 import { EtlError } from "../errors.js";
@@ -31,19 +32,46 @@ export interface SourceOptions {
   url?: string;
 }
 
-/** The source environment and its URL, from the environment's variable (never argv). */
-export function sourceUrl(config: LoadedConfig, o: SourceOptions): { environment: string; url: string } {
-  const { name, urlVariable } = resolveEnvironment(config, pickEnvironmentName(o.from));
-  if (o.url) return { environment: name, url: o.url };
-  const variable = o.fromUrlEnv ?? urlVariable;
-  const url = process.env[variable];
+/** Where the source is: its environment (null when only `--from-url-env` named it), its URL and the variable it came from. */
+export interface SourceUrl {
+  environment: string | null;
+  url: string;
+  /** The variable the URL was read from (a name, never its value); null for a URL given in library use. */
+  urlVariable: string | null;
+}
+
+/**
+ * The source environment and its URL, from the environment's variable or `--from-url-env`
+ * (never argv). Refused before anything connects: `--from` given a URL, an unknown
+ * environment, an unset variable, and a URL that is not `postgres://`/`postgresql://` or does
+ * not parse (URL_INVALID, redacted), as for import.
+ */
+export function sourceUrl(config: LoadedConfig, o: SourceOptions, env: NodeJS.ProcessEnv = process.env): SourceUrl {
+  if (o.from?.includes("://")) {
+    throw new EtlError("USAGE", "--from takes an environment's name, never a URL: argv reaches shell history and ps", {
+      step: "preflight",
+      next: "put the URL in a variable and name it: export SOURCE_URL=postgresql://…, then --from-url-env SOURCE_URL",
+    });
+  }
+  // only --from-url-env: the source is that variable's database, not one of the config's environments
+  const environment =
+    o.from === undefined && o.fromUrlEnv !== undefined ? null : resolveEnvironment(config, pickEnvironmentName(o.from, env), "--from");
+  if (o.url) return { environment: environment?.name ?? null, url: checked(o.url, null), urlVariable: null };
+  const variable = o.fromUrlEnv ?? (environment as NonNullable<typeof environment>).urlVariable;
+  const url = env[variable];
   if (!url) {
-    throw new EtlError("DATABASE_URL_MISSING", `${variable} is not set (the source URL of ${name})`, {
-      step: "config",
+    throw new EtlError("DATABASE_URL_MISSING", `${variable} is not set (the source URL${environment ? ` of ${environment.name}` : ""})`, {
+      step: "preflight",
       next: `export ${variable}=postgresql://…  (or --from-url-env <VAR>)`,
     });
   }
-  return { environment: name, url };
+  return { environment: environment?.name ?? null, url: checked(url, variable), urlVariable: variable };
+}
+
+/** A PostgreSQL URL that parses, or URL_INVALID naming the variable (hostOf's checks). */
+function checked(url: string, variable: string | null): string {
+  hostOf(url, variable);
+  return url;
 }
 
 /** Prisma's data model, for model and field names; the client is made and dropped without a query. */
@@ -73,17 +101,19 @@ export interface SourceJob {
 }
 
 /**
- * The part `export` and `sample` share: the output must be free (or `force`), then the
- * source's URL and Prisma names, then the release is made in one snapshot.
+ * The part `export` and `sample` share: the source's URL, then the output must be free (or
+ * `force`), then the masking secret and Prisma's names; then the release is made in one snapshot.
  */
 export async function fromSource(config: LoadedConfig, o: SourceOptions, job: SourceJob): Promise<ReleaseReport> {
-  assertOutputFree(job.out, o.force === true, path.relative(config.root, job.out) || job.out);
+  // the cheapest checks first, and what the command names before what the machine has
+  const { environment, url, urlVariable } = sourceUrl(config, o);
+  assertOutputFree(job.out, o.force === true, shownPath(job.out));
   const hash = job.hash();
-  const { environment, url } = sourceUrl(config, o);
   const dm = await dataModel(config, url);
   const made = await makeRelease({
     url,
     environment,
+    urlVariable,
     schema: config.schema,
     out: job.out,
     plan: (catalog) => job.plan(catalog, dm),
@@ -94,6 +124,12 @@ export async function fromSource(config: LoadedConfig, o: SourceOptions, job: So
     hooks: o.hooks,
   });
   return { ...made, next: importNext(config, made.name, job) };
+}
+
+/** A path as the person typed it: relative to the working directory when inside it, else absolute. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
 }
 
 /**

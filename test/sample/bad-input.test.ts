@@ -1,6 +1,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { EtlError } from "../../src/errors.js";
 import { getFreePort } from "../../tools/harness/throwaway-postgres.js";
 import { useTestProject } from "../fixtures/core/kit.js";
 import { runSql } from "../support/postgres.js";
@@ -73,6 +74,31 @@ describe("bad input is refused with a stable code, and nothing is written", () =
     expect((e as Error).message).not.toContain(u.password);
   });
 
+  it("should refuse a source URL that is not PostgreSQL's or does not parse, before connecting (URL_INVALID, as import)", async () => {
+    const spec = { tables: ["orgs"], limits: { "*": 1 } };
+    const bad = await refused("b1a", spec, { url: "not a url" });
+    expect(bad).toMatchObject({ code: "URL_INVALID", exitCode: 17, step: "config" });
+    const u = new URL(source.url);
+    u.protocol = "mysql:";
+    const mysql = await refused("b1b", spec, { url: u.toString() });
+    expect(mysql).toMatchObject({ code: "URL_INVALID", exitCode: 17 });
+    expect((mysql as Error).message).toContain("mysql://");
+    expect((mysql as Error).message).not.toContain(u.password);
+  });
+
+  it("should say a wrong password or database name is that, not a network problem", async () => {
+    const spec = { tables: ["orgs"], limits: { "*": 1 } };
+    const u = new URL(source.url);
+    u.password = "not-the-password";
+    const auth = await refused("b1c", spec, { url: u.toString() });
+    expect(auth).toMatchObject({ code: "AUTH_FAILED", exitCode: 15, step: "snapshot" });
+    expect((auth as EtlError).next).toContain("password");
+    const db = new URL(source.url);
+    db.pathname = "/no_such_database";
+    const missing = await refused("b1d", spec, { url: db.toString() });
+    expect(missing).toMatchObject({ code: "DATABASE_NOT_FOUND", exitCode: 16 });
+  });
+
   it("should refuse a limit that names an unknown table", async () => {
     const e = await refused("b2", null, { limits: ["*=10", "nope=5"] });
     expect(e).toMatchObject({ code: "UNKNOWN_TABLE", exitCode: 2 });
@@ -82,6 +108,19 @@ describe("bad input is refused with a stable code, and nothing is written", () =
   it("should refuse a mask on an unknown column", async () => {
     const e = await refused("b3", { tables: ["orgs", "regions", "employees"], limits: { orgs: 1 }, masks: { "employees.salary": "null" } });
     expect(e).toMatchObject({ code: "UNKNOWN_COLUMN", exitCode: 2, table: "employees", field: "salary" });
+    expect((e as EtlError).next).toContain(`fix the name in masks["employees.salary"]`);
+  });
+
+  it("should name the mask rules when one is misspelled", () => {
+    const e = (() => {
+      try {
+        return sampleConfig(ws, { samples: { b3b: { masks: { "employees.name": "nmae" } } } as never });
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(e).toMatchObject({ code: "CONFIG_INVALID" });
+    expect((e as Error).message).toContain('samples.b3b.masks.employees.name: expected a mask rule: "email", "name", "phone", "text"');
   });
 
   it("should refuse a cycle that cannot close when children are asked for, naming it and the include", async () => {

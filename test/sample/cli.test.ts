@@ -47,7 +47,7 @@ export default {
   client: ({ url }: { url: string }) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
   releasesDir: "releases",
   databaseUrlEnv: { production: "PROD_URL" },
-  releases: { full: { tables: ${JSON.stringify(STANDARD_TABLES)} } },
+  releases: { full: { tables: ${JSON.stringify(STANDARD_TABLES)} }, squads: { tables: [{ model: "Player", file: "players.json" }] } },
   samples: { laptop: { limits: { PlayerMatchStat: 1 }, masks: { "Player.fullName": "name" } } },
 };
 `,
@@ -84,10 +84,54 @@ describe("atomic-etl export and sample (CLI)", () => {
     expect(imp.code, imp.stderr).toBe(0);
   });
 
-  it("should exit 2 naming the flag when --from is missing, and 2 for an existing output without --force", async () => {
-    expect((await cli(["sample", "laptop", "-c", "etl.config.ts"])).code).toBe(2);
+  it("should exit 2 naming the flags when --from is missing, and 2 for an existing output without --force, shown as typed", async () => {
+    const missing = await cli(["sample", "laptop", "-c", "etl.config.ts"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("USAGE in preflight: where to read from is missing: pass --from <env> or --from-url-env <VAR>");
     const again = await cli(["export", "full", "--from", "production", "-c", "etl.config.ts"]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain("OUTPUT_EXISTS");
+    expect(again.stderr).toContain("OUTPUT_EXISTS in preflight: releases/full already exists");
+  });
+
+  it("should read from --from-url-env alone, recording the variable and no environment", async () => {
+    const out = path.join(ws.root, "by-variable");
+    const r = await cli(["export", "full", "--from-url-env", "SOURCE_URL", "--out", "by-variable", "--json", "-c", "etl.config.ts"], {
+      SOURCE_URL: source.url,
+      PROD_URL: "postgresql://nobody@127.0.0.1:1/none",
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const manifest = JSON.parse(r.stdout) as { source: Record<string, unknown> };
+    expect(manifest.source).toMatchObject({ environment: null, urlVariable: "SOURCE_URL" });
+    expect(existsSync(path.join(out, "release.json"))).toBe(true);
+    // with both, the variable gives the URL and the manifest says so beside the environment
+    const both = await cli(
+      ["export", "full", "--from", "staging", "--from-url-env", "SOURCE_URL", "--out", "by-both", "--json", "-c", "etl.config.ts"],
+      { SOURCE_URL: source.url },
+    );
+    expect(both.code, both.stderr).toBe(0);
+    expect((JSON.parse(both.stdout) as { source: Record<string, unknown> }).source).toMatchObject({
+      environment: "staging",
+      urlVariable: "SOURCE_URL",
+    });
+  });
+
+  it("should refuse a URL given to --from, a bad URL in the variable, and an unknown --from with hints about --from", async () => {
+    const url = await cli(["sample", "laptop", "--from", source.url, "-c", "etl.config.ts"]);
+    expect(url.code).toBe(2);
+    expect(url.stderr).toContain("--from takes an environment's name, never a URL");
+    const bad = await cli(["export", "full", "--from", "production", "--out", "bad", "-c", "etl.config.ts"], { PROD_URL: "not a url" });
+    expect(bad.code, bad.stderr).toBe(17);
+    expect(bad.stderr).toContain("URL_INVALID");
+    const unknown = await cli(["export", "full", "--from", "prod", "--out", "unknown", "-c", "etl.config.ts"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("pass --from local|staging|production (or --from-url-env <VAR>)");
+    expect(unknown.stderr).not.toContain("--env");
+    for (const d of ["bad", "unknown"]) expect(existsSync(path.join(ws.root, d))).toBe(false);
+  });
+
+  it("should name the FKs to tables outside an export in its summary", async () => {
+    const r = await cli(["export", "squads", "--from", "production", "--out", "squads", "-c", "etl.config.ts"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("closure: 0 FKs resolved inside the release; 1 FK to tables outside it (players → teams)");
   });
 });
