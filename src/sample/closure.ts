@@ -10,7 +10,7 @@ import {
   rootIds,
   setParallelWorkers,
 } from "../sql/sample-statements.js";
-import { childrenFirst } from "./plan.js";
+import { childrenFirst } from "./plan-mode.js";
 import type { SamplePlan, TablePlan } from "./plan-types.js";
 import { RowSet } from "./row-set.js";
 

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { pgTx } from "../db/pg-client.js";
-import { connectFailure, pgErrorInfo } from "../db/pg-errors.js";
+import { connectError, pgErrorInfo } from "../db/pg-errors.js";
 import { query, type TxLike } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
 import { redactUrl } from "../reporting/redact.js";
@@ -14,7 +14,7 @@ import {
   sessionSettings,
   snapshotInfo,
   unreadableTables,
-} from "../sql/sample-statements.js";
+} from "../sql/source-snapshot.js";
 import type { SourceTable } from "./plan-types.js";
 
 /** What the manifest records about the one snapshot every row was read in. */
@@ -50,16 +50,9 @@ async function connectSource(url: string, applicationName: string): Promise<pg.C
   } catch (e) {
     await client.end().catch(() => undefined);
     const info = pgErrorInfo(e);
-    // a wrong password or database name is not a network problem: say which it is, as import does
-    const known = connectFailure(e);
-    if (known?.code === "AUTH_FAILED" || known?.code === "DATABASE_NOT_FOUND") {
-      throw new EtlError(known.code, `cannot connect to the source database: ${redactUrl(known.why)}`, {
-        step: "snapshot",
-        cause: e,
-        meta: { sqlstate: info.sqlstate },
-        next: `${known.next} (in the source URL's variable); nothing was written`,
-      });
-    }
+    // a wrong password or database name is not a network problem: said as import says it
+    const known = connectError(e, "the source database", { step: "snapshot", meta: { sqlstate: info.sqlstate } });
+    if (known && known.code !== "CONNECTION_FAILED") throw known;
     throw new EtlError("SOURCE_UNREACHABLE", `cannot connect to the source database: ${redactUrl(info.message)}`, {
       step: "snapshot",
       cause: e,

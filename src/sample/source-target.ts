@@ -56,7 +56,10 @@ export function sourceUrl(config: LoadedConfig, o: SourceOptions, env: NodeJS.Pr
   // only --from-url-env: the source is that variable's database, not one of the config's environments
   const environment =
     o.from === undefined && o.fromUrlEnv !== undefined ? null : resolveEnvironment(config, pickEnvironmentName(o.from, env), "--from");
-  if (o.url) return { environment: environment?.name ?? null, url: checked(o.url, null), urlVariable: null };
+  if (o.url) {
+    hostOf(o.url, null);
+    return { environment: environment?.name ?? null, url: o.url, urlVariable: null };
+  }
   const variable = o.fromUrlEnv ?? (environment as NonNullable<typeof environment>).urlVariable;
   const url = env[variable];
   if (!url) {
@@ -65,13 +68,8 @@ export function sourceUrl(config: LoadedConfig, o: SourceOptions, env: NodeJS.Pr
       next: `export ${variable}=postgresql://…  (or --from-url-env <VAR>)`,
     });
   }
-  return { environment: environment?.name ?? null, url: checked(url, variable), urlVariable: variable };
-}
-
-/** A PostgreSQL URL that parses, or URL_INVALID naming the variable (hostOf's checks). */
-function checked(url: string, variable: string | null): string {
-  hostOf(url, variable);
-  return url;
+  hostOf(url, variable); // URL_INVALID unless a postgres:// URL that parses, naming the variable
+  return { environment: environment?.name ?? null, url, urlVariable: variable };
 }
 
 /** Prisma's data model, for model and field names; the client is made and dropped without a query. */

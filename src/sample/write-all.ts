@@ -4,7 +4,7 @@ import type { MemoryBudget } from "../runner/memory-budget.js";
 import { pgTx } from "../db/pg-client.js";
 import { query } from "../db/prisma-like.js";
 import { EtlError } from "../errors.js";
-import { tablePages } from "../sql/sample-statements.js";
+import { tablePages } from "../sql/source-snapshot.js";
 import { assembleParts, type CopyPart, splitBlocks } from "./copy-parts.js";
 import type { SamplePlan, TablePlan } from "./plan-types.js";
 import { RowMasker } from "./row-masker.js";

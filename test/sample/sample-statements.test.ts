@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ForeignKeyInfo, TableInfo } from "../../src/sql/catalog.js";
-import { childIds, copyTableText, importSnapshot, parentIds, rootIds, rowsByIds } from "../../src/sql/sample-statements.js";
+import { childIds, copyTableText, parentIds, rootIds, rowsByIds } from "../../src/sql/sample-statements.js";
+import { importSnapshot } from "../../src/sql/source-snapshot.js";
 import { packCtid, RowSet, unpackCtid } from "../../src/sample/row-set.js";
 import { parseLimitArg } from "../../src/sample/plan.js";
 
